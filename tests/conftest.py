@@ -14,3 +14,38 @@ def realdata() -> Path:
     if not REALDATA.is_dir():
         pytest.skip(f"real data not found at {REALDATA}: these tests need ../shared/realdata beside the checkout")
     return REALDATA
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory) -> dict:
+    """A real PostgreSQL server for the test session (the pgserver wheel), deleted afterwards.
+
+    Yields the ``pulse_warehouse`` connection as an Airflow connection dict."""
+    import pgserver
+
+    from pulse.stack import start_postgres
+
+    pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
+    conn = start_postgres(pgdata)
+    server = pgserver.get_server(pgdata, cleanup_mode="delete")  # the last handle deletes it at exit
+    yield conn
+    del server
+
+
+@pytest.fixture
+def pg_conn(postgres):
+    """A psycopg connection to a fresh, empty database of the test server."""
+    import uuid
+
+    import psycopg
+
+    admin = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname="postgres",
+                            autocommit=True)
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin.execute(f"CREATE DATABASE {name}")
+    conn = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname=name,
+                           autocommit=True)
+    yield conn
+    conn.close()
+    admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    admin.close()

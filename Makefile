@@ -1,0 +1,77 @@
+# Pulse: every command a newcomer needs. `make demo` and `make test` are the two set-up commands.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOTSTRAP ?= python3
+VENV := $(CURDIR)/.venv
+export PULSE_HOME ?= $(CURDIR)/.pulse
+export AIRFLOW_HOME ?= $(PULSE_HOME)/airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(CURDIR)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT := 60
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
+export PATH := $(VENV)/bin:$(PATH)
+# The embedded stack's connections (each only where the variable is not already set).
+WITH_STACK := set -a; source $(PULSE_HOME)/stack.env; set +a;
+DEMO_DATE ?= $(shell date -u -d yesterday +%F)
+DEMO_LOOKBACK_DAYS ?= 90
+
+.PHONY: help install check-java stack down airflow-db demo test lint airflow psql bench clean
+help:
+	@echo "make demo     set up everything and run the creator pipeline end to end on the embedded stack"
+	@echo "make test     run the test suite"
+	@echo "make airflow  the Airflow UI (api-server, scheduler, dag-processor, triggerer) on http://localhost:8080"
+	@echo "make psql     a psql shell on the warehouse"
+	@echo "make bench    benchmarks (stage times, load speed against psql \\copy, Spark against DuckDB)"
+	@echo "make down     stop the embedded Postgres and simulators"
+
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON_BOOTSTRAP) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pulse needs Python 3.11 or newer")'
+	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+check-java:
+	@java -version >/dev/null 2>&1 || { echo "Java was not found: Spark needs a Java 17 runtime." \
+	  "Install one (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or put it on PATH / set JAVA_HOME."; exit 1; }
+
+stack: install
+	python -m pulse.stack up
+
+down:
+	-python -m pulse.stack down
+
+$(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
+	mkdir -p $(AIRFLOW_HOME)
+	airflow db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || { tail -30 $(AIRFLOW_HOME)/migrate.log; exit 1; }
+	touch $@
+
+airflow-db: $(AIRFLOW_HOME)/.migrated
+
+demo: install check-java stack airflow-db
+	$(WITH_STACK) airflow dags test creator_analytics $(DEMO_DATE) \
+	  -c '{"lookback_days": $(DEMO_LOOKBACK_DAYS)}' > $(PULSE_HOME)/demo-run.log 2>&1 \
+	  || { tail -60 $(PULSE_HOME)/demo-run.log; echo "The run failed: full log in $(PULSE_HOME)/demo-run.log"; exit 1; }
+	$(WITH_STACK) python -m pulse.summary creator --run-log $(PULSE_HOME)/demo-run.log
+
+test: install check-java
+	python -m pytest
+
+lint: install
+	ruff check .
+
+airflow: install check-java stack airflow-db
+	$(WITH_STACK) airflow standalone
+
+psql: stack
+	$(WITH_STACK) python -m pulse.stack psql
+
+bench: install check-java
+	python -m bench.run
+
+clean: down
+	rm -rf $(PULSE_HOME)

@@ -1,0 +1,133 @@
+"""The lake on disk: zone paths and the bronze writer.
+
+Bronze partitions are written beside their final place and swapped in whole, so a reader (or the
+silver job) never sees half a partition, and rerunning a run date replaces its partition instead of
+appending to it. Names starting with ``.`` are ignored by Spark's partition discovery, which is what
+keeps the in-progress and the outgoing copies invisible.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+BRONZE_SCHEMA = pa.schema(
+    [
+        pa.field("payload", pa.string(), nullable=False),
+        pa.field("record_index", pa.int64(), nullable=False),
+        pa.field("page", pa.int32(), nullable=False),
+        pa.field("request_url", pa.string(), nullable=False),
+        pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("source", pa.string(), nullable=False),
+        pa.field("endpoint", pa.string(), nullable=False),
+    ]
+)
+
+MANIFEST_NAME = "_manifest.json"
+
+
+def zone_path(lake_root: str | Path, zone: str, source: str, dataset: str | None = None) -> Path:
+    """``<lake>/<zone>/<source>[/<dataset>]`` for a local lake."""
+    path = Path(lake_root) / zone / source
+    return path / dataset if dataset else path
+
+
+def bronze_partition_path(lake_root: str | Path, source: str, endpoint: str, run_date: date) -> Path:
+    """The directory holding one run date's bronze records of one endpoint."""
+    return zone_path(lake_root, "bronze", source, endpoint) / f"run_date={run_date.isoformat()}"
+
+
+@dataclass
+class BronzePartitionWriter:
+    """Writes one bronze partition, made visible only by :meth:`commit`.
+
+    Records arrive page by page; they are buffered into row groups of ``rows_per_group`` rows and
+    streamed to a Parquet file, so memory stays flat however many pages an endpoint has.
+    """
+
+    lake_root: str | Path
+    source: str
+    endpoint: str
+    run_date: date
+    rows_per_group: int = 50_000
+    pages: int = 0
+    records: int = 0
+    _buffer: dict[str, list] = field(default_factory=lambda: {n: [] for n in BRONZE_SCHEMA.names})
+    _writer: pq.ParquetWriter | None = None
+
+    def __post_init__(self) -> None:
+        self.final_path = bronze_partition_path(self.lake_root, self.source, self.endpoint, self.run_date)
+        self.final_path.parent.mkdir(parents=True, exist_ok=True)
+        self.staging_path = self.final_path.parent / f".{self.final_path.name}.writing-{uuid.uuid4().hex[:8]}"
+        self.staging_path.mkdir()
+
+    def add_page(self, page: int, request_url: str, records: Iterable[dict]) -> int:
+        """Buffer one page of raw records; returns how many it held."""
+        ingested_at = datetime.now(UTC)
+        count = 0
+        buf = self._buffer
+        for record in records:
+            buf["payload"].append(json.dumps(record, ensure_ascii=False, separators=(",", ":")))
+            buf["record_index"].append(self.records + count)
+            buf["page"].append(page)
+            buf["request_url"].append(request_url)
+            buf["ingested_at"].append(ingested_at)
+            count += 1
+        buf["source"].extend([self.source] * count)
+        buf["endpoint"].extend([self.endpoint] * count)
+        self.records += count
+        self.pages += 1
+        if len(buf["payload"]) >= self.rows_per_group:
+            self._flush()
+        return count
+
+    def _flush(self) -> None:
+        if not self._buffer["payload"]:
+            return
+        table = pa.table(self._buffer, schema=BRONZE_SCHEMA)
+        if self._writer is None:
+            self._writer = pq.ParquetWriter(self.staging_path / "part-00000.parquet", BRONZE_SCHEMA,
+                                            compression="zstd")
+        self._writer.write_table(table)
+        self._buffer = {n: [] for n in BRONZE_SCHEMA.names}
+
+    def commit(self, manifest: dict) -> Path:
+        """Close the file, write the manifest and swap the partition into place."""
+        self._flush()
+        if self._writer is None:  # an empty window still gets a (schema-only) file
+            pq.write_table(BRONZE_SCHEMA.empty_table(), self.staging_path / "part-00000.parquet")
+        else:
+            self._writer.close()
+        manifest = {**manifest, "pages": self.pages, "records": self.records}
+        (self.staging_path / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+        replace_directory(self.staging_path, self.final_path)
+        return self.final_path
+
+    def abort(self) -> None:
+        """Drop what was written; the partition that was there stays as it was."""
+        if self._writer is not None:
+            self._writer.close()
+        shutil.rmtree(self.staging_path, ignore_errors=True)
+
+
+def replace_directory(new: Path, final: Path) -> None:
+    """Put ``new`` at ``final``, replacing what was there by two renames (no moment without data
+    for longer than between them, and never a mix of old and new files)."""
+    outgoing = final.parent / f".{final.name}.replaced-{uuid.uuid4().hex[:8]}"
+    if final.exists():
+        final.rename(outgoing)
+    new.rename(final)
+    shutil.rmtree(outgoing, ignore_errors=True)
+
+
+def read_manifest(partition: Path) -> dict:
+    """The ingest manifest of a bronze partition."""
+    return json.loads((partition / MANIFEST_NAME).read_text())

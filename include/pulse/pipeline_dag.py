@@ -1,0 +1,188 @@
+"""The one DAG shape every Pulse source runs on.
+
+    wait_for_<endpoint> >> ingest_<endpoint>    (one pair per endpoint, in parallel)
+        >> package_spark_jobs >> silver >> gold          (SparkSubmitOperator)
+        >> stage_gold >> quality_gate.* >> publish_gold  (COPY to staging, checks, atomic swap)
+        >> refresh_reporting >> powerbi_configured >> refresh_powerbi_dataset
+
+Only wiring lives here; what each task does is in :mod:`pulse.tasks`, so DAG files stay thin and
+parse fast (heavy imports happen inside the task bodies).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+
+import pendulum
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLTableCheckOperator
+from airflow.providers.microsoft.azure.operators.powerbi import PowerBIDatasetRefreshOperator
+from airflow.sdk import DAG, Asset, Param, TaskGroup, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from pulse import quality, tasks
+from pulse.config import SPARK_JOBS_DIR, dist_dir, lake_root
+from pulse.sensors import ApiAvailableSensor
+from pulse.sources.base import Source
+
+SPARK_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.shuffle.partitions": os.environ.get("PULSE_SPARK_SHUFFLE_PARTITIONS", "8"),
+    "spark.sql.adaptive.enabled": "true",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.ui.showConsoleProgress": "false",
+}
+
+DEFAULT_ARGS = {
+    "owner": "pulse",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=10),
+}
+
+
+def gold_asset(table: str) -> Asset:
+    """The Asset a published gold table is: downstream DAGs (BI) schedule on it."""
+    return Asset(name=f"gold.{table}", uri=f"pulse://warehouse/gold/{table}", group="gold")
+
+
+def _doc(source: Source) -> str:
+    endpoints = ", ".join(f"`{e.name}`" for e in source.endpoints)
+    tables = ", ".join(f"`gold.{t.name}`" for t in source.gold_tables)
+    return f"""### {source.title}
+
+**Sources:** the `{source.conn_id}` API ({endpoints}). **Outputs:** {tables} in the `{tasks.WAREHOUSE_CONN_ID}`
+warehouse, plus the `reporting` views over them.
+
+Each endpoint waits for the API, then pages through the run's window into
+`bronze/{source.name}/<endpoint>/run_date=<ds>/` (a rerun replaces the partition). Spark builds silver
+(typed, deduplicated; bad records go to `silver/{source.name}/_quarantine/` with a reason) and gold.
+Gold is copied into `staging_{source.name}`, checked by the quality gate, and only then swapped into
+`gold` in one transaction: a failed check leaves the previous gold in place.
+
+**Backfill:** trigger with `start_date`/`end_date` (end exclusive), or widen a run with `lookback_days`;
+or `airflow dags backfill {source.dag_id} --start-date … --end-date …`.
+"""
+
+
+def build_pipeline_dag(source: Source) -> DAG:
+    """The DAG of ``source``, built from its configuration alone."""
+    lake = lake_root()
+    with DAG(
+        dag_id=source.dag_id,
+        description=f"{source.title}: {source.conn_id} API to gold tables in PostgreSQL",
+        schedule=CronDataIntervalTimetable(source.schedule, timezone="UTC"),
+        start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+        catchup=False,
+        max_active_runs=1,
+        default_args=DEFAULT_ARGS,
+        tags=list(source.tags),
+        doc_md=_doc(source),
+        params={
+            "lookback_days": Param(source.default_lookback_days, type="integer", minimum=1, maximum=3650,
+                                   description="Days to ask the API for, ending at the run's data interval end."),
+            "start_date": Param(None, type=["null", "string"], format="date",
+                                description="Backfill window start (overrides lookback_days)."),
+            "end_date": Param(None, type=["null", "string"], format="date",
+                              description="Backfill window end, exclusive."),
+        },
+    ) as dag:
+        ingested = []
+        for endpoint in source.endpoints:
+            wait = ApiAvailableSensor(
+                task_id=f"wait_for_{endpoint.name}",
+                http_conn_id=source.conn_id,
+                endpoint=source.health_path,
+                method="GET",
+                mode="reschedule",
+                poke_interval=30,
+                exponential_backoff=True,
+                timeout=60 * 60,
+            )
+
+            @task(task_id=f"ingest_{endpoint.name}")
+            def ingest(endpoint_name: str, params=None, data_interval_end=None, ds=None) -> dict:
+                from datetime import date
+
+                window = tasks.ingest_window(params or {}, data_interval_end, source.default_lookback_days)
+                return tasks.ingest(source, endpoint_name, date.fromisoformat(ds), window)
+
+            ingest_task = ingest(endpoint.name)
+            wait >> ingest_task
+            ingested.append(ingest_task)
+
+        @task
+        def package_spark_jobs() -> str:
+            return tasks.package_spark_jobs(check_java=tasks.spark_master().startswith("local"))
+
+        packaged = package_spark_jobs()
+        job_args = ["--lake-root", lake, "--run-date", "{{ ds }}", "--source", source.name]
+        spark_common = dict(
+            conn_id=tasks.SPARK_CONN_ID,
+            py_files=str(dist_dir() / "spark_jobs.zip"),
+            conf=SPARK_CONF,
+            driver_memory=os.environ.get("PULSE_SPARK_DRIVER_MEMORY", "2g"),
+            env_vars={"PYSPARK_PYTHON": os.environ.get("PULSE_SPARK_PYTHON", sys.executable)},
+        )
+        silver = SparkSubmitOperator(
+            task_id="silver", application=str(SPARK_JOBS_DIR / source.silver_job),
+            name=f"pulse-{source.name}-silver", application_args=job_args, **spark_common,
+        )
+        gold = SparkSubmitOperator(
+            task_id="gold", application=str(SPARK_JOBS_DIR / source.gold_job),
+            name=f"pulse-{source.name}-gold", application_args=[*job_args, *source.gold_job_args], **spark_common,
+        )
+
+        @task
+        def stage_gold() -> dict:
+            return tasks.stage(source)
+
+        staged = stage_gold()
+        staging = f"staging_{source.name}"
+        with TaskGroup("quality_gate", tooltip="Checks on the staged tables; a failure stops the publish") as gate:
+            for table in source.gold_tables:
+                SQLTableCheckOperator(
+                    task_id=f"check_{table.name}",
+                    conn_id=tasks.WAREHOUSE_CONN_ID,
+                    table=f"{staging}.{table.name}",
+                    checks=quality.table_checks(table),
+                    retries=0,
+                )
+                for fk in table.references:
+                    SQLCheckOperator(
+                        task_id=f"check_{table.name}_joins_{fk.table}",
+                        conn_id=tasks.WAREHOUSE_CONN_ID,
+                        sql=quality.orphan_rows_sql(staging, table, fk),
+                        retries=0,
+                    )
+
+        @task(outlets=[gold_asset(t.name) for t in source.gold_tables])
+        def publish_gold(run_id=None, ds=None) -> None:
+            from datetime import date
+
+            tasks.publish(source, run_id, date.fromisoformat(ds))
+
+        @task
+        def refresh_reporting() -> dict:
+            return tasks.refresh_reporting(source)
+
+        @task.short_circuit(ignore_downstream_trigger_rules=False)
+        def powerbi_configured() -> bool:
+            return tasks.powerbi_configured()
+
+        refresh_powerbi = PowerBIDatasetRefreshOperator(
+            task_id="refresh_powerbi_dataset",
+            conn_id="powerbi_default",
+            group_id="{{ conn.powerbi_default.extra_dejson.group_id }}",
+            dataset_id=f"{{{{ conn.powerbi_default.extra_dejson.{source.name}_dataset_id }}}}",
+            check_interval=30,
+            timeout=60 * 30,
+        )
+
+        published = publish_gold()
+        ingested >> packaged >> silver >> gold >> staged >> gate >> published
+        published >> refresh_reporting() >> powerbi_configured() >> refresh_powerbi
+    return dag

@@ -1,0 +1,42 @@
+"""The quality gate's checks, derived from a source's :class:`~pulse.sources.base.GoldTable` specs.
+
+The checks run against the staged tables (``staging_<source>``) with the common-sql provider's
+``SQLTableCheckOperator`` (one per table: not empty, key unique, no nulls where none belong, values
+within bounds) and ``SQLCheckOperator`` (one per foreign key: every fact row joins its dimension).
+A failed check fails the gate, so the publish never runs and gold stays as it was.
+"""
+
+from __future__ import annotations
+
+from pulse.sources.base import ForeignKey, GoldTable
+
+
+def table_checks(table: GoldTable) -> dict[str, dict[str, str]]:
+    """Named aggregate checks for ``SQLTableCheckOperator`` (each must be true)."""
+    checks: dict[str, dict[str, str]] = {}
+    if not table.allow_empty:
+        checks["not_empty"] = {"check_statement": "COUNT(*) > 0"}
+    key = ", ".join(table.key)
+    distinct = f"({key})" if len(table.key) > 1 else key
+    checks["key_unique"] = {"check_statement": f"COUNT(*) = COUNT(DISTINCT {distinct})"}
+    for column in dict.fromkeys(table.key + table.not_null):
+        checks[f"{column}_not_null"] = {"check_statement": f"COUNT({column}) = COUNT(*)"}
+    for column, (low, high) in table.bounds.items():
+        conditions = []
+        if low is not None:
+            conditions.append(f"COALESCE(MIN({column}) >= {low}, TRUE)")
+        if high is not None:
+            conditions.append(f"COALESCE(MAX({column}) <= {high}, TRUE)")
+        checks[f"{column}_within_bounds"] = {"check_statement": " AND ".join(conditions)}
+    return checks
+
+
+def orphan_rows_sql(schema: str, table: GoldTable, fk: ForeignKey) -> str:
+    """A query whose single value is true when every row of ``table`` joins ``fk.table``."""
+    join = " AND ".join(f"f.{c} = d.{r}" for c, r in zip(fk.columns, fk.referenced, strict=True))
+    present = " AND ".join(f"f.{c} IS NOT NULL" for c in fk.columns)
+    return (
+        f"SELECT COUNT(*) = 0 AS every_{table.name}_row_joins_{fk.table} "
+        f"FROM {schema}.{table.name} f LEFT JOIN {schema}.{fk.table} d ON {join} "
+        f"WHERE {present} AND d.{fk.referenced[0]} IS NULL"
+    )

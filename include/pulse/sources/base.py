@@ -1,0 +1,73 @@
+"""A source is configuration: its API, its endpoints, its Spark jobs and its gold tables.
+
+The DAG factory (:mod:`pulse.pipeline_dag`) turns a :class:`Source` into a DAG of the one shape both
+pipelines share; nothing in a source module builds tasks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pulse.config import SQL_DIR
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One REST resource ingested to ``bronze/<source>/<name>/``."""
+
+    name: str
+    path: str
+    page_size: int = 500
+
+
+@dataclass(frozen=True)
+class ForeignKey:
+    """``columns`` of a fact must find a row in ``table`` (by ``ref_columns``, default the same names)."""
+
+    columns: tuple[str, ...]
+    table: str
+    ref_columns: tuple[str, ...] = ()
+
+    @property
+    def referenced(self) -> tuple[str, ...]:
+        return self.ref_columns or self.columns
+
+
+@dataclass(frozen=True)
+class GoldTable:
+    """A gold table and what the quality gate asserts about it."""
+
+    name: str
+    key: tuple[str, ...]
+    not_null: tuple[str, ...] = ()
+    bounds: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    references: tuple[ForeignKey, ...] = ()
+    allow_empty: bool = False
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    dag_id: str
+    title: str
+    conn_id: str
+    health_path: str
+    endpoints: tuple[Endpoint, ...]
+    silver_job: str
+    gold_job: str
+    gold_tables: tuple[GoldTable, ...]
+    schedule: str = "@daily"
+    tags: tuple[str, ...] = ()
+    default_lookback_days: int = 1
+    gold_job_args: tuple[str, ...] = ()
+
+    @property
+    def reporting_sql_path(self):
+        return SQL_DIR / self.name / "reporting_views.sql"
+
+    def reporting_sql(self) -> str:
+        path = self.reporting_sql_path
+        return path.read_text() if path.exists() else ""
+
+    def gold_table(self, name: str) -> GoldTable:
+        return next(t for t in self.gold_tables if t.name == name)

@@ -1,0 +1,218 @@
+"""The embedded default stack: a real PostgreSQL server and the API simulators, started by Pulse.
+
+``python -m pulse.stack up`` starts what is not already running and writes ``$PULSE_HOME/stack.env``,
+the Airflow connections of the embedded stack as shell exports. Each export only applies when the
+variable is not set already, so pointing Pulse at an external system is setting one variable, e.g.
+``AIRFLOW_CONN_PULSE_WAREHOUSE=postgresql://user:pass@db:5432/pulse`` — and then nothing embedded
+starts for it.
+
+- ``pulse_warehouse``: PostgreSQL from the ``pgserver`` wheel, data in ``$PULSE_HOME/pgdata``,
+  reached through its Unix socket (it listens on no TCP port).
+- ``creator_api``: the creator API simulator on ``127.0.0.1:$PULSE_CREATOR_API_PORT`` (8765).
+- ``spark_default``: ``local[*]``, never the Spark provider's silent ``yarn`` default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from pulse.config import REPO_ROOT, pulse_home
+
+WAREHOUSE_DB = "pulse"
+
+
+def spark_connection() -> dict:
+    return {"conn_type": "spark", "host": "local[*]", "extra": {"deploy-mode": "client"}}
+
+
+def postgres_connection(socket_dir: Path, port: int = 5432) -> dict:
+    return {"conn_type": "postgres", "host": str(socket_dir), "port": port, "login": "postgres",
+            "schema": WAREHOUSE_DB}
+
+
+def http_connection(port: int, host: str = "127.0.0.1") -> dict:
+    return {"conn_type": "http", "host": host, "port": port, "schema": "http"}
+
+
+def conn_env_name(conn_id: str) -> str:
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+def start_postgres(pgdata: Path) -> dict:
+    """Start (or find running) the embedded server and make sure the warehouse database exists."""
+    import pgserver  # heavy: only when the embedded warehouse is wanted
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    info = server.get_postmaster_info()
+    import psycopg
+
+    with psycopg.connect(host=str(info.socket_dir), port=info.port, user="postgres", dbname="postgres",
+                         autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (WAREHOUSE_DB,)).fetchone()
+        if not exists:
+            conn.execute(f"CREATE DATABASE {WAREHOUSE_DB}")
+    return postgres_connection(info.socket_dir, info.port)
+
+
+def stop_postgres(pgdata: Path) -> bool:
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    from pgserver import _commands
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        _commands.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+# --- simulators ---------------------------------------------------------------------------------
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def start_simulator(run_dir: Path, name: str, module: str, port: int, args: list[str]) -> dict:
+    """Start a simulator as a background process unless one already answers on ``port``."""
+    health = f"http://127.0.0.1:{port}/api/health"
+    if _healthy(health):
+        return http_connection(port)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log_file = (run_dir / f"{name}.log").open("ab")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "include"), str(REPO_ROOT)])}
+    process = subprocess.Popen(
+        [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args],
+        stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True, env=env,
+    )
+    (run_dir / f"{name}.pid").write_text(str(process.pid))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if _healthy(health):
+            return http_connection(port)
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    raise RuntimeError(f"the {name} simulator did not start on port {port}: see {run_dir / (name + '.log')}")
+
+
+def stop_simulator(run_dir: Path, name: str) -> bool:
+    pid_file = run_dir / f"{name}.pid"
+    if not pid_file.exists():
+        return False
+    try:
+        os.kill(int(pid_file.read_text()), signal.SIGTERM)
+    except (ProcessLookupError, ValueError):
+        pass
+    pid_file.unlink()
+    return True
+
+
+# --- the whole stack ----------------------------------------------------------------------------
+
+def up(home: Path | None = None) -> dict[str, dict | str]:
+    """Start every embedded service whose connection is not set in the environment.
+
+    Returns the connections, by id, that the embedded stack provides."""
+    home = home or pulse_home()
+    conns: dict[str, dict | str] = {}
+    if conn_env_name("spark_default") not in os.environ:
+        conns["spark_default"] = spark_connection()
+    if conn_env_name("pulse_warehouse") not in os.environ:
+        conns["pulse_warehouse"] = start_postgres(home / "pgdata")
+    if conn_env_name("creator_api") not in os.environ:
+        port = int(os.environ.get("PULSE_CREATOR_API_PORT", "8765"))
+        sim_args = shlex.split(os.environ.get("PULSE_CREATOR_API_ARGS", "--seed 42 --creators 1000"))
+        conns["creator_api"] = start_simulator(home / "run", "creator_api", "pulse.simulators.creator_api",
+                                               port, sim_args)
+    return conns
+
+
+def down(home: Path | None = None) -> None:
+    home = home or pulse_home()
+    stopped = [name for name in ("creator_api",) if stop_simulator(home / "run", name)]
+    if stop_postgres(home / "pgdata"):
+        stopped.append("postgres")
+    print("stopped: " + (", ".join(stopped) or "nothing was running"))
+
+
+def env_file_text(conns: dict[str, dict | str]) -> str:
+    """Shell exports of the connections, each applied only when not already set."""
+    lines = ["# Written by `python -m pulse.stack up`: the embedded stack's Airflow connections."]
+    for conn_id, value in conns.items():
+        name = conn_env_name(conn_id)
+        text = value if isinstance(value, str) else json.dumps(value)
+        lines.append(f'if [ -z "${{{name}:-}}" ]; then export {name}={shlex.quote(text)}; fi')
+    return "\n".join(lines) + "\n"
+
+
+def connection_env(conns: dict[str, dict | str]) -> dict[str, str]:
+    """The same connections as environment variables, for a subprocess."""
+    return {conn_env_name(k): v if isinstance(v, str) else json.dumps(v) for k, v in conns.items()}
+
+
+def warehouse_libpq_params() -> dict[str, str]:
+    """libpq settings (PGHOST, PGPORT, …) of the ``pulse_warehouse`` connection in the environment."""
+    from airflow.models.connection import Connection
+
+    value = os.environ.get(conn_env_name("pulse_warehouse"))
+    if not value:
+        raise SystemExit("pulse_warehouse is not set: run `make stack` (or set AIRFLOW_CONN_PULSE_WAREHOUSE)")
+    conn = (Connection.from_json(value, conn_id="pulse_warehouse") if value.lstrip().startswith("{")
+            else Connection(conn_id="pulse_warehouse", uri=value))
+    params = {"PGHOST": conn.host or "", "PGPORT": str(conn.port or 5432), "PGUSER": conn.login or "",
+              "PGDATABASE": conn.schema or WAREHOUSE_DB}
+    if conn.password:
+        params["PGPASSWORD"] = conn.password
+    return params
+
+
+def psql_binary() -> str:
+    """psql from the pgserver wheel (so no client install is needed), else the one on PATH."""
+    import pgserver._commands as commands
+
+    bundled = Path(commands.POSTGRES_BIN_PATH) / "psql"
+    return str(bundled) if bundled.exists() else "psql"
+
+
+def psql() -> None:
+    os.execvpe(psql_binary(), [psql_binary()], {**os.environ, **warehouse_libpq_params()})
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pulse.stack", description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["up", "down", "psql"])
+    args = parser.parse_args(argv)
+    home = pulse_home()
+    if args.command == "psql":
+        psql()
+    if args.command == "down":
+        down(home)
+        return
+    conns = up(home)
+    env_path = home / "stack.env"
+    env_path.write_text(env_file_text(conns))
+    for conn_id, value in conns.items():
+        target = value.get("host") if isinstance(value, dict) else "(set)"
+        print(f"  {conn_id:16} {target}")
+    print(f"connections written to {env_path}")
+
+
+if __name__ == "__main__":
+    main()

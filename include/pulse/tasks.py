@@ -1,0 +1,170 @@
+"""What the pipeline's Python tasks do. The DAG factory wires these; they hold no Airflow wiring.
+
+Each function takes plain values (a source, dates, params) so it can be tested without a DAG run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import zipfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pulse.config import REPO_ROOT, SPARK_JOBS_DIR, dist_dir, lake_root
+from pulse.sources import SOURCES
+from pulse.sources.base import Source
+
+log = logging.getLogger(__name__)
+
+WAREHOUSE_CONN_ID = "pulse_warehouse"
+SPARK_CONN_ID = "spark_default"
+
+
+def ingest_window(params: dict[str, Any], interval_end: datetime, default_lookback: int) -> tuple[date, date]:
+    """The ``[start, end)`` dates a run asks the API for.
+
+    Scheduled runs ask for their data interval (one day for ``@daily``). ``lookback_days`` widens
+    the window backwards from the interval's end (late updates, first loads); ``start_date`` and
+    ``end_date`` (exclusive) set it outright, for a backfill from the UI.
+    """
+    if params.get("start_date") and params.get("end_date"):
+        start, end = date.fromisoformat(params["start_date"]), date.fromisoformat(params["end_date"])
+    else:
+        end = interval_end.date()
+        start = end - timedelta(days=int(params.get("lookback_days") or default_lookback))
+    if start >= end:
+        raise ValueError(f"empty ingest window: start_date {start} is not before end_date {end}")
+    return start, end
+
+
+def ingest(source: Source, endpoint_name: str, run_date: date, window: tuple[date, date]) -> dict:
+    """Page through one endpoint of ``source`` into its bronze partition for ``run_date``."""
+    from airflow.providers.http.hooks.http import HttpHook
+
+    from pulse.http_ingest import RetryPolicy, ingest_endpoint
+
+    endpoint = next(e for e in source.endpoints if e.name == endpoint_name)
+    hook = HttpHook(method="GET", http_conn_id=source.conn_id)
+    session = hook.get_conn()
+    result = ingest_endpoint(
+        session=session,
+        base_url=hook.base_url,
+        api_name=source.conn_id,
+        source=source.name,
+        endpoint=endpoint.name,
+        path=endpoint.path,
+        params={"start_date": window[0].isoformat(), "end_date": window[1].isoformat(), "limit": endpoint.page_size},
+        run_date=run_date,
+        lake_root=lake_root(),
+        policy=RetryPolicy(attempts=int(os.environ.get("PULSE_HTTP_ATTEMPTS", "6"))),
+    )
+    return {"endpoint": result.endpoint, "records": result.records, "pages": result.pages,
+            "seconds": result.seconds, "answers": result.answers}
+
+
+def java_problem() -> str | None:
+    """Why Spark cannot start here, or None when a Java runtime is found."""
+    java_home = os.environ.get("JAVA_HOME")
+    if java_home and (Path(java_home) / "bin" / "java").exists():
+        return None
+    if shutil.which("java"):
+        return None
+    return ("Java was not found: Spark needs a Java 17 runtime. Install one (Debian/Ubuntu: "
+            "apt-get install openjdk-17-jre-headless) or set JAVA_HOME, then clear this task to rerun it. "
+            "Bronze is kept; nothing was published.")
+
+
+def package_spark_jobs(check_java: bool = True) -> str:
+    """Zip the ``spark_jobs`` package for ``--py-files`` (what ships the jobs' shared code to Spark).
+
+    Checks first that a local Spark can start at all, so a missing Java fails here with a clear
+    message rather than deep inside spark-submit."""
+    if check_java and (problem := java_problem()):
+        raise RuntimeError(problem)
+    target = dist_dir() / "spark_jobs.zip"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(f".{os.getpid()}.partial")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(SPARK_JOBS_DIR.rglob("*.py")):
+            zf.write(path, path.relative_to(REPO_ROOT))
+    partial.replace(target)
+    return str(target)
+
+
+def spark_master() -> str:
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(SPARK_CONN_ID).host or ""
+
+
+def warehouse_connection():
+    from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+    return PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn()
+
+
+def stage(source: Source) -> dict[str, int]:
+    from pulse.warehouse import stage_gold
+
+    conn = warehouse_connection()
+    try:
+        return stage_gold(conn, source.name, Path(lake_root()) / "gold" / source.name,
+                          [t.name for t in source.gold_tables])
+    finally:
+        conn.close()
+
+
+def publish(source: Source, run_id: str, run_date: date) -> None:
+    from pulse.warehouse import publish_gold
+
+    conn = warehouse_connection()
+    try:
+        publish_gold(conn, source.name, {t.name: t.key for t in source.gold_tables}, source.reporting_sql(),
+                     {"run_id": run_id, "run_date": run_date})
+    finally:
+        conn.close()
+
+
+def refresh_reporting(source: Source) -> dict[str, int]:
+    """Re-apply the source's reporting views, refresh planner statistics and check every view reads.
+
+    Returns the row count of each reporting view (logged, so the run shows what BI will see)."""
+    conn = warehouse_connection()
+    counts: dict[str, int] = {}
+    try:
+        with conn.transaction():
+            sql_text = source.reporting_sql()
+            if sql_text.strip():
+                conn.execute(sql_text)
+            for table in source.gold_tables:
+                conn.execute(f"ANALYZE gold.{table.name}")
+        views = conn.execute(
+            "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' "
+            "AND table_name LIKE %s ORDER BY 1", (f"{source.name}%",)
+        ).fetchall()
+        for (view,) in views:
+            counts[view] = conn.execute(f'SELECT count(*) FROM reporting."{view}"').fetchone()[0]
+            log.info("reporting.%s: %d rows", view, counts[view])
+    finally:
+        conn.close()
+    return counts
+
+
+def powerbi_configured(conn_id: str = "powerbi_default") -> bool:
+    """True when a Power BI connection exists; otherwise says, in the log, that the refresh is skipped."""
+    from airflow.sdk import BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except Exception:  # the SDK raises its own not-found error type, which differs across versions
+        log.info("Power BI: no %r connection is defined, so the Power BI dataset refresh is skipped. "
+                 "Add the connection (see README, 'Power BI') to refresh a dataset after each publish.", conn_id)
+        return False
+    return True
+
+
+def source_by_name(name: str) -> Source:
+    return SOURCES[name]
