@@ -1,0 +1,121 @@
+"""The ingest client: paging, retries that honour Retry-After, loud failures that keep old bronze."""
+
+import datetime as dt
+
+import pyarrow.parquet as pq
+import pytest
+import requests
+
+from pulse.http_ingest import IngestError, RetryPolicy, ingest_endpoint, parse_retry_after
+from pulse.lake import bronze_partition_path, read_manifest
+
+from tests.ingest.scripted_server import scripted_server
+
+RUN_DATE = dt.date(2026, 11, 21)
+FAST = RetryPolicy(attempts=4, initial_wait=0.01, max_wait=2, timeout=5)
+
+
+def page(records, next_path=None):
+    return {"data": records, "links": {"next": next_path}}
+
+
+def three_pages(path, n, full):
+    number = int(full.split("page=")[1]) if "page=" in full else 1
+    records = [{"id": f"{number}-{i}", "n": i} for i in range(2)]
+    nxt = f"/api/things?page={number + 1}" if number < 3 else None
+    return 200, {}, page(records, nxt)
+
+
+def run(base_url, tmp_path, policy=FAST):
+    return ingest_endpoint(session=requests.Session(), base_url=base_url, api_name="test_api", source="test",
+                           endpoint="things", path="api/things", params={"start_date": "2026-11-21"},
+                           run_date=RUN_DATE, lake_root=str(tmp_path), policy=policy)
+
+
+def test_every_page_is_followed_and_each_record_lands_in_bronze_with_its_metadata(tmp_path):
+    with scripted_server(three_pages) as (url, _):
+        result = run(url, tmp_path)
+    assert (result.pages, result.records) == (3, 6)
+    part = bronze_partition_path(tmp_path, "test", "things", RUN_DATE)
+    table = pq.read_table(part).to_pylist()
+    assert [r["payload"] for r in table[:2]] == ['{"id":"1-0","n":0}', '{"id":"1-1","n":1}']
+    assert [r["record_index"] for r in table] == list(range(6))
+    assert [r["page"] for r in table] == [1, 1, 2, 2, 3, 3]
+    assert table[0]["request_url"].endswith("/api/things?start_date=2026-11-21")
+    assert table[2]["request_url"].endswith("/api/things?page=2")
+    assert {r["source"] for r in table} == {"test"} and {r["endpoint"] for r in table} == {"things"}
+    assert read_manifest(part)["records"] == 6
+
+
+def test_rerunning_a_date_replaces_its_partition_instead_of_appending(tmp_path):
+    with scripted_server(three_pages) as (url, _):
+        run(url, tmp_path)
+        run(url, tmp_path)
+    part = bronze_partition_path(tmp_path, "test", "things", RUN_DATE)
+    assert pq.read_table(part).num_rows == 6
+    assert [p.name for p in part.parent.iterdir()] == [part.name]
+
+
+def test_502_and_a_truncated_page_are_retried_until_the_page_arrives(tmp_path):
+    def flaky(path, n, full):
+        if n == 0:
+            return 502, {}, {"error": {"status": 502, "message": "Bad Gateway"}}
+        if n == 1:
+            return 200, {}, b'{"data": [{"id": 1'
+        return 200, {}, page([{"id": 1}])
+
+    with scripted_server(flaky) as (url, log):
+        result = run(url, tmp_path)
+    assert result.records == 1
+    assert [s for _, _, s in log] == [502, 200, 200]
+    assert result.answers == {"502": 1, "200": 2, "invalid_json": 1}
+
+
+def test_429_waits_as_long_as_retry_after_says(tmp_path):
+    def limited(path, n, full):
+        if n == 0:
+            return 429, {"Retry-After": "1"}, {"error": {"status": 429, "message": "API rate limit exceeded"}}
+        return 200, {}, page([{"id": 1}])
+
+    with scripted_server(limited) as (url, log):
+        run(url, tmp_path, RetryPolicy(attempts=3, initial_wait=0.01, max_wait=5, timeout=5))
+    assert log[1][0] - log[0][0] >= 0.95
+
+
+def test_a_client_error_is_not_retried_and_names_the_api_and_url(tmp_path):
+    with scripted_server(lambda p, n, f: (404, {}, {"error": {"status": 404, "message": "Resource not found"}})) as (
+        url, log):
+        with pytest.raises(IngestError, match=r"test_api at http://127\.0\.0\.1:\d+ on .*/api/things.* answered 404"):
+            run(url, tmp_path)
+    assert len(log) == 1
+
+
+def test_a_page_that_keeps_failing_fails_loudly_and_leaves_the_old_partition(tmp_path):
+    with scripted_server(three_pages) as (url, _):
+        run(url, tmp_path)
+
+    def page_two_broken(path, n, full):
+        if "page=2" in full:
+            return 502, {}, {"error": {"status": 502, "message": "Bad Gateway"}}
+        return three_pages(path, n, full)
+
+    with scripted_server(page_two_broken) as (url, log):
+        with pytest.raises(IngestError, match=r"on .*page=2 \(page 2\) answered 502 after 4 tries"):
+            run(url, tmp_path)
+    assert sum("page=2" in p for _, p, _ in log) == 4
+    part = bronze_partition_path(tmp_path, "test", "things", RUN_DATE)
+    assert pq.read_table(part).num_rows == 6
+    assert [p.name for p in part.parent.iterdir()] == [part.name], "no half-written partition is left behind"
+
+
+def test_an_api_that_is_down_fails_with_its_address(tmp_path):
+    with pytest.raises(IngestError, match=r"http://127\.0\.0\.1:9 .* could not be reached"):
+        run("http://127.0.0.1:9", tmp_path, RetryPolicy(attempts=2, initial_wait=0.01, max_wait=0.1, timeout=1))
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date():
+    now = dt.datetime(2026, 11, 22, 12, 0, 0, tzinfo=dt.UTC)
+    assert parse_retry_after("7") == 7.0
+    assert parse_retry_after("Sun, 22 Nov 2026 12:00:30 GMT", now) == 30.0
+    assert parse_retry_after("Sun, 22 Nov 2026 11:00:00 GMT", now) == 0.0
+    assert parse_retry_after(None) is None and parse_retry_after("soon") is None
