@@ -18,18 +18,22 @@ def realdata() -> Path:
 
 @pytest.fixture(scope="session")
 def postgres(tmp_path_factory) -> dict:
-    """A real PostgreSQL server for the test session (the pgserver wheel), deleted afterwards.
+    """A real PostgreSQL server for the test session (the pgserver wheel), stopped afterwards.
 
     Yields the ``pulse_warehouse`` connection as an Airflow connection dict."""
-    import pgserver
+    import atexit
 
-    from pulse.stack import start_postgres
+    from pgserver.postgres_server import PostgresServer
+
+    from pulse.stack import start_postgres, stop_postgres
 
     pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
     conn = start_postgres(pgdata)
-    server = pgserver.get_server(pgdata, cleanup_mode="delete")  # the last handle deletes it at exit
     yield conn
-    del server
+    stop_postgres(pgdata)
+    server = PostgresServer._instances.pop(pgdata.resolve(), None)
+    if server is not None:
+        atexit.unregister(server._cleanup)
 
 
 @pytest.fixture

@@ -1,0 +1,63 @@
+"""The pipeline's Python tasks, outside a DAG run."""
+
+import datetime as dt
+import json
+import zipfile
+
+import pytest
+
+from pulse import tasks
+
+
+def test_a_scheduled_run_asks_for_its_data_interval():
+    end = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    assert tasks.ingest_window({}, end, 1) == (dt.date(2026, 11, 21), dt.date(2026, 11, 22))
+
+
+def test_lookback_days_widens_the_window_backwards():
+    end = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    assert tasks.ingest_window({"lookback_days": 90}, end, 1) == (dt.date(2026, 8, 24), dt.date(2026, 11, 22))
+
+
+def test_a_backfill_range_from_the_trigger_form_wins():
+    end = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+    params = {"start_date": "2026-01-01", "end_date": "2026-02-01", "lookback_days": 3}
+    assert tasks.ingest_window(params, end, 1) == (dt.date(2026, 1, 1), dt.date(2026, 2, 1))
+    with pytest.raises(ValueError, match="empty ingest window"):
+        tasks.ingest_window({"start_date": "2026-02-01", "end_date": "2026-02-01"}, end, 1)
+
+
+def test_a_missing_java_is_reported_with_what_to_do(monkeypatch, tmp_path):
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PULSE_HOME", str(tmp_path))
+    with pytest.raises(RuntimeError, match=r"Java was not found: Spark needs a Java 17 runtime.*JAVA_HOME"):
+        tasks.package_spark_jobs(check_java=True)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_the_spark_jobs_package_is_zipped_with_its_package_paths(monkeypatch, tmp_path):
+    monkeypatch.setenv("PULSE_HOME", str(tmp_path))
+    path = tasks.package_spark_jobs(check_java=False)
+    names = zipfile.ZipFile(path).namelist()
+    assert "spark_jobs/__init__.py" in names and "spark_jobs/common/__init__.py" in names
+
+
+def test_an_api_that_stays_down_times_out_naming_its_url(monkeypatch):
+    from airflow.sdk.exceptions import AirflowSensorTimeout
+
+    from pulse.sensors import ApiAvailableSensor
+
+    monkeypatch.setenv("AIRFLOW_CONN_DOWN_API", json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 9,
+                                                            "schema": "http"}))
+    sensor = ApiAvailableSensor(task_id="wait", http_conn_id="down_api", endpoint="api/health", mode="poke",
+                                timeout=1, poke_interval=0.2)
+    assert sensor.poke({}) is False
+    with pytest.raises(AirflowSensorTimeout, match=r"down_api at http://127\.0\.0\.1:9/api/health did not answer"):
+        sensor.execute({})
+
+
+def test_without_a_powerbi_connection_the_refresh_is_skipped_and_says_so(caplog):
+    caplog.set_level("INFO")
+    assert tasks.powerbi_configured("powerbi_nowhere") is False
+    assert "Power BI dataset refresh is skipped" in caplog.text
