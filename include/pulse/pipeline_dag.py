@@ -38,7 +38,7 @@ SPARK_CONF = {
 DEFAULT_ARGS = {
     "owner": "pulse",
     "retries": 2,
-    "retry_delay": timedelta(seconds=30),
+    "retry_delay": timedelta(seconds=float(os.environ.get("PULSE_RETRY_DELAY_SECONDS", "30"))),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }

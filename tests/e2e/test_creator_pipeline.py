@@ -1,0 +1,121 @@
+"""`airflow dags test creator_analytics` end to end: simulator → bronze → Spark → Postgres gold.
+
+One fault-free run is the reference. A run against a simulator with every fault switched on must
+publish exactly the same gold, row for row; running that date again must change nothing; and a page
+that never comes back must fail the run loudly and leave the published gold as it was.
+"""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pyarrow.parquet as pq
+import pytest
+
+from pulse.simulators.creator_api import SimulatorConfig, running_simulator
+from pulse.simulators.faults import FaultConfig
+from pulse.sources.creator import CREATOR
+from pulse.stack import http_connection
+from tests.e2e.airflow_runner import AirflowRunner
+
+pytestmark = pytest.mark.e2e
+
+RUN_DATE = "2026-11-20"
+CONF = json.dumps({"lookback_days": 7})
+SCALE = dict(seed=7, creators=60)
+FAULTS = FaultConfig(fail_rate=0.15, rate_limit_rate=0.05, rate_limit_retry_after=1, slow_rate=0.05,
+                     slow_seconds=0.2, bad_page_rate=0.05, malformed_rate=0.3, duplicate_rate=0.3,
+                     late_update_rate=0.3)
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    r = AirflowRunner(tmp_path_factory.mktemp("e2e"))
+    r.migrate()
+    return r
+
+
+@pytest.fixture(scope="module")
+def warehouse(postgres):
+    admin = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname="postgres",
+                            autocommit=True)
+    admin.execute("DROP DATABASE IF EXISTS e2e WITH (FORCE)")
+    admin.execute("CREATE DATABASE e2e")
+    admin.close()
+    return {**postgres, "schema": "e2e"}
+
+
+def port_of(base_url: str) -> int:
+    return int(base_url.rsplit(":", 1)[1].split("/")[0])
+
+
+def gold_snapshot(warehouse: dict) -> dict[str, list[tuple]]:
+    with psycopg.connect(host=warehouse["host"], port=warehouse["port"], user="postgres",
+                         dbname=warehouse["schema"]) as conn:
+        snapshot = {}
+        for table in CREATOR.gold_tables:
+            columns = [r[0] for r in conn.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold' "
+                "AND table_name = %s ORDER BY ordinal_position", (table.name,))]
+            order = ", ".join(f'"{c}"' for c in columns)
+            snapshot[table.name] = conn.execute(f"SELECT * FROM gold.{table.name} ORDER BY {order}").fetchall()
+        return snapshot
+
+
+def run(runner, warehouse, lake, sim_config, log_name, extra_env=None):
+    with running_simulator(sim_config) as base_url:
+        conns = {"pulse_warehouse": warehouse, "creator_api": http_connection(port_of(base_url))}
+        return runner.dags_test("creator_analytics", RUN_DATE, CONF, lake, conns, extra_env, log_name)
+
+
+@pytest.fixture(scope="module")
+def reference(runner, warehouse, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("lake_clean")
+    done = run(runner, warehouse, lake, SimulatorConfig(**SCALE), "clean")
+    assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
+    return gold_snapshot(warehouse)
+
+
+def test_a_fault_free_run_fills_every_gold_table(reference):
+    for table in CREATOR.gold_tables:
+        assert reference[table.name], f"gold.{table.name} is empty"
+    assert len(reference["dim_creators"]) == SCALE["creators"]
+
+
+def test_with_every_fault_on_gold_equals_the_fault_free_run_and_a_rerun_changes_nothing(
+        runner, warehouse, reference, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("lake_faults")
+    config = SimulatorConfig(**SCALE, faults=FAULTS)
+    done = run(runner, warehouse, lake, config, "faults")
+    assert done.returncode == 0, f"faulty run failed; log: {runner.home / 'faults.log'}\n{done.stdout[-4000:]}"
+    log = (runner.home / "faults.log").read_text()
+    assert "answered 502" in log and "answered 429" in log, "the faults did not fire"
+    counts = json.loads((lake / "silver" / "creator" / "_counts.json").read_text())
+    assert sum(d["quarantined_rows"] for d in counts.values()) > 0
+    assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
+    after_faults = gold_snapshot(warehouse)
+    for table in CREATOR.gold_tables:
+        assert after_faults[table.name] == reference[table.name], f"gold.{table.name} differs from the clean run"
+
+    bronze_rows = {e.name: pq.read_table(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.endpoints}
+    again = run(runner, warehouse, lake, config, "faults_again")
+    assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
+    assert gold_snapshot(warehouse) == reference
+    for endpoint in CREATOR.endpoints:
+        partitions = [p.name for p in (lake / "bronze" / "creator" / endpoint.name).iterdir()]
+        assert partitions == [f"run_date={RUN_DATE}"]
+        assert pq.read_table(lake / "bronze" / "creator" / endpoint.name).num_rows == bronze_rows[endpoint.name]
+
+
+def test_a_page_that_never_comes_back_fails_the_run_and_leaves_gold_as_it_was(
+        runner, warehouse, reference, tmp_path_factory):
+    lake = tmp_path_factory.mktemp("lake_broken")
+    config = SimulatorConfig(**SCALE, faults=FaultConfig(broken_pages=frozenset({("engagement", 1)})))
+    done = run(runner, warehouse, lake, config, "broken", extra_env={"PULSE_HTTP_ATTEMPTS": "2"})
+    assert done.returncode != 0
+    log = (runner.home / "broken.log").read_text()
+    assert "creator_api at http://127.0.0.1" in log and "(page 1) answered 502 after 2 tries" in log
+    assert not (lake / "bronze" / "creator" / "engagement").exists() or not any(
+        (lake / "bronze" / "creator" / "engagement").glob("run_date=*"))
+    assert gold_snapshot(warehouse) == reference
