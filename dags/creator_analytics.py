@@ -1,7 +1,7 @@
-"""Creator analytics: the creator platform's REST API to a gold star schema in PostgreSQL.
+"""The Airflow DAG ``creator_analytics``: the creator platform's REST API to a gold star schema.
 
-The DAG's shape is shared by every Pulse source (see ``include/pulse/pipeline_dag.py``); this file
-only names the source. Its configuration is ``include/pulse/sources/creator.py``.
+The DAG's shape is shared by every Pulse source (``include/pulse/pipeline_dag.py``); this file only
+names the source, whose configuration is ``include/pulse/sources/creator.py``.
 """
 
 from pulse.pipeline_dag import build_pipeline_dag
