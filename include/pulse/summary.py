@@ -1,0 +1,77 @@
+"""What a finished run produced, printed for a person: ``python -m pulse.summary creator``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from pulse.config import lake_root
+from pulse.sources import SOURCES
+from pulse.sources.base import Source
+
+
+def _fmt(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) -> str:
+    lines = [f"Pulse — {source.title} ({source.dag_id})", ""]
+    published = conn.execute(
+        "SELECT run_date, published_at, row_counts FROM pulse_meta.publish_log WHERE source = %s "
+        "ORDER BY published_at DESC LIMIT 1", (source.name,)).fetchone()
+    if not published:
+        return "\n".join([*lines, "Nothing has been published yet."])
+    run_date, published_at, counts = published
+    lines.append(f"Gold tables in PostgreSQL schema gold (run date {run_date}, published "
+                 f"{published_at:%Y-%m-%d %H:%M:%S %Z}):")
+    lines += [f"  {name:24} {_fmt(count):>12} rows" for name, count in counts.items()]
+    kpis = conn.execute(
+        "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' AND table_name = %s",
+        (f"{source.name}_kpis",)).fetchone()
+    if kpis:
+        cur = conn.execute(f"SELECT * FROM reporting.{source.name}_kpis")
+        row = cur.fetchone()
+        lines += ["", f"Headline figures (reporting.{source.name}_kpis):"]
+        lines += [f"  {col.name:30} {_fmt(val)}" for col, val in zip(cur.description, row, strict=True)]
+    counts_file = lake / "silver" / source.name / "_counts.json"
+    if counts_file.exists():
+        lines += ["", "Silver (bronze rows → valid → kept, with quarantined and duplicate rows):"]
+        for dataset, c in json.loads(counts_file.read_text()).items():
+            lines.append(f"  {dataset:14} {_fmt(c['bronze_rows']):>10} → {_fmt(c['valid_rows']):>10} → "
+                         f"{_fmt(c['silver_rows']):>10}   quarantined {_fmt(c['quarantined_rows'])}, "
+                         f"duplicates dropped {_fmt(c['duplicates_dropped'])}")
+    lines += [
+        "",
+        "Where to look:",
+        f"  lake         {lake}/{{bronze,silver,gold}}/{source.name}",
+        f"  quarantine   {lake}/silver/{source.name}/_quarantine/",
+        "  warehouse    make psql   (then: \\dt gold.*   and   SELECT * FROM reporting."
+        f"{source.name}_kpis;)",
+        "  Airflow UI   make airflow   → http://localhost:8080",
+    ]
+    if run_log:
+        lines.append(f"  run log      {run_log}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m pulse.summary")
+    parser.add_argument("source", choices=sorted(SOURCES))
+    parser.add_argument("--run-log", type=Path)
+    args = parser.parse_args(argv)
+    from pulse.tasks import warehouse_connection
+
+    conn = warehouse_connection()
+    try:
+        print(summary_text(SOURCES[args.source], conn, Path(lake_root()), args.run_log))
+    finally:
+        conn.close()
+
+
+if __name__ == "__main__":
+    main()
