@@ -39,7 +39,7 @@ def test_the_four_airflow_3_components_and_the_stack_services_are_there(compose)
 
 def test_every_connection_a_dag_reads_is_defined_and_points_at_a_service(compose):
     env = compose["services"]["airflow-scheduler"]["environment"]
-    needed = {"spark_default", "pulse_warehouse"} | {s.conn_id for s in SOURCES.values()}
+    needed = {"spark_default", "pulse_warehouse"} | {c for s in SOURCES.values() for c in s.connections}
     for conn_id in needed:
         value = env.get(f"AIRFLOW_CONN_{conn_id.upper()}")
         assert value, f"{conn_id} is not defined for the Airflow services"

@@ -33,7 +33,14 @@ log = logging.getLogger(__name__)
 
 
 class IngestError(RuntimeError):
-    """An endpoint could not be ingested; the message says which, where and why."""
+    """An endpoint could not be ingested; the message says which, where and why.
+
+    ``status`` is the HTTP status of the answer that ended it, when there was one (e.g. 403 or 404 for
+    a client that falls back to another endpoint)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class RetryableAnswer(Exception):
@@ -110,7 +117,7 @@ def get_json_page(
                 f"answered {status}", status, parse_retry_after(response.headers.get("Retry-After"))
             )
         if status >= 400:
-            raise IngestError(f"{describe} answered {status}: {response.text[:300]}")
+            raise IngestError(f"{describe} answered {status}: {response.text[:300]}", status)
         try:
             body = response.json()
         except ValueError as exc:
@@ -136,7 +143,7 @@ def get_json_page(
     try:
         return retrying(once)
     except RetryableAnswer as exc:
-        raise IngestError(f"{describe} {exc} after {policy.attempts} tries") from exc
+        raise IngestError(f"{describe} {exc} after {policy.attempts} tries", exc.status) from exc
 
 
 @dataclass(frozen=True)

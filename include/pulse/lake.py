@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -40,9 +40,17 @@ def zone_path(lake_root: str | Path, zone: str, source: str, dataset: str | None
     return path / dataset if dataset else path
 
 
-def bronze_partition_path(lake_root: str | Path, source: str, endpoint: str, run_date: date) -> Path:
-    """The directory holding one run date's bronze records of one endpoint."""
-    return zone_path(lake_root, "bronze", source, endpoint) / f"run_date={run_date.isoformat()}"
+def bronze_partition_path(lake_root: str | Path, source: str, endpoint: str, run_date: date | None = None,
+                          partition: Sequence[tuple[str, str]] = ()) -> Path:
+    """The directory holding one bronze partition of one endpoint (or dataset).
+
+    The partition is Hive-style, so Spark reads each key as a column: ``run_date=<ds>`` by default,
+    preceded by ``partition`` keys (e.g. ``listener=<name>``); ``run_date`` may be None when the
+    partition keys alone name it (e.g. ``listener=<name>/export=<hash>`` for a dropped file)."""
+    path = zone_path(lake_root, "bronze", source, endpoint)
+    for key, value in partition:
+        path = path / f"{key}={value}"
+    return path / f"run_date={run_date.isoformat()}" if run_date is not None else path
 
 
 @dataclass
@@ -56,7 +64,8 @@ class BronzePartitionWriter:
     lake_root: str | Path
     source: str
     endpoint: str
-    run_date: date
+    run_date: date | None
+    partition: Sequence[tuple[str, str]] = ()
     rows_per_group: int = 50_000
     pages: int = 0
     records: int = 0
@@ -64,7 +73,8 @@ class BronzePartitionWriter:
     _writer: pq.ParquetWriter | None = None
 
     def __post_init__(self) -> None:
-        self.final_path = bronze_partition_path(self.lake_root, self.source, self.endpoint, self.run_date)
+        self.final_path = bronze_partition_path(self.lake_root, self.source, self.endpoint, self.run_date,
+                                                self.partition)
         self.final_path.parent.mkdir(parents=True, exist_ok=True)
         self.staging_path = self.final_path.parent / f".{self.final_path.name}.writing-{uuid.uuid4().hex[:8]}"
         self.staging_path.mkdir()

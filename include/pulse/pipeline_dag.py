@@ -24,7 +24,6 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pulse import quality, tasks
 from pulse.config import SPARK_JOBS_DIR, dist_dir, lake_root
-from pulse.sensors import ApiAvailableSensor
 from pulse.sources.base import Source
 
 SPARK_CONF = {
@@ -50,18 +49,20 @@ def gold_asset(table: str) -> Asset:
 
 
 def _doc(source: Source) -> str:
-    endpoints = ", ".join(f"`{e.name}`" for e in source.endpoints)
+    inputs = ", ".join(f"`{i.name}`" for i in source.inputs)
+    connections = ", ".join(f"`{c}`" for c in source.connections) or "none"
     tables = ", ".join(f"`gold.{t.name}`" for t in source.gold_tables)
     return f"""### {source.title}
 
-**Sources:** the `{source.conn_id}` API ({endpoints}). **Outputs:** {tables} in the `{tasks.WAREHOUSE_CONN_ID}`
-warehouse, plus the `reporting` views over them.
+**Inputs:** {inputs} (connections: {connections}). **Outputs:** {tables} in the
+`{tasks.WAREHOUSE_CONN_ID}` warehouse, plus the `reporting` views over them.
 
-Each endpoint waits for the API, then pages through the run's window into
-`bronze/{source.name}/<endpoint>/run_date=<ds>/` (a rerun replaces the partition). Spark builds silver
-(typed, deduplicated; bad records go to `silver/{source.name}/_quarantine/` with a reason) and gold.
-Gold is copied into `staging_{source.name}`, checked by the quality gate, and only then swapped into
-`gold` in one transaction: a failed check leaves the previous gold in place.
+Each input waits until it can be ingested (`wait_for_<input>`), then lands its raw records in
+`bronze/{source.name}/` (`ingest_<input>`; a rerun of a date replaces its partition). An input whose
+connection is not defined, or an inbox with nothing new, is skipped and the run goes on with the others.
+Spark builds silver (typed, deduplicated; bad records go to `silver/{source.name}/_quarantine/` with a
+reason) and gold. Gold is copied into `staging_{source.name}`, checked by the quality gate, and only then
+swapped into `gold` in one transaction: a failed check leaves the previous gold in place.
 
 **Backfill:** trigger with `start_date`/`end_date` (end exclusive), or widen a run with `lookback_days`;
 or `airflow dags backfill {source.dag_id} --start-date … --end-date …`.
@@ -73,7 +74,7 @@ def build_pipeline_dag(source: Source) -> DAG:
     lake = lake_root()
     with DAG(
         dag_id=source.dag_id,
-        description=f"{source.title}: {source.conn_id} API to gold tables in PostgreSQL",
+        description=f"{source.title}: {', '.join(i.name for i in source.inputs)} to gold tables in PostgreSQL",
         schedule=CronDataIntervalTimetable(source.schedule, timezone="UTC"),
         start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
         catchup=False,
@@ -91,30 +92,21 @@ def build_pipeline_dag(source: Source) -> DAG:
         },
     ) as dag:
         ingested = []
-        for endpoint in source.endpoints:
-            wait = ApiAvailableSensor(
-                task_id=f"wait_for_{endpoint.name}",
-                http_conn_id=source.conn_id,
-                endpoint=source.health_path,
-                method="GET",
-                mode="reschedule",
-                poke_interval=30,
-                exponential_backoff=True,
-                timeout=60 * 60,
-            )
+        for source_input in source.inputs:
+            wait = source_input.sensor(task_id=f"wait_for_{source_input.name}")
 
-            @task(task_id=f"ingest_{endpoint.name}")
-            def ingest(endpoint_name: str, params=None, data_interval_end=None, ds=None) -> dict:
-                from datetime import date
+            @task(task_id=f"ingest_{source_input.name}")
+            def ingest(input_name: str, params=None, data_interval_end=None, ds=None) -> dict:
+                window = tasks.run_window(params or {}, data_interval_end, ds, source.default_lookback_days)
+                return source.input(input_name).ingest(source.name, window)
 
-                window = tasks.ingest_window(params or {}, data_interval_end, source.default_lookback_days)
-                return tasks.ingest(source, endpoint_name, date.fromisoformat(ds), window)
-
-            ingest_task = ingest(endpoint.name)
+            ingest_task = ingest(source_input.name)
             wait >> ingest_task
             ingested.append(ingest_task)
 
-        @task
+        # An input that was skipped (not configured, nothing new in an inbox) does not stop the run;
+        # one that failed does.
+        @task(trigger_rule="none_failed_min_one_success")
         def package_spark_jobs() -> str:
             return tasks.package_spark_jobs(check_java=tasks.spark_master().startswith("local"))
 

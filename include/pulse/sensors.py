@@ -1,4 +1,4 @@
-"""The sensor that waits for a source's API to answer."""
+"""The sensors that wait until a source's input can be ingested."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 import requests
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.providers.http.sensors.http import HttpSensor
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 
 class ApiAvailableSensor(HttpSensor):
@@ -39,3 +40,65 @@ class ApiAvailableSensor(HttpSensor):
         hook = HttpHook(method=self.method, http_conn_id=self.http_conn_id)
         hook.get_conn()
         return f"{hook.base_url.rstrip('/')}/{self.endpoint.lstrip('/')}"
+
+
+class SpotifyTokenSensor(BaseSensorOperator):
+    """Waits until the Spotify accounts service hands the connection's app a token: the API is up and
+    the credentials work. Skipped, with a log line, when the connection is not defined (the run then
+    goes on with the other inputs); refused credentials fail at once, since waiting will not fix them."""
+
+    template_fields = ("conn_id",)
+
+    def __init__(self, *, conn_id: str = "spotify_api", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+
+    def poke(self, context: Any) -> bool:
+        from pulse.http_ingest import IngestError, RetryableAnswer
+        from pulse.spotify_client import APP, SpotifyTokens, session_from_connection
+
+        if not connection_defined(self.conn_id):
+            raise AirflowSkipException(f"no {self.conn_id!r} connection is defined: the Spotify Web API is not "
+                                       "pulled in this run (see README, 'Spotify set-up')")
+        session, _, settings = session_from_connection(self.conn_id)
+        with session:
+            try:
+                SpotifyTokens(session, settings).get(APP)
+            except RetryableAnswer as exc:
+                self.log.info("%s: no token yet %s; waiting", self.conn_id, exc)
+                return False
+            except IngestError as exc:
+                if exc.status is not None and 400 <= exc.status < 500:
+                    raise AirflowFailException(str(exc)) from exc
+                raise
+        return True
+
+
+class InboxSensor(BaseSensorOperator):
+    """Waits for files in an inbox that are not in bronze yet. Meant to run with ``soft_fail``: when
+    nothing new arrives before the timeout the ingest is skipped and the run goes on."""
+
+    template_fields = ("inbox",)
+
+    def __init__(self, *, inbox: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inbox = inbox
+
+    def poke(self, context: Any) -> bool:
+        from pulse.config import lake_root
+        from pulse.spotify_exports import pending_exports
+
+        pending = pending_exports(self.inbox, lake_root())
+        self.log.info("%d new file(s) in %s", len(pending), self.inbox)
+        return bool(pending)
+
+
+def connection_defined(conn_id: str) -> bool:
+    """True when Airflow can find the connection ``conn_id`` (environment, secrets backend or database)."""
+    from airflow.sdk import BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except Exception:  # the SDK's not-found error type differs across versions
+        return False
+    return True

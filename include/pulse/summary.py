@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from decimal import Decimal
 from pathlib import Path
 
 from pulse.config import lake_root
@@ -12,6 +13,8 @@ from pulse.sources.base import Source
 
 
 def _fmt(value) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
     if isinstance(value, float):
         return f"{value:,.4f}" if abs(value) < 10 else f"{value:,.2f}"
     if isinstance(value, int):

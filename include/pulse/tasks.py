@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pulse.config import REPO_ROOT, SPARK_JOBS_DIR, dist_dir, lake_root
-from pulse.sources import SOURCES
+from pulse.inputs import RunWindow
 from pulse.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -40,29 +40,10 @@ def ingest_window(params: dict[str, Any], interval_end: datetime, default_lookba
     return start, end
 
 
-def ingest(source: Source, endpoint_name: str, run_date: date, window: tuple[date, date]) -> dict:
-    """Page through one endpoint of ``source`` into its bronze partition for ``run_date``."""
-    from airflow.providers.http.hooks.http import HttpHook
-
-    from pulse.http_ingest import RetryPolicy, ingest_endpoint
-
-    endpoint = next(e for e in source.endpoints if e.name == endpoint_name)
-    hook = HttpHook(method="GET", http_conn_id=source.conn_id)
-    session = hook.get_conn()
-    result = ingest_endpoint(
-        session=session,
-        base_url=hook.base_url,
-        api_name=source.conn_id,
-        source=source.name,
-        endpoint=endpoint.name,
-        path=endpoint.path,
-        params={"start_date": window[0].isoformat(), "end_date": window[1].isoformat(), "limit": endpoint.page_size},
-        run_date=run_date,
-        lake_root=lake_root(),
-        policy=RetryPolicy(attempts=int(os.environ.get("PULSE_HTTP_ATTEMPTS", "6"))),
-    )
-    return {"endpoint": result.endpoint, "records": result.records, "pages": result.pages,
-            "seconds": result.seconds, "answers": result.answers}
+def run_window(params: dict[str, Any], interval_end: datetime, ds: str, default_lookback: int) -> RunWindow:
+    """The :class:`~pulse.inputs.RunWindow` of a DAG run, from its params, data interval and ``ds``."""
+    start, end = ingest_window(params, interval_end, default_lookback)
+    return RunWindow(run_date=date.fromisoformat(ds), start=start, end=end)
 
 
 def java_problem() -> str | None:
@@ -155,16 +136,10 @@ def refresh_reporting(source: Source) -> dict[str, int]:
 
 def powerbi_configured(conn_id: str = "powerbi_default") -> bool:
     """True when a Power BI connection exists; otherwise says, in the log, that the refresh is skipped."""
-    from airflow.sdk import BaseHook
+    from pulse.sensors import connection_defined
 
-    try:
-        BaseHook.get_connection(conn_id)
-    except Exception:  # the SDK raises its own not-found error type, which differs across versions
-        log.info("Power BI: no %r connection is defined, so the Power BI dataset refresh is skipped. "
-                 "Add the connection (see README, 'Power BI') to refresh a dataset after each publish.", conn_id)
-        return False
-    return True
-
-
-def source_by_name(name: str) -> Source:
-    return SOURCES[name]
+    if connection_defined(conn_id):
+        return True
+    log.info("Power BI: no %r connection is defined, so the Power BI dataset refresh is skipped. "
+             "Add the connection (see README, 'Power BI') to refresh a dataset after each publish.", conn_id)
+    return False

@@ -1,4 +1,4 @@
-"""A source is configuration: its API, its endpoints, its Spark jobs and its gold tables.
+"""A source is configuration: its inputs, its Spark jobs and its gold tables.
 
 The DAG factory (:mod:`pulse.pipeline_dag`) turns a :class:`Source` into a DAG of the one shape both
 pipelines share; nothing in a source module builds tasks.
@@ -9,15 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pulse.config import SQL_DIR
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    """One REST resource ingested to ``bronze/<source>/<name>/``."""
-
-    name: str
-    path: str
-    page_size: int = 500
+from pulse.inputs import Input
 
 
 @dataclass(frozen=True)
@@ -50,9 +42,7 @@ class Source:
     name: str
     dag_id: str
     title: str
-    conn_id: str
-    health_path: str
-    endpoints: tuple[Endpoint, ...]
+    inputs: tuple[Input, ...]
     silver_job: str
     gold_job: str
     gold_tables: tuple[GoldTable, ...]
@@ -68,6 +58,14 @@ class Source:
     def reporting_sql(self) -> str:
         path = self.reporting_sql_path
         return path.read_text() if path.exists() else ""
+
+    @property
+    def connections(self) -> tuple[str, ...]:
+        """The Airflow connections the source's inputs read (besides Spark's and the warehouse's)."""
+        return tuple(dict.fromkeys(i.conn_id for i in self.inputs if getattr(i, "conn_id", None)))
+
+    def input(self, name: str) -> Input:
+        return next(i for i in self.inputs if i.name == name)
 
     def gold_table(self, name: str) -> GoldTable:
         return next(t for t in self.gold_tables if t.name == name)

@@ -1,50 +1,95 @@
-"""Creator analytics: the creator platform's four REST resources into a star schema."""
+"""Creator analytics: the creator platform's four REST resources into a star schema.
 
-from pulse.sources.base import Endpoint, ForeignKey, GoldTable, Source
+The gold tables, their keys and what the quality gate asserts about them mirror
+``spark_jobs/creator/gold.py``; every formula is in ``docs/metrics.md``.
+"""
+
+from pulse.inputs import HttpEndpoint
+from pulse.sources.base import ForeignKey, GoldTable, Source
 
 _CREATOR = ForeignKey(("creator_id",), "dim_creators")
 _PLATFORM = ForeignKey(("platform",), "dim_platforms")
+_RATIO = (0, 1)
+_NON_NEGATIVE = (0, None)
+
+# The gold job's options, written out so a run's configuration is read here rather than in the job's
+# defaults. Our platform's name and commission are configuration, not API data.
+GOLD_JOB_OPTIONS = {
+    "trending-reach": "25000",
+    "viral-reach": "100000",
+    "mid-earner-revenue": "50",
+    "top-earner-revenue": "500",
+    "our-platform": "Mainstack",
+    "our-commission-percentage": "0",
+}
 
 CREATOR = Source(
     name="creator",
     dag_id="creator_analytics",
     title="Creator analytics",
-    conn_id="creator_api",
-    health_path="api/health",
-    endpoints=(
-        Endpoint("demographics", "api/demographics", page_size=1000),
-        Endpoint("engagement", "api/engagement", page_size=1000),
-        Endpoint("content", "api/content", page_size=1000),
-        Endpoint("competitors", "api/competitors", page_size=100),
+    inputs=tuple(
+        HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
+        for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
     ),
     silver_job="creator/silver.py",
     gold_job="creator/gold.py",
+    gold_job_args=tuple(arg for name, value in GOLD_JOB_OPTIONS.items() for arg in (f"--{name}", value)),
     gold_tables=(
-        GoldTable("dim_creators", key=("creator_id",), not_null=("subscription_tier", "creator_segment")),
+        GoldTable(
+            "dim_creators",
+            key=("creator_id",),
+            not_null=("subscription_tier", "creator_segment", "platforms_active", "days_active",
+                      "total_reach", "engagement_score", "posts", "revenue"),
+            bounds={"engagement_rate": _RATIO, "total_reach": _NON_NEGATIVE, "days_active": _NON_NEGATIVE,
+                    "revenue": _NON_NEGATIVE},
+        ),
         GoldTable("dim_platforms", key=("platform",)),
-        GoldTable("dim_time", key=("date",)),
+        GoldTable("dim_time", key=("date",),
+                  not_null=("year", "iso_week", "day_of_week", "day_of_week_number", "is_weekend"),
+                  bounds={"iso_week": (1, 53), "day_of_week_number": (1, 7)}),
         GoldTable("dim_content_types", key=("content_type",)),
         GoldTable(
             "fact_engagement",
             key=("creator_id", "platform", "date"),
-            not_null=("engagement_score", "performance_band"),
-            bounds={"engagement_rate": (0, 1), "click_through_rate": (0, 1), "engagement_score": (0, None)},
+            not_null=("engagement_score", "performance_band", "impressions", "reach", "posts_published",
+                      "content_revenue"),
+            bounds={"engagement_rate": _RATIO, "engagement_rate_by_reach": _NON_NEGATIVE,
+                    "click_through_rate": _RATIO, "engagement_score": _NON_NEGATIVE,
+                    "impressions": _NON_NEGATIVE, "reach": _NON_NEGATIVE, "content_revenue": _NON_NEGATIVE},
             references=(_CREATOR, _PLATFORM, ForeignKey(("date",), "dim_time")),
         ),
         GoldTable(
             "fact_content",
             key=("content_id",),
-            not_null=("engagement_score", "monetization_category"),
-            bounds={"engagement_rate": (0, 1), "completion_rate": (0, 100), "revenue_generated": (0, None)},
+            not_null=("creator_id", "platform", "content_type", "published_date", "engagement_score",
+                      "monetization_enabled", "revenue_generated", "monetization_category"),
+            bounds={"engagement_rate": _RATIO, "engagement_rate_by_views": _NON_NEGATIVE,
+                    "completion_rate": (0, 100), "revenue_generated": _NON_NEGATIVE},
             references=(
                 _CREATOR,
                 _PLATFORM,
                 ForeignKey(("published_date",), "dim_time", ("date",)),
                 ForeignKey(("content_type",), "dim_content_types"),
+                # Every post joins its day's engagement: what makes content type × platform true.
+                ForeignKey(("creator_id", "platform", "published_date"), "fact_engagement",
+                           ("creator_id", "platform", "date")),
             ),
         ),
-        GoldTable("benchmark_competitors", key=("platform_name",)),
-        GoldTable("benchmark_niche", key=("creator_segment", "platform", "subscription_tier")),
+        GoldTable(
+            "benchmark_competitors",
+            key=("platform_name",),
+            not_null=("is_our_platform", "commission_percentage", "commission_percentage_rank"),
+            bounds={"market_share_percentage": (0, 100), "app_store_rating": (0, 5),
+                    "google_play_rating": (0, 5), "monetized_content_share": _RATIO,
+                    "commission_percentage_rank": (1, None)},
+        ),
+        GoldTable(
+            "benchmark_niche",
+            key=("creator_segment", "platform", "subscription_tier"),
+            not_null=("creators", "posts", "total_reach", "total_revenue"),
+            bounds={"creators": (1, None), "engagement_rate_mean": _RATIO,
+                    **{f"engagement_rate_p{p}": _RATIO for p in (25, 50, 75, 90)}},
+        ),
     ),
     tags=("creator", "medallion", "pulse"),
 )

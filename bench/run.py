@@ -1,0 +1,226 @@
+"""`make bench`: the creator pipeline's stages at two scales, against their floors.
+
+Writes ``bench/results/<timestamp>.md`` and prints it. See bench/README.md for what each row means.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+
+from pulse.config import REPO_ROOT, SPARK_JOBS_DIR
+from pulse.http_ingest import LinksNextPagination, RetryPolicy, ingest_endpoint
+from pulse.sources.creator import CREATOR
+from pulse.stack import psql_binary, start_postgres, stop_postgres
+from pulse.warehouse import publish_gold, stage_gold
+
+END_DATE = dt.date(2026, 11, 21)
+DAYS = 90
+
+
+@dataclass
+class Row:
+    scale: str
+    stage: str
+    seconds: float
+    rows: int
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    ratios: list[tuple[str, str, float, str]] = field(default_factory=list)
+
+    def add(self, row: Row) -> Row:
+        self.rows.append(row)
+        print(f"  {row.scale:6} {row.stage:34} {row.seconds:9.2f}s {row.rows:>12,} rows {row.rate:>12,.0f}/s  {row.note}",
+              flush=True)
+        return row
+
+    def markdown(self) -> str:
+        out = ["| scale | stage | seconds | rows | rows/s | note |", "|---|---|---:|---:|---:|---|"]
+        out += [f"| {r.scale} | {r.stage} | {r.seconds:.2f} | {r.rows:,} | {r.rate:,.0f} | {r.note} |" for r in self.rows]
+        out += ["", "| scale | ratio | value | target |", "|---|---|---:|---|"]
+        out += [f"| {s} | {name} | {value:.2f} | {target} |" for s, name, value, target in self.ratios]
+        return "\n".join(out)
+
+
+def timed(fn, *args, **kwargs):
+    started = time.perf_counter()
+    result = fn(*args, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def daily_windows(days: int):
+    for offset in range(days, 0, -1):
+        start = END_DATE - dt.timedelta(days=offset)
+        yield start, start + dt.timedelta(days=1)
+
+
+def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: int) -> None:
+    """Ingest every endpoint day by day (as daily runs would), then the plain-loop floor."""
+    session = requests.Session()
+    total_rows = total_seconds = 0.0
+    for endpoint in CREATOR.endpoints:
+        for start, end in daily_windows(days):
+            result, seconds = timed(
+                ingest_endpoint, session=session, base_url=base_url, api_name="creator_api", source="creator",
+                endpoint=endpoint.name, path=endpoint.path,
+                params={"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": endpoint.page_size},
+                run_date=start, lake_root=str(lake), policy=RetryPolicy())
+            total_rows += result.records
+            total_seconds += seconds
+    ours = report.add(Row(scale, "ingest (ours, writes bronze)", total_seconds, int(total_rows)))
+
+    pagination = LinksNextPagination()
+    loop_rows = 0
+    started = time.perf_counter()
+    for endpoint in CREATOR.endpoints:
+        for start, end in daily_windows(days):
+            url = f"{base_url}/{endpoint.path}"
+            params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": endpoint.page_size}
+            while url:
+                body = requests.get(url, params=params, timeout=60).json()
+                loop_rows += len(body["data"])
+                url, params = pagination.next_url(body, base_url), None
+    loop = report.add(Row(scale, "ingest floor (plain requests loop)", time.perf_counter() - started, loop_rows))
+    report.ratios.append((scale, "ingest rate / plain loop rate", ours.rate / loop.rate, ">= 1.0"))
+
+
+def spark_submit(job: str, lake: Path) -> float:
+    zip_path = lake.parent / "spark_jobs.zip"
+    if not zip_path.exists():
+        shutil.make_archive(str(zip_path.with_suffix("")), "zip", REPO_ROOT, "spark_jobs")
+    command = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[*]", "--driver-memory", "4g",
+               "--conf", "spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS",
+               "--conf", "spark.sql.session.timeZone=UTC", "--py-files", str(zip_path),
+               str(SPARK_JOBS_DIR / job), "--lake-root", str(lake), "--run-date", END_DATE.isoformat(),
+               "--source", "creator"]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"{job} failed:\n{done.stderr[-4000:]}")
+    return time.perf_counter() - started
+
+
+def bench_spark(report: Report, scale: str, lake: Path, bronze_rows: int) -> float:
+    silver = report.add(Row(scale, "silver (spark-submit)", spark_submit(CREATOR.silver_job, lake), bronze_rows))
+    gold = report.add(Row(scale, "gold (spark-submit)", spark_submit(CREATOR.gold_job, lake), bronze_rows))
+    return silver.seconds + gold.seconds
+
+
+def bench_duckdb(report: Report, scale: str, lake: Path, spark_seconds: float, bronze_rows: int) -> None:
+    floor = Path(__file__).with_name("duckdb_floor.py")
+    if not floor.exists():
+        report.ratios.append((scale, "spark / duckdb", float("nan"), "<= 5 (duckdb floor not written yet)"))
+        return
+    from bench.duckdb_floor import run_floor
+
+    _, seconds = timed(run_floor, lake)
+    report.add(Row(scale, "silver+gold floor (DuckDB)", seconds, bronze_rows))
+    report.ratios.append((scale, "spark silver+gold time / duckdb time", spark_seconds / seconds, "<= 5"))
+
+
+def bench_load(report: Report, scale: str, lake: Path, pg: dict, work: Path) -> None:
+    import pyarrow.csv as pacsv
+    import pyarrow.dataset as pads
+
+    tables = [t.name for t in CREATOR.gold_tables]
+    gold_root = lake / "gold" / "creator"
+    with psycopg.connect(host=pg["host"], port=pg["port"], user="postgres", dbname="pulse", autocommit=True) as conn:
+        counts, seconds = timed(stage_gold, conn, "creator", gold_root, tables)
+        rows = sum(counts.values())
+        ours = report.add(Row(scale, "stage gold (Arrow CSV → COPY)", seconds, rows))
+        _, seconds = timed(publish_gold, conn, "creator", {t.name: t.key for t in CREATOR.gold_tables},
+                           CREATOR.reporting_sql(), {"run_id": "bench", "run_date": END_DATE})
+        report.add(Row(scale, "publish (keys + swap + views)", seconds, rows))
+        # the same rows, as CSV files on disk, loaded by psql \copy into empty tables of the same shape
+        conn.execute("DROP SCHEMA IF EXISTS bench_copy CASCADE")
+        conn.execute("CREATE SCHEMA bench_copy")
+        files = []
+        for table in tables:
+            conn.execute(f"CREATE TABLE bench_copy.{table} (LIKE gold.{table})")
+            conn.execute(f"ALTER TABLE bench_copy.{table} DROP CONSTRAINT IF EXISTS {table}_pkey")
+            path = work / f"{table}.csv"
+            dataset = pads.dataset(gold_root / table, format="parquet")
+            pacsv.write_csv(dataset.to_table(), path, pacsv.WriteOptions(include_header=False))
+            files.append((table, path, ",".join(f'"{n}"' for n in dataset.schema.names)))
+    script = "\n".join(f"\\copy bench_copy.{t} ({cols}) FROM '{p}' WITH (FORMAT csv)" for t, p, cols in files)
+    env = {**os.environ, "PGHOST": pg["host"], "PGPORT": str(pg["port"]), "PGUSER": "postgres", "PGDATABASE": "pulse"}
+    started = time.perf_counter()
+    subprocess.run([psql_binary(), "-q", "-v", "ON_ERROR_STOP=1"], input=script, text=True, env=env, check=True)
+    limit = report.add(Row(scale, "psql \\copy of the same rows", time.perf_counter() - started, rows))
+    report.ratios.append((scale, "our load rate / psql \\copy rate", ours.rate / limit.rate, ">= 0.8"))
+
+
+def bench_parse(report: Report) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
+    for stat in bag.dagbag_stats:
+        report.add(Row("-", f"parse {Path(stat.file).name}", stat.duration.total_seconds()
+                       if hasattr(stat.duration, "total_seconds") else stat.duration, stat.dag_num, "target < 1 s"))
+
+
+def run_scale(report: Report, scale: str, creators: int, days: int, pg: dict, work: Path) -> None:
+    from pulse.simulators.creator_api import SimulatorConfig, running_simulator
+
+    lake = work / scale / "lake"
+    lake.mkdir(parents=True)
+    print(f"scale {scale}: {creators:,} creators, {days} days", flush=True)
+    with running_simulator(SimulatorConfig(seed=42, creators=creators)) as base_url:
+        bench_ingest(report, scale, base_url, lake, days)
+    import pyarrow.dataset as pads
+
+    bronze_rows = sum(pads.dataset(lake / "bronze" / "creator" / e.name, format="parquet",
+                                   partitioning="hive").count_rows() for e in CREATOR.endpoints)
+    spark_seconds = bench_spark(report, scale, lake, bronze_rows)
+    bench_duckdb(report, scale, lake, spark_seconds, bronze_rows)
+    bench_load(report, scale, lake, pg, work / scale)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--scales", default="demo,large")
+    parser.add_argument("--creators", type=int, default=1000)
+    parser.add_argument("--days", type=int, default=DAYS)
+    parser.add_argument("--large-factor", type=int, default=100)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch lake and database")
+    args = parser.parse_args(argv)
+    report = Report()
+    work = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
+    pg = start_postgres(work / "pgdata")
+    try:
+        bench_parse(report)
+        for scale in args.scales.split(","):
+            creators = args.creators * (args.large_factor if scale == "large" else 1)
+            run_scale(report, scale, creators, args.days, pg, work)
+    finally:
+        stop_postgres(work / "pgdata")
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    out = REPO_ROOT / "bench" / "results" / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = f"# Pulse benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores\n\n{report.markdown()}\n"
+    out.write_text(text)
+    print("\n" + text + f"\nwritten to {out}")
+
+
+if __name__ == "__main__":
+    main()

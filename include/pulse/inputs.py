@@ -1,0 +1,140 @@
+"""What a source ingests into bronze: its inputs, each a sensor and an ingest step.
+
+A DAG gets one ``wait_for_<input>`` sensor and one ``ingest_<input>`` task per input; the factory in
+:mod:`pulse.pipeline_dag` does not know what kind of input it wires. Three kinds exist:
+
+- :class:`HttpEndpoint`: one paged REST resource (the creator API's four): the sensor waits for the
+  API's health URL, the ingest pages through the run's window into ``bronze/<source>/<endpoint>/``.
+- :class:`SpotifyWebApi`: the Spotify Web API crawl (playlists, their items, artists, albums and the
+  listener's recently played): the sensor waits until the accounts service hands out a token.
+- :class:`ExportInbox`: files people drop into an inbox (Spotify's streaming-history exports): the
+  sensor waits, for a while, for files not yet ingested; when none come it is skipped, not failed,
+  and the run goes on with what the other inputs brought.
+
+An input whose connection is not defined is skipped, with a line in the log saying so, so a source
+with several inputs runs on whichever are configured.
+
+Heavy imports (providers' hooks, the clients) happen inside the methods, so DAG files parse fast.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class RunWindow:
+    """What one DAG run ingests: its run date and the ``[start, end)`` window of dates it asks for."""
+
+    run_date: date
+    start: date
+    end: date
+
+
+class Input(Protocol):
+    """Something a source ingests into bronze."""
+
+    name: str
+
+    def sensor(self, task_id: str) -> Any:
+        """The operator that waits until this input can be ingested."""
+
+    def ingest(self, source_name: str, window: RunWindow) -> dict:
+        """Write this input's bronze for ``window``; returns counts for the task's log and XCom."""
+
+
+def _http_attempts() -> int:
+    return int(os.environ.get("PULSE_HTTP_ATTEMPTS", "6"))
+
+
+@dataclass(frozen=True)
+class HttpEndpoint:
+    """One paged REST resource of an API reached through the HTTP connection ``conn_id``."""
+
+    name: str
+    conn_id: str
+    path: str
+    health_path: str
+    page_size: int = 500
+
+    def sensor(self, task_id: str) -> Any:
+        from pulse.sensors import ApiAvailableSensor
+
+        return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
+                                  method="GET", mode="reschedule", poke_interval=30, exponential_backoff=True,
+                                  timeout=60 * 60)
+
+    def ingest(self, source_name: str, window: RunWindow) -> dict:
+        from airflow.providers.http.hooks.http import HttpHook
+
+        from pulse.config import lake_root
+        from pulse.http_ingest import RetryPolicy, ingest_endpoint
+
+        hook = HttpHook(method="GET", http_conn_id=self.conn_id)
+        session = hook.get_conn()
+        result = ingest_endpoint(
+            session=session,
+            base_url=hook.base_url,
+            api_name=self.conn_id,
+            source=source_name,
+            endpoint=self.name,
+            path=self.path,
+            params={"start_date": window.start.isoformat(), "end_date": window.end.isoformat(),
+                    "limit": self.page_size},
+            run_date=window.run_date,
+            lake_root=lake_root(),
+            policy=RetryPolicy(attempts=_http_attempts()),
+        )
+        return {"endpoint": result.endpoint, "records": result.records, "pages": result.pages,
+                "seconds": result.seconds, "answers": result.answers}
+
+
+@dataclass(frozen=True)
+class SpotifyWebApi:
+    """The Spotify Web API crawl configured by the connection ``conn_id`` (see pulse.spotify_client)."""
+
+    name: str = "api"
+    conn_id: str = "spotify_api"
+
+    def sensor(self, task_id: str) -> Any:
+        from pulse.sensors import SpotifyTokenSensor
+
+        return SpotifyTokenSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=30,
+                                  exponential_backoff=True, timeout=60 * 60)
+
+    def ingest(self, source_name: str, window: RunWindow) -> dict:
+        from pulse.spotify_client import ingest_spotify
+
+        return ingest_spotify(window.run_date, self.conn_id)
+
+
+def inbox_root(source_name: str) -> str:
+    """Where people drop a source's files: ``PULSE_<SOURCE>_INBOX``, default ``$PULSE_HOME/inbox/<source>``."""
+    from pulse.config import pulse_home
+
+    return os.environ.get(f"PULSE_{source_name.upper()}_INBOX", str(pulse_home() / "inbox" / source_name))
+
+
+@dataclass(frozen=True)
+class ExportInbox:
+    """Streaming-history exports dropped into ``<inbox>/<listener>/`` (see pulse.spotify_exports)."""
+
+    name: str = "exports"
+    source_name: str = "spotify"
+    wait_seconds: int = 10 * 60
+
+    def sensor(self, task_id: str) -> Any:
+        from pulse.sensors import InboxSensor
+
+        return InboxSensor(task_id=task_id, inbox=inbox_root(self.source_name), mode="reschedule",
+                           poke_interval=60, soft_fail=True,
+                           timeout=int(os.environ.get("PULSE_INBOX_WAIT_SECONDS", self.wait_seconds)))
+
+    def ingest(self, source_name: str, window: RunWindow) -> dict:
+        from pulse.config import lake_root
+        from pulse.spotify_exports import ingest_exports
+
+        return ingest_exports(inbox_root(source_name), lake_root())

@@ -1,0 +1,201 @@
+-- The creator source's reporting views: what BI and `python -m pulse.summary creator` read.
+--
+-- Run inside the publish transaction right after the new gold tables are moved into schema gold
+-- (dropping the old tables dropped the old views), and again by refresh_reporting. Every view is named
+-- creator_* and reads schema gold only. Formulas, grains and worked examples: docs/metrics.md.
+--
+-- Conventions: averages of doubles are taken over numeric (exact, independent of row order) and
+-- rounded to 6 decimals for ratios, 2 for everything else; money stays numeric(18,2); a ratio whose
+-- denominator is 0 is NULL. This file is kept ASCII: the viral band is matched as the band that is
+-- neither Moderate nor Trending.
+
+-- One row: the headline figures.
+CREATE OR REPLACE VIEW reporting.creator_kpis AS
+WITH days AS (
+    SELECT sum(reach) AS total_reach,
+           sum(impressions) AS total_impressions,
+           sum(total_likes) AS total_likes,
+           sum(engagement_score) AS total_engagement_score,
+           avg(engagement_rate::numeric) AS avg_engagement_rate,
+           min(date) AS first_date,
+           max(date) AS last_date
+    FROM gold.fact_engagement
+), posts AS (
+    SELECT count(*) AS posts,
+           count(*) FILTER (WHERE monetization_enabled) AS monetized_posts,
+           coalesce(sum(revenue_generated), 0) AS total_revenue
+    FROM gold.fact_content
+), creators AS (
+    SELECT count(*) AS creators,
+           count(*) FILTER (WHERE days_active > 0) AS active_creators
+    FROM gold.dim_creators
+)
+SELECT coalesce(d.total_reach, 0)::bigint AS total_reach,
+       coalesce(d.total_likes, 0)::bigint AS total_likes,
+       p.total_revenue::numeric(18, 2) AS total_revenue,
+       round(100.0 * p.monetized_posts / nullif(p.posts, 0), 2)::double precision AS monetized_content_pct,
+       round(d.avg_engagement_rate, 6)::double precision AS avg_engagement_rate,
+       c.creators,
+       c.active_creators,
+       p.posts,
+       coalesce(d.total_impressions, 0)::bigint AS total_impressions,
+       coalesce(d.total_engagement_score, 0)::bigint AS total_engagement_score,
+       round(d.total_engagement_score::numeric / nullif(d.total_impressions, 0), 6)::double precision
+           AS overall_engagement_rate,
+       d.first_date,
+       d.last_date
+FROM days d CROSS JOIN posts p CROSS JOIN creators c;
+
+-- One row per date: the engagement trend.
+CREATE OR REPLACE VIEW reporting.creator_engagement_trend AS
+SELECT e.date,
+       t.year, t.month, t.month_name, t.iso_year, t.iso_week, t.week_start, t.day_of_week, t.is_weekend,
+       count(DISTINCT e.creator_id) AS active_creators,
+       sum(e.total_likes)::bigint AS total_likes,
+       sum(e.total_comments)::bigint AS total_comments,
+       sum(e.total_shares)::bigint AS total_shares,
+       sum(e.engagement_score)::bigint AS engagement_score,
+       sum(e.impressions)::bigint AS impressions,
+       sum(e.reach)::bigint AS reach,
+       round(sum(e.engagement_score)::numeric / nullif(sum(e.impressions), 0), 6)::double precision
+           AS engagement_rate,
+       round(avg(e.engagement_rate::numeric), 6)::double precision AS avg_engagement_rate,
+       sum(e.posts_published)::bigint AS posts_published,
+       sum(e.content_revenue)::numeric(18, 2) AS content_revenue
+FROM gold.fact_engagement e
+JOIN gold.dim_time t ON t.date = e.date
+GROUP BY e.date, t.year, t.month, t.month_name, t.iso_year, t.iso_week, t.week_start, t.day_of_week,
+         t.is_weekend;
+
+-- One row per date and platform: the same trend, per platform.
+CREATE OR REPLACE VIEW reporting.creator_engagement_trend_by_platform AS
+SELECT date,
+       platform,
+       count(*) AS active_creators,
+       sum(engagement_score)::bigint AS engagement_score,
+       sum(impressions)::bigint AS impressions,
+       sum(reach)::bigint AS reach,
+       round(sum(engagement_score)::numeric / nullif(sum(impressions), 0), 6)::double precision
+           AS engagement_rate,
+       round(avg(engagement_rate::numeric), 6)::double precision AS avg_engagement_rate,
+       sum(posts_published)::bigint AS posts_published,
+       sum(content_revenue)::numeric(18, 2) AS content_revenue
+FROM gold.fact_engagement
+GROUP BY date, platform;
+
+-- One row per platform over the whole window.
+CREATE OR REPLACE VIEW reporting.creator_platforms AS
+SELECT platform,
+       count(DISTINCT creator_id) AS active_creators,
+       count(*) AS creator_days,
+       sum(engagement_score)::bigint AS engagement_score,
+       sum(impressions)::bigint AS impressions,
+       sum(reach)::bigint AS reach,
+       round(sum(engagement_score)::numeric / nullif(sum(impressions), 0), 6)::double precision
+           AS engagement_rate,
+       round(avg(engagement_rate::numeric), 6)::double precision AS avg_engagement_rate,
+       sum(posts_published)::bigint AS posts,
+       sum(content_revenue)::numeric(18, 2) AS revenue
+FROM gold.fact_engagement
+GROUP BY platform;
+
+-- One row per reach band of creator-platform-days (fact_engagement.performance_band).
+CREATE OR REPLACE VIEW reporting.creator_performance_bands AS
+SELECT performance_band,
+       CASE WHEN performance_band = 'Moderate Reach' THEN 1
+            WHEN performance_band = 'Trending Reach' THEN 2
+            ELSE 3 END AS band_order,
+       count(*) AS creator_days,
+       round(100.0 * count(*) / sum(count(*)) OVER (), 2)::double precision AS pct_of_creator_days,
+       count(DISTINCT creator_id) AS creators,
+       sum(reach)::bigint AS reach,
+       round(avg(reach::numeric), 2)::double precision AS avg_reach,
+       round(avg(engagement_rate::numeric), 6)::double precision AS avg_engagement_rate
+FROM gold.fact_engagement
+GROUP BY performance_band;
+
+-- One row per creator-level reach band (dim_creators.performance_band, of avg_daily_reach);
+-- creators without engagement days are 'No Activity'.
+CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_creator AS
+SELECT coalesce(performance_band, 'No Activity') AS performance_band,
+       CASE WHEN performance_band IS NULL THEN 0
+            WHEN performance_band = 'Moderate Reach' THEN 1
+            WHEN performance_band = 'Trending Reach' THEN 2
+            ELSE 3 END AS band_order,
+       count(*) AS creators,
+       round(100.0 * count(*) / sum(count(*)) OVER (), 2)::double precision AS pct_of_creators,
+       sum(total_reach)::bigint AS total_reach,
+       round(avg(avg_daily_reach::numeric), 2)::double precision AS avg_daily_reach,
+       sum(posts)::bigint AS posts,
+       sum(revenue)::numeric(18, 2) AS revenue
+FROM gold.dim_creators
+GROUP BY performance_band;
+
+-- One row per subscription tier.
+CREATE OR REPLACE VIEW reporting.creator_subscription_tiers AS
+SELECT subscription_tier,
+       CASE subscription_tier WHEN 'Free' THEN 1 WHEN 'Basic' THEN 2 WHEN 'Premium' THEN 3
+                              WHEN 'Enterprise' THEN 4 END AS tier_order,
+       count(*) AS creators,
+       count(*) FILTER (WHERE days_active > 0) AS active_creators,
+       round(100.0 * count(*) / sum(count(*)) OVER (), 2)::double precision AS pct_of_creators,
+       sum(posts)::bigint AS posts,
+       sum(revenue)::numeric(18, 2) AS revenue,
+       round(sum(revenue) / count(*), 2)::numeric(18, 2) AS revenue_per_creator,
+       sum(total_reach)::bigint AS total_reach,
+       sum(engagement_score)::bigint AS engagement_score,
+       round(sum(engagement_score)::numeric / nullif(sum(impressions), 0), 6)::double precision
+           AS engagement_rate
+FROM gold.dim_creators
+GROUP BY subscription_tier;
+
+-- One row per content type and platform, from the posts themselves (the heatmap). avg_day_reach is the
+-- mean reach of the creator-platform-days the posts were published on (every post joins its day).
+CREATE OR REPLACE VIEW reporting.creator_content_type_platform AS
+SELECT c.content_type,
+       c.platform,
+       count(*) AS posts,
+       count(DISTINCT c.creator_id) AS creators,
+       sum(c.engagement_score)::bigint AS engagement_score,
+       round(avg(c.engagement_score::numeric), 2)::double precision AS avg_engagement_score,
+       round(sum(c.engagement_score)::numeric / nullif(sum(c.impressions), 0), 6)::double precision
+           AS engagement_rate,
+       round(avg(c.engagement_rate::numeric), 6)::double precision AS avg_engagement_rate,
+       round(sum(c.engagement_score)::numeric / nullif(sum(c.views), 0), 6)::double precision
+           AS engagement_rate_by_views,
+       sum(c.views)::bigint AS views,
+       sum(c.impressions)::bigint AS impressions,
+       round(avg(c.average_view_time::numeric), 2)::double precision AS avg_view_time,
+       round(avg(c.completion_rate::numeric), 2)::double precision AS avg_completion_rate,
+       count(*) FILTER (WHERE c.monetization_enabled) AS monetized_posts,
+       sum(c.revenue_generated)::numeric(18, 2) AS revenue,
+       round(avg(e.reach::numeric), 2)::double precision AS avg_day_reach
+FROM gold.fact_content c
+LEFT JOIN gold.fact_engagement e
+       ON e.creator_id = c.creator_id AND e.platform = c.platform AND e.date = c.published_date
+GROUP BY c.content_type, c.platform;
+
+-- One row per monetization category of posts.
+CREATE OR REPLACE VIEW reporting.creator_monetization_categories AS
+SELECT monetization_category,
+       CASE monetization_category WHEN 'Not Monetized' THEN 1 WHEN 'Monetized, No Revenue' THEN 2
+                                  WHEN 'Low Earner' THEN 3 WHEN 'Mid Earner' THEN 4
+                                  WHEN 'Top Earner' THEN 5 END AS category_order,
+       count(*) AS posts,
+       round(100.0 * count(*) / sum(count(*)) OVER (), 2)::double precision AS pct_of_posts,
+       sum(revenue_generated)::numeric(18, 2) AS revenue,
+       round(avg(revenue_generated), 2)::numeric(18, 2) AS avg_revenue_per_post
+FROM gold.fact_content
+GROUP BY monetization_category;
+
+-- One row per competitor platform plus ours (is_our_platform), ours first.
+CREATE OR REPLACE VIEW reporting.creator_benchmark_competitors AS
+SELECT *
+FROM gold.benchmark_competitors
+ORDER BY is_our_platform DESC, platform_name;
+
+-- One row per creator segment x platform x subscription tier.
+CREATE OR REPLACE VIEW reporting.creator_benchmark_niche AS
+SELECT *
+FROM gold.benchmark_niche
+ORDER BY creator_segment, platform, subscription_tier;

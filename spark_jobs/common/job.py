@@ -1,0 +1,94 @@
+"""What every Pulse Spark application shares: its arguments, its session and where the lake's zones are.
+
+A job is ``main(argv)``: parse :class:`JobArgs`, get the session with :func:`spark_session`, read, call
+pure ``DataFrame -> DataFrame`` functions, write. Paths are URIs built from ``--lake-root`` (a local
+directory or ``abfss://…``/``hdfs://…``), so a job assumes nothing about the driver's working directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from pyspark.sql import SparkSession
+
+
+@dataclass(frozen=True)
+class JobArgs:
+    lake_root: str
+    run_date: date
+    source: str
+    extra: dict[str, str]
+
+    def zone(self, zone: str, dataset: str | None = None) -> str:
+        """``<lake>/<zone>/<source>[/<dataset>]``."""
+        return zone_uri(self.lake_root, zone, self.source, dataset)
+
+
+def zone_uri(lake_root: str, zone: str, source: str, dataset: str | None = None) -> str:
+    base = f"{lake_root.rstrip('/')}/{zone}/{source}"
+    return f"{base}/{dataset}" if dataset else base
+
+
+def parse_args(argv: list[str] | None, description: str, options: dict[str, str] | None = None) -> JobArgs:
+    """The arguments every job takes (``--lake-root``, ``--run-date``, ``--source``), plus ``options``:
+    job-specific ``--name`` flags with their default values, returned as strings in ``extra``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--lake-root", required=True, help="the lake's root: a directory or a URI")
+    parser.add_argument("--run-date", required=True, type=date.fromisoformat, help="the run's date, YYYY-MM-DD")
+    parser.add_argument("--source", required=True, help="the source's name, e.g. creator")
+    for name, default in (options or {}).items():
+        parser.add_argument(f"--{name}", default=default)
+    ns = parser.parse_args(argv)
+    extra = {name: getattr(ns, name.replace("-", "_")) for name in (options or {})}
+    return JobArgs(ns.lake_root, ns.run_date, ns.source, extra)
+
+
+def spark_session(app_name: str) -> SparkSession:
+    """The session spark-submit configured (master, shuffle partitions, time zone come from the
+    submit's ``--conf``); UTC is enforced because every timestamp in the lake is UTC."""
+    spark = SparkSession.builder.appName(app_name).getOrCreate()
+    spark.conf.set("spark.sql.session.timeZone", "UTC")
+    spark.sparkContext.setLogLevel("WARN")
+    return spark
+
+
+def _hadoop_path(spark: SparkSession, uri: str):
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+
+
+def write_json(spark: SparkSession, uri: str, value: object) -> None:
+    """Write a small JSON document (counts, manifests) to ``uri`` through Hadoop's file system, so it
+    works for a local lake and a remote one alike."""
+    path, fs = _hadoop_path(spark, uri)
+    out = fs.create(path, True)
+    try:
+        out.write(json.dumps(value, indent=2, sort_keys=True, default=str).encode("utf-8"))
+    finally:
+        out.close()
+
+
+def read_json(spark: SparkSession, uri: str) -> object | None:
+    """The JSON document at ``uri``, or None when there is none."""
+    path, fs = _hadoop_path(spark, uri)
+    if not fs.exists(path):
+        return None
+    stream = fs.open(path)
+    try:
+        reader = spark.sparkContext._jvm.java.io.BufferedReader(
+            spark.sparkContext._jvm.java.io.InputStreamReader(stream, "UTF-8"))
+        lines = []
+        while (line := reader.readLine()) is not None:
+            lines.append(line)
+        return json.loads("\n".join(lines))
+    finally:
+        stream.close()
+
+
+def path_exists(spark: SparkSession, uri: str) -> bool:
+    path, fs = _hadoop_path(spark, uri)
+    return bool(fs.exists(path))

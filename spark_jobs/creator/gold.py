@@ -1,0 +1,445 @@
+"""The creator source's gold job: silver Parquet → the star schema loaded into PostgreSQL ``gold``.
+
+``main`` reads the four silver datasets once, calls the pure functions below and writes one Parquet
+dataset per table to ``<lake>/gold/creator/<table>/`` (overwrite). Every formula, threshold and grain
+is in ``docs/metrics.md``; the quality gate's view of these tables is ``pulse.sources.creator``.
+
+Gold is a pure function of silver and the job options: no clock, no randomness, money summed as
+``decimal(18,2)``, every double ratio or average rounded to 6 decimals and percentiles exact, so a
+rerun, or a run on the same data partitioned differently, writes the same rows.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spark_jobs.common.job import JobArgs, parse_args, spark_session
+from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT, SilverDataset
+
+MONEY = T.DecimalType(18, 2)
+RATIO_DECIMALS = 6
+# Averages of doubles are summed as exact decimals so their value does not depend on summation order.
+_EXACT = T.DecimalType(38, 18)
+
+MODERATE_REACH, TRENDING_REACH, VIRAL_REACH = "Moderate Reach", "Trending Reach", "🔥 Viral Reach"
+NOT_MONETIZED, NO_REVENUE = "Not Monetized", "Monetized, No Revenue"
+LOW_EARNER, MID_EARNER, TOP_EARNER = "Low Earner", "Mid Earner", "Top Earner"
+PERCENTILES = (25, 50, 75, 90)
+
+# Competitor metrics, and whether a higher value ranks better (for a creator choosing a platform).
+COMPETITOR_METRICS: dict[str, bool] = {
+    "commission_percentage": False,
+    "supported_countries": True,
+    "market_share_percentage": True,
+    "sentiment_score": True,
+    "app_store_rating": True,
+    "google_play_rating": True,
+}
+
+OPTIONS = {
+    "trending-reach": "25000",
+    "viral-reach": "100000",
+    "mid-earner-revenue": "50",
+    "top-earner-revenue": "500",
+    "our-platform": "Mainstack",
+    "our-commission-percentage": "0",
+}
+
+SMALL_TABLES = ("dim_creators", "dim_platforms", "dim_time", "dim_content_types", "benchmark_competitors",
+                "benchmark_niche")
+
+
+@dataclass(frozen=True)
+class GoldSettings:
+    """The gold job's thresholds and our own platform's configuration (not API data)."""
+
+    trending_reach: int = 25_000
+    viral_reach: int = 100_000
+    mid_earner_revenue: Decimal = Decimal("50")
+    top_earner_revenue: Decimal = Decimal("500")
+    our_platform: str = "Mainstack"
+    our_commission_percentage: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.trending_reach < self.viral_reach:
+            raise ValueError(f"--trending-reach ({self.trending_reach}) must be positive and below "
+                             f"--viral-reach ({self.viral_reach})")
+        if not 0 < self.mid_earner_revenue < self.top_earner_revenue:
+            raise ValueError(f"--mid-earner-revenue ({self.mid_earner_revenue}) must be positive and below "
+                             f"--top-earner-revenue ({self.top_earner_revenue})")
+        if not self.our_platform.strip():
+            raise ValueError("--our-platform must name our platform, e.g. Mainstack")
+
+    @classmethod
+    def from_options(cls, extra: dict[str, str]) -> GoldSettings:
+        return cls(
+            trending_reach=int(extra["trending-reach"]),
+            viral_reach=int(extra["viral-reach"]),
+            mid_earner_revenue=Decimal(extra["mid-earner-revenue"]),
+            top_earner_revenue=Decimal(extra["top-earner-revenue"]),
+            our_platform=extra["our-platform"],
+            our_commission_percentage=int(extra["our-commission-percentage"]),
+        )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Column expressions
+
+
+def _col(column: Column | str) -> Column:
+    return F.col(column) if isinstance(column, str) else column
+
+
+def ratio(numerator: Column | str, denominator: Column | str) -> Column:
+    """``numerator / denominator`` rounded to 6 decimals; null when the denominator is 0 or null."""
+    den = _col(denominator)
+    return F.when(den > 0, F.round(_col(numerator).cast("double") / den, RATIO_DECIMALS))
+
+
+def exact_mean(column: Column | str) -> Column:
+    """The mean of a double column, summed exactly (as a decimal) and rounded to 6 decimals."""
+    return F.round(F.avg(_col(column).cast(_EXACT)), RATIO_DECIMALS).cast("double")
+
+
+def money_sum(column: Column | str) -> Column:
+    """The sum of a money column as ``decimal(18,2)`` (each value rounded to cents first)."""
+    return F.sum(_col(column).cast(MONEY)).cast(MONEY)
+
+
+def performance_band(reach: Column, settings: GoldSettings) -> Column:
+    """``🔥 Viral Reach`` (≥ viral), ``Trending Reach`` (≥ trending), else ``Moderate Reach``.
+
+    A null reach has no band."""
+    return (F.when(reach >= settings.viral_reach, F.lit(VIRAL_REACH))
+            .when(reach >= settings.trending_reach, F.lit(TRENDING_REACH))
+            .when(reach.isNotNull(), F.lit(MODERATE_REACH)))
+
+
+def monetization_category(enabled: Column, revenue: Column, settings: GoldSettings) -> Column:
+    """A post's earnings class from ``monetization_enabled`` and its revenue in cents (``decimal(18,2)``)."""
+    return (F.when(enabled.isNull() | revenue.isNull(), F.lit(None).cast("string"))
+            .when(~enabled, F.lit(NOT_MONETIZED))
+            .when(revenue == 0, F.lit(NO_REVENUE))
+            .when(revenue < F.lit(settings.mid_earner_revenue), F.lit(LOW_EARNER))
+            .when(revenue < F.lit(settings.top_earner_revenue), F.lit(MID_EARNER))
+            .otherwise(F.lit(TOP_EARNER)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Facts
+
+
+def fact_content(content: DataFrame, settings: GoldSettings) -> DataFrame:
+    """One row per post; key ``content_id``.
+
+    The post's silver measures with ``engagement_score = likes + comments + shares``,
+    ``engagement_rate = engagement_score / impressions``, ``engagement_rate_by_views =
+    engagement_score / views``, revenue in ``decimal(18,2)`` and its ``monetization_category``.
+    ``(creator_id, platform, published_date)`` is the post's day in ``fact_engagement``.
+    """
+    revenue = F.col("revenue_generated").cast(MONEY)
+    score = F.col("likes") + F.col("comments") + F.col("shares")
+    return content.select(
+        "content_id", "creator_id", "platform", "content_type", "title", "published_at", "published_date",
+        "likes", "comments", "shares", "views", "impressions", "average_view_time", "completion_rate",
+        score.alias("engagement_score"),
+        ratio(score, "impressions").alias("engagement_rate"),
+        ratio(score, "views").alias("engagement_rate_by_views"),
+        "monetization_enabled",
+        revenue.alias("revenue_generated"),
+        monetization_category(F.col("monetization_enabled"), revenue, settings)
+        .alias("monetization_category"),
+    )
+
+
+def content_by_day(fact_content: DataFrame) -> DataFrame:
+    """One row per creator, platform and day with posts; key ``creator_id, platform, date``.
+
+    ``posts_published``, ``content_engagement_score`` (sum of the posts' engagement_score) and
+    ``content_revenue`` (``decimal(18,2)``) of the posts published that day.
+    """
+    return (fact_content
+            .groupBy("creator_id", "platform", F.col("published_date").alias("date"))
+            .agg(F.count(F.lit(1)).alias("posts_published"),
+                 F.sum("engagement_score").alias("content_engagement_score"),
+                 money_sum("revenue_generated").alias("content_revenue")))
+
+
+def fact_engagement(engagement: DataFrame, content_days: DataFrame, settings: GoldSettings) -> DataFrame:
+    """One row per creator, platform and day; key ``creator_id, platform, date``.
+
+    The silver measures with ``engagement_score = total_likes + total_comments + total_shares``,
+    ``engagement_rate = engagement_score / impressions`` (the original's, a 0–1 ratio),
+    ``engagement_rate_by_reach = engagement_score / reach``, the day's ``performance_band`` by reach,
+    and the day's posts from ``content_days`` (:func:`content_by_day`; 0 when none).
+    """
+    score = F.col("total_likes") + F.col("total_comments") + F.col("total_shares")
+    measures = engagement.select(
+        "creator_id", "platform", "date", "total_likes", "total_comments", "total_shares", "impressions",
+        "reach", score.alias("engagement_score"),
+        ratio(score, "impressions").alias("engagement_rate"),
+        ratio(score, "reach").alias("engagement_rate_by_reach"),
+        "click_through_rate", "average_view_duration",
+        performance_band(F.col("reach"), settings).alias("performance_band"),
+    )
+    joined = measures.join(content_days, ["creator_id", "platform", "date"], "left")
+    return joined.select(
+        *measures.columns,
+        F.coalesce("posts_published", F.lit(0).cast("long")).alias("posts_published"),
+        F.coalesce("content_engagement_score", F.lit(0).cast("long")).alias("content_engagement_score"),
+        F.coalesce("content_revenue", F.lit(0).cast(MONEY)).alias("content_revenue"),
+    )
+
+
+def creator_platform_summary(fact_engagement: DataFrame) -> DataFrame:
+    """One row per creator and platform with engagement days; key ``creator_id, platform``.
+
+    Over the whole window: ``days_active``, ``impressions``, ``reach``, ``engagement_score``, ``posts``
+    and ``revenue`` (``decimal(18,2)``), the creator's ``engagement_rate = engagement_score /
+    impressions`` and ``revenue_per_post = revenue / posts`` (null without posts). Posts and revenue
+    are those of the days (``posts_published``, ``content_revenue``): every post has its day, which
+    the quality gate checks (fact_content → fact_engagement).
+    """
+    summary = fact_engagement.groupBy("creator_id", "platform").agg(
+        F.count(F.lit(1)).alias("days_active"), F.sum("impressions").alias("impressions"),
+        F.sum("reach").alias("reach"), F.sum("engagement_score").alias("engagement_score"),
+        F.sum("posts_published").alias("posts"), money_sum("content_revenue").alias("revenue"))
+    return summary.select(
+        "*",
+        ratio("engagement_score", "impressions").alias("engagement_rate"),
+        F.when(F.col("posts") > 0, F.round(F.col("revenue") / F.col("posts"), RATIO_DECIMALS).cast("double"))
+        .alias("revenue_per_post"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Dimensions
+
+
+def dim_creators(demographics: DataFrame, creator_platforms: DataFrame, fact_engagement: DataFrame,
+                 settings: GoldSettings) -> DataFrame:
+    """One row per creator in demographics (with or without facts); key ``creator_id``.
+
+    Attributes from demographics (``user_id`` renamed ``creator_id``) and, over the window:
+    ``platforms_active``, ``days_active`` (distinct dates with engagement), ``total_reach``,
+    ``avg_daily_reach = total_reach / days_active``, ``engagement_score``, ``impressions``,
+    ``engagement_rate = engagement_score / impressions``, ``posts``, ``revenue`` and a creator-level
+    ``performance_band`` of ``avg_daily_reach``. Sums are 0 and ratios/band null without facts.
+    """
+    totals = creator_platforms.groupBy("creator_id").agg(
+        F.count(F.lit(1)).alias("platforms_active"), F.sum("reach").alias("total_reach"),
+        F.sum("engagement_score").alias("engagement_score"), F.sum("impressions").alias("impressions"),
+        F.sum("posts").alias("posts"), money_sum("revenue").alias("revenue"))
+    days = fact_engagement.groupBy("creator_id").agg(F.countDistinct("date").alias("days_active"))
+    creators = demographics.select(
+        F.col("user_id").alias("creator_id"), "age", "age_group", "device", "creator_segment",
+        "active_status", "subscription_tier", "signup_at", F.to_date("signup_at").alias("signup_date"))
+    joined = creators.join(totals, "creator_id", "left").join(days, "creator_id", "left")
+    zero = F.lit(0).cast("long")
+    filled = joined.select(
+        *creators.columns,
+        *(F.coalesce(c, zero).alias(c) for c in ("platforms_active", "days_active", "total_reach",
+                                                 "engagement_score", "impressions", "posts")),
+        F.coalesce("revenue", F.lit(0).cast(MONEY)).alias("revenue"),
+    )
+    avg_daily_reach = ratio("total_reach", "days_active")
+    return filled.select(
+        *creators.columns, "platforms_active", "days_active", "total_reach",
+        avg_daily_reach.alias("avg_daily_reach"), "engagement_score", "impressions",
+        ratio("engagement_score", "impressions").alias("engagement_rate"), "posts", "revenue",
+        performance_band(avg_daily_reach, settings).alias("performance_band"),
+    )
+
+
+def dim_platforms(fact_engagement: DataFrame, fact_content: DataFrame) -> DataFrame:
+    """One row per social platform seen in engagement or content; key ``platform``."""
+    return fact_engagement.select("platform").union(fact_content.select("platform")).distinct()
+
+
+def dim_content_types(fact_content: DataFrame) -> DataFrame:
+    """One row per content type seen in content; key ``content_type``."""
+    return fact_content.select("content_type").distinct()
+
+
+def dim_time(fact_engagement: DataFrame, fact_content: DataFrame) -> DataFrame:
+    """One row per date in ``fact_engagement.date`` or ``fact_content.published_date``; key ``date``.
+
+    Calendar attributes; weeks are ISO 8601 (Monday first, week 1 holds the year's first Thursday), so
+    ``iso_year`` can differ from ``year`` in the first and last days of a year.
+    """
+    dates = (fact_engagement.select("date")
+             .union(fact_content.select(F.col("published_date").alias("date")))
+             .distinct())
+    iso_day = (F.dayofweek("date") + 5) % 7 + 1  # Spark counts Sunday = 1; ISO counts Monday = 1
+    return dates.select(
+        "date",
+        F.year("date").alias("year"),
+        F.quarter("date").alias("quarter"),
+        F.month("date").alias("month"),
+        F.date_format("date", "MMMM").alias("month_name"),
+        F.weekofyear("date").alias("iso_week"),
+        F.year(F.date_add("date", 4 - iso_day)).alias("iso_year"),  # the year of the week's Thursday
+        F.dayofmonth("date").alias("day_of_month"),
+        F.date_format("date", "EEEE").alias("day_of_week"),
+        iso_day.alias("day_of_week_number"),
+        (iso_day >= 6).alias("is_weekend"),
+        F.date_sub("date", iso_day - 1).alias("week_start"),
+        F.trunc("date", "month").alias("month_start"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Benchmarks
+
+
+def our_platform_stats(dim_creators: DataFrame, fact_content: DataFrame) -> DataFrame:
+    """One row: what our own data knows about our platform.
+
+    ``creators`` (all in demographics), ``active_creators`` (with at least one engagement day),
+    ``monetized_content_share`` (posts with monetization enabled / posts, 0–1), ``total_revenue`` and
+    ``revenue_per_creator = total_revenue / creators`` (``decimal(18,2)``).
+    """
+    creators = dim_creators.agg(F.count(F.lit(1)).alias("creators"),
+                                F.count_if(F.col("days_active") > 0).alias("active_creators"))
+    content = fact_content.agg(F.count(F.lit(1)).alias("posts"),
+                               F.count_if(F.col("monetization_enabled")).alias("monetized_posts"),
+                               money_sum("revenue_generated").alias("total_revenue"))
+    both = creators.crossJoin(content)
+    total_revenue = F.coalesce("total_revenue", F.lit(0).cast(MONEY))
+    return both.select(
+        "creators", "active_creators",
+        ratio("monetized_posts", "posts").alias("monetized_content_share"),
+        total_revenue.alias("total_revenue"),
+        F.when(F.col("creators") > 0, F.round(total_revenue / F.col("creators"), 2)).cast(MONEY)
+        .alias("revenue_per_creator"),
+    )
+
+
+def benchmark_competitors(competitors: DataFrame, our_stats: DataFrame, settings: GoldSettings) -> DataFrame:
+    """One row per competitor platform plus one for ours; key ``platform_name``.
+
+    For each competitor metric: its value, ``<metric>_rank`` among the competitors (1 = best for a
+    creator: lowest commission, highest everything else; ties share a rank, i.e. 1 + the number of
+    competitors strictly better) and ``<metric>_vs_median`` (value − the competitors' median). Our row
+    (``is_our_platform``) takes its name and commission from ``settings`` (configuration, not API
+    data), ranks its commission among the competitors' and carries ``our_stats``
+    (:func:`our_platform_stats`); those columns are null on competitor rows.
+    """
+    metrics = list(COMPETITOR_METRICS)
+    theirs = competitors.select(
+        "platform_name", F.lit(False).alias("is_our_platform"), "competitor_id", "founding_year",
+        "headquarter_city", "headquarter_country", *metrics)
+    ours = our_stats.select(
+        F.lit(settings.our_platform).alias("platform_name"), F.lit(True).alias("is_our_platform"),
+        F.lit(settings.our_commission_percentage).cast("int").alias("commission_percentage"), "*")
+    rows = theirs.unionByName(ours, allowMissingColumns=True)
+
+    # A handful of rows: every window runs over one partition. Ordering by is_our_platform first puts
+    # our row after every competitor, so it never shifts a competitor's rank.
+    everyone = Window.partitionBy()
+    competitor = ~F.col("is_our_platform")
+
+    def rank(metric: str) -> Column:
+        order = F.desc(metric) if COMPETITOR_METRICS[metric] else F.asc(metric)
+        among_them = F.rank().over(Window.orderBy("is_our_platform", order))
+        if metric != "commission_percentage":
+            return F.when(competitor, among_them)
+        cheaper = F.count_if(competitor & (F.col(metric) < settings.our_commission_percentage)).over(everyone)
+        return F.when(competitor, among_them).otherwise(cheaper + 1).cast("int")
+
+    def vs_median(metric: str) -> Column:
+        median = F.percentile(F.when(competitor, F.col(metric)), 0.5).over(everyone)
+        return F.round(F.col(metric) - median, RATIO_DECIMALS)
+
+    return rows.select(
+        "platform_name", "is_our_platform", "competitor_id", "founding_year", "headquarter_city",
+        "headquarter_country",
+        *(c for m in metrics
+          for c in (F.col(m), rank(m).alias(f"{m}_rank"), vs_median(m).alias(f"{m}_vs_median"))),
+        *our_stats.columns,
+    )
+
+
+def benchmark_niche(dim_creators: DataFrame, creator_platforms: DataFrame) -> DataFrame:
+    """One row per creator segment × platform × subscription tier; key ``creator_segment, platform,
+    subscription_tier``.
+
+    Over the creators active on the platform (:func:`creator_platform_summary`), by their demographic
+    segment and tier: ``creators``, ``posts``, ``total_reach``, ``total_revenue``,
+    ``engagement_rate_mean`` and exact 25/50/75/90th percentiles of the creators' engagement rate on
+    the platform, and of their revenue per post (creators with posts only; ``decimal(18,2)``).
+    """
+    attributes = F.broadcast(dim_creators.select("creator_id", "creator_segment", "subscription_tier"))
+    fractions = [p / 100 for p in PERCENTILES]
+    cells = (creator_platforms.join(attributes, "creator_id")
+             .groupBy("creator_segment", "platform", "subscription_tier")
+             .agg(F.count(F.lit(1)).alias("creators"), F.sum("posts").alias("posts"),
+                  F.sum("reach").alias("total_reach"), money_sum("revenue").alias("total_revenue"),
+                  exact_mean("engagement_rate").alias("engagement_rate_mean"),
+                  F.percentile("engagement_rate", fractions).alias("rate_percentiles"),
+                  F.percentile("revenue_per_post", fractions).alias("revenue_percentiles")))
+    return cells.select(
+        "creator_segment", "platform", "subscription_tier", "creators", "posts", "total_reach",
+        "total_revenue", "engagement_rate_mean",
+        *(F.round(F.col("rate_percentiles")[i], RATIO_DECIMALS).alias(f"engagement_rate_p{p}")
+          for i, p in enumerate(PERCENTILES)),
+        *(F.round(F.col("revenue_percentiles")[i], 2).cast(MONEY).alias(f"revenue_per_post_p{p}")
+          for i, p in enumerate(PERCENTILES)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The application
+
+
+def read_silver(spark: SparkSession, args: JobArgs, dataset: SilverDataset) -> DataFrame:
+    return spark.read.schema(dataset.schema).parquet(args.zone("silver", dataset.name))
+
+
+def write_gold(frame: DataFrame, args: JobArgs, table: str) -> None:
+    if table in SMALL_TABLES:
+        frame = frame.coalesce(1)
+    frame.write.mode("overwrite").parquet(args.zone("gold", table))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=OPTIONS)
+    settings = GoldSettings.from_options(args.extra)
+    spark = spark_session(f"pulse-{args.source}-gold")
+    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
+
+    demographics = read_silver(spark, args, DEMOGRAPHICS)
+    competitors = read_silver(spark, args, COMPETITORS)
+    content = read_silver(spark, args, CONTENT)
+    engagement = read_silver(spark, args, ENGAGEMENT)
+
+    posts = fact_content(content, settings).cache()
+    days = fact_engagement(engagement, content_by_day(posts), settings).cache()
+    summary = creator_platform_summary(days).cache()
+    creators = dim_creators(demographics, summary, days, settings).cache()
+
+    tables = {
+        "fact_content": posts,
+        "fact_engagement": days,
+        "dim_creators": creators,
+        "dim_platforms": dim_platforms(days, posts),
+        "dim_content_types": dim_content_types(posts),
+        "dim_time": dim_time(days, posts),
+        "benchmark_competitors": benchmark_competitors(
+            competitors, our_platform_stats(creators, posts), settings),
+        "benchmark_niche": benchmark_niche(creators, summary),
+    }
+    for table, frame in tables.items():
+        write_gold(frame, args, table)
+    for frame in (creators, summary, days, posts):
+        frame.unpersist()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

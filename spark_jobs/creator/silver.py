@@ -1,0 +1,237 @@
+"""Creator silver: every bronze record of the four creator endpoints, typed, normalised, deduplicated.
+
+    spark-submit --py-files spark_jobs.zip spark_jobs/creator/silver.py \\
+        --lake-root <lake> --run-date <ds> --source creator
+
+For each dataset of :data:`~spark_jobs.creator.schemas.SILVER_DATASETS` it reads **all** bronze
+partitions of the endpoint of the same name, types each payload against the dataset's declared payload
+(:mod:`spark_jobs.common.silver`), normalises the valid rows (the functions below), keeps the latest
+version per natural key, and overwrites
+
+- ``<lake>/silver/creator/<dataset>/``: exactly the dataset's schema columns;
+- ``<lake>/silver/creator/_quarantine/<dataset>/``: the rejected bronze rows with their reason
+  (``QUARANTINE_SCHEMA``), written even when empty so readers always find it;
+- ``<lake>/silver/creator/_counts.json``: per dataset, bronze / valid / quarantined / duplicate / silver
+  rows and the quarantine reasons by kind.
+
+``--run-date`` is accepted like every job's but not used: silver is rebuilt from all of bronze.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pyspark.sql.functions as F
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
+
+from spark_jobs.common.job import JobArgs, parse_args, spark_session, write_json, zone_uri
+from spark_jobs.common.silver import (
+    REASON,
+    canonical_spelling,
+    collapse_whitespace,
+    conform,
+    count_aggregates,
+    latest_versions,
+    output_files,
+    quarantine_rows,
+    read_bronze,
+    reason_counts,
+    silver_counts,
+    type_payloads,
+    valid_rows,
+)
+from spark_jobs.creator.schemas import (
+    DAYS_OF_WEEK,
+    PLATFORMS,
+    QUARANTINE_SCHEMA,
+    SILVER_DATASETS,
+    SilverDataset,
+)
+
+log = logging.getLogger("pulse.creator.silver")
+
+# Carried through normalisation so latest_versions can order the versions of a key.
+VERSION_COLUMNS = ("run_date", "record_index")
+
+
+def _name(column: str) -> Column:
+    """A name or category (platform, segment, device…): inner whitespace collapsed to one space."""
+    return collapse_whitespace(F.col(column)).alias(column)
+
+
+def _platform(column: str) -> Column:
+    return canonical_spelling(collapse_whitespace(F.col(column)), PLATFORMS).alias(column)
+
+
+def normalise_demographics(valid: DataFrame) -> DataFrame:
+    """Valid typed demographics rows in silver's columns: names' whitespace collapsed, ``signup_date``
+    as the ``signup_at`` timestamp; plus ``run_date, record_index``.
+
+    Grain: one row per valid bronze record; key ``user_id`` (not yet unique: versions not deduplicated)."""
+    return valid.select(
+        "user_id",
+        "age",
+        *[_name(c) for c in ("age_group", "device", "creator_segment")],
+        F.col("signup_date").alias("signup_at"),
+        *[_name(c) for c in ("active_status", "subscription_tier")],
+        "updated_at",
+        *VERSION_COLUMNS,
+    )
+
+
+def headquarter_parts(location: Column) -> tuple[Column, Column]:
+    """``(city, country)`` of a ``"City, Country"`` location, split at its last comma (so
+    ``"Washington, D.C., USA"`` is in ``USA``); both null when there is no comma."""
+    parts = r"^(.*),\s*([^,]*)$"
+    city = F.nullif(F.btrim(F.regexp_extract(location, parts, 1)), F.lit(""))
+    country = F.nullif(F.btrim(F.regexp_extract(location, parts, 2)), F.lit(""))
+    return city, country
+
+
+def normalise_competitors(valid: DataFrame) -> DataFrame:
+    """Valid typed competitor rows in silver's columns: names' whitespace collapsed, the headquarter
+    location also split into city and country; plus ``run_date, record_index``.
+
+    Grain: one row per valid bronze record; key ``competitor_id`` (not yet unique)."""
+    location = collapse_whitespace(F.col("headquarter_location"))
+    city, country = headquarter_parts(location)
+    return valid.select(
+        "competitor_id",
+        _name("platform_name"),
+        "founding_year",
+        location.alias("headquarter_location"),
+        city.alias("headquarter_city"),
+        country.alias("headquarter_country"),
+        "commission_percentage",
+        "supported_countries",
+        "market_share_percentage",
+        "sentiment_score",
+        "app_store_rating",
+        "google_play_rating",
+        *VERSION_COLUMNS,
+    )
+
+
+def normalise_content(valid: DataFrame) -> DataFrame:
+    """Valid typed content rows in silver's columns: platform and weekday in their canonical spelling,
+    names' whitespace collapsed, ``published_date`` as the ``published_at`` timestamp and its UTC
+    ``published_date``; plus ``run_date, record_index``.
+
+    Grain: one row per valid bronze record; key ``content_id`` (not yet unique)."""
+    published = F.col("published_date")
+    return valid.select(
+        "content_id",
+        "creator_id",
+        _platform("platform"),
+        _name("content_type"),
+        "title",
+        "description",
+        published.alias("published_at"),
+        F.to_date(published).alias("published_date"),  # the session time zone is UTC
+        canonical_spelling(collapse_whitespace(F.col("day_of_week")), DAYS_OF_WEEK).alias("day_of_week"),
+        "time_of_day",
+        "likes",
+        "comments",
+        "shares",
+        "views",
+        "impressions",
+        "average_view_time",
+        "completion_rate",
+        _name("creator_segment"),
+        "monetization_enabled",
+        "revenue_generated",
+        "updated_at",
+        *VERSION_COLUMNS,
+    )
+
+
+def normalise_engagement(valid: DataFrame) -> DataFrame:
+    """Valid typed engagement rows in silver's columns, the platform in its canonical spelling; plus
+    ``run_date, record_index``.
+
+    Grain: one row per valid bronze record; key ``creator_id, platform, date`` (not yet unique)."""
+    return valid.select(
+        "creator_id",
+        _platform("platform"),
+        "date",
+        "total_likes",
+        "total_comments",
+        "total_shares",
+        "average_view_duration",
+        "impressions",
+        "reach",
+        "click_through_rate",
+        "updated_at",
+        *VERSION_COLUMNS,
+    )
+
+
+NORMALISERS = {
+    "demographics": normalise_demographics,
+    "competitors": normalise_competitors,
+    "content": normalise_content,
+    "engagement": normalise_engagement,
+}
+
+
+def silver_rows(valid: DataFrame, dataset: SilverDataset) -> DataFrame:
+    """The silver table of ``dataset`` from its valid typed rows: normalised, the latest version of each
+    key kept (greatest ``dataset.version_order``), exactly the schema's columns in order.
+
+    Grain: one row per ``dataset.key``."""
+    normalised = NORMALISERS[dataset.name](valid)
+    return conform(latest_versions(normalised, dataset.key, dataset.version_order), dataset.schema)
+
+
+def _write(frame: DataFrame, uri: str, files: int) -> None:
+    frame.coalesce(files).write.mode("overwrite").parquet(uri)
+
+
+def _build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, rows_per_file: int) -> dict:
+    """Read, type, write silver and quarantine for one dataset; return its counts."""
+    started = time.perf_counter()
+    bronze = read_bronze(spark, zone_uri(args.lake_root, "bronze", args.source, dataset.name))
+    typed = type_payloads(bronze, dataset.payload)
+    # Bronze is read and parsed once: the typed rows are cached for the counts and both outputs. A valid
+    # row's raw JSON is not needed any more, so it is left out of the cache.
+    typed = typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
+    try:
+        typed_counts = typed.agg(*count_aggregates()).first().asDict()
+        reasons = {row["kind"]: row["rows"] for row in reason_counts(typed).collect()}
+        quarantined = quarantine_rows(typed, dataset.name, QUARANTINE_SCHEMA)
+        _write(quarantined, args.zone("silver", f"_quarantine/{dataset.name}"),
+               output_files(typed_counts["quarantined_rows"], rows_per_file))
+        kept = Observation(f"{dataset.name}_silver")
+        silver = silver_rows(valid_rows(typed), dataset).observe(kept, F.count(F.lit(1)).alias("rows"))
+        _write(silver, args.zone("silver", dataset.name),
+               output_files(typed_counts["valid_rows"], rows_per_file))
+        counts = silver_counts(typed_counts, reasons, int(kept.get["rows"]))
+    finally:
+        typed.unpersist()
+    log.info(
+        "silver %s: %d bronze rows = %d valid + %d quarantined; %d valid = %d kept + %d duplicates; "
+        "reasons %s (%.1fs)",
+        dataset.name, counts["bronze_rows"], counts["valid_rows"], counts["quarantined_rows"],
+        counts["valid_rows"], counts["silver_rows"], counts["duplicates_dropped"],
+        counts["reasons"] or "none", time.perf_counter() - started,
+    )
+    return counts
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv, "Creator silver: bronze records to typed, deduplicated silver datasets.",
+                      {"rows-per-file": "1000000"})
+    if args.source != "creator":
+        raise ValueError(f"spark_jobs/creator/silver.py builds the creator source's silver, "
+                         f"not {args.source!r}: pass --source creator")
+    spark = spark_session(f"pulse-{args.source}-silver")
+    rows_per_file = int(args.extra["rows-per-file"])
+    counts = {name: _build_dataset(spark, args, dataset, rows_per_file)
+              for name, dataset in SILVER_DATASETS.items()}
+    write_json(spark, f"{args.zone('silver')}/_counts.json", counts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""The creator reporting views on a real Postgres, over gold that the real gold job wrote.
+
+The gold job runs once on the tiny silver lake of ``tests/spark/test_creator_gold.py``; each test stages
+that gold, passes it through the quality gate's own SQL, publishes it with the reporting views and
+checks what BI would read against values computed by hand from the tiny lake:
+
+- engagement days: c1 TikTok 18 Nov (score 125 / 1,000 impressions, reach 30,000), c1 TikTok 19 Nov
+  (250 / 2,000, reach 120,000), c1 YouTube 19 Nov (50 / 500, reach 1,000), c2 TikTok 19 Nov (20 / 400,
+  reach 5,000); c3 has no facts.
+- posts (65 engagement each, 800 impressions): p1 c1 TikTok Video 18 Nov 120.50; p2 c1 TikTok Image
+  19 Nov not monetized; p3 c1 YouTube Video 19 Nov 0.00; p4 c2 TikTok Video 19 Nov 600.00.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from pulse.quality import orphan_rows_sql, table_checks
+from pulse.sources.creator import CREATOR
+from pulse.warehouse import publish_gold, stage_gold
+
+from tests.spark.test_creator_gold import run_gold, write_tiny_silver
+
+pytestmark = pytest.mark.spark
+
+
+@pytest.fixture(scope="module")
+def tiny_gold(tmp_path_factory):
+    from pyspark.sql import SparkSession
+
+    # The same local session the Spark tests use (getOrCreate returns theirs when it is running).
+    spark = (SparkSession.builder.master("local[2]").appName("pulse-tests")
+             .config("spark.sql.shuffle.partitions", "2").config("spark.sql.session.timeZone", "UTC")
+             .config("spark.ui.enabled", "false").getOrCreate())
+    lake = tmp_path_factory.mktemp("creator_lake")
+    write_tiny_silver(spark, lake)
+    run_gold(lake)
+    return lake / "gold" / "creator"
+
+
+def publish(conn, gold_root) -> None:
+    stage_gold(conn, "creator", gold_root, [t.name for t in CREATOR.gold_tables])
+    for table in CREATOR.gold_tables:
+        for name, check in table_checks(table).items():
+            query = f"SELECT {check['check_statement']} FROM staging_creator.{table.name}"
+            assert conn.execute(query).fetchone()[0], f"quality check {table.name}.{name} failed"
+        for fk in table.references:
+            assert conn.execute(orphan_rows_sql("staging_creator", table, fk)).fetchone()[0], (table.name, fk)
+    publish_gold(conn, "creator", {t.name: t.key for t in CREATOR.gold_tables}, CREATOR.reporting_sql(),
+                 {"run_id": "test", "run_date": dt.date(2026, 11, 20)})
+
+
+def view(conn, name: str, order: str = "1") -> list[dict]:
+    cur = conn.execute(f"SELECT * FROM reporting.{name} ORDER BY {order}")
+    return [dict(zip([c.name for c in cur.description], row, strict=True)) for row in cur.fetchall()]
+
+
+def test_creator_kpis_is_one_row_of_headline_figures_computed_by_hand(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    assert view(pg_conn, "creator_kpis") == [{
+        "total_reach": 30_000 + 120_000 + 1_000 + 5_000,
+        "total_likes": 100 + 200 + 50 + 10,
+        "total_revenue": Decimal("720.50"),
+        "monetized_content_pct": 75.0,  # p1, p3, p4 of 4 posts
+        "avg_engagement_rate": 0.1,  # mean of 0.125, 0.125, 0.1, 0.05
+        "creators": 3,
+        "active_creators": 2,
+        "posts": 4,
+        "total_impressions": 3_900,
+        "total_engagement_score": 445,
+        "overall_engagement_rate": 0.114103,  # 445 / 3,900
+        "first_date": dt.date(2026, 11, 18),
+        "last_date": dt.date(2026, 11, 19),
+    }]
+
+
+def test_trend_bands_and_tiers_views_match_the_tiny_lake(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    trend = view(pg_conn, "creator_engagement_trend", "date")
+    assert [(r["date"].day, r["active_creators"], r["engagement_score"], r["engagement_rate"],
+             r["posts_published"], r["content_revenue"], r["day_of_week"]) for r in trend] == [
+        (18, 1, 125, 0.125, 1, Decimal("120.50"), "Wednesday"),
+        (19, 2, 320, 0.110345, 3, Decimal("600.00"), "Thursday"),  # 320 / 2,900
+    ]
+    bands = view(pg_conn, "creator_performance_bands", "band_order")
+    assert [(r["band_order"], r["creator_days"], r["pct_of_creator_days"], r["reach"]) for r in bands] == [
+        (1, 2, 50.0, 6_000), (2, 1, 25.0, 30_000), (3, 1, 25.0, 120_000)]
+    assert bands[2]["performance_band"] == "🔥 Viral Reach"
+    by_creator = view(pg_conn, "creator_performance_bands_by_creator", "band_order")
+    assert [(r["performance_band"], r["creators"]) for r in by_creator] == [
+        ("No Activity", 1), ("Moderate Reach", 1), ("Trending Reach", 1)]  # c3; c2 5,000/day; c1 75,500/day
+    tiers = view(pg_conn, "creator_subscription_tiers", "tier_order")
+    assert [(r["subscription_tier"], r["creators"], r["active_creators"], r["revenue"],
+             r["revenue_per_creator"]) for r in tiers] == [
+        ("Free", 2, 1, Decimal("120.50"), Decimal("60.25")),
+        ("Premium", 1, 1, Decimal("600.00"), Decimal("600.00"))]
+
+
+def test_content_type_by_platform_differs_per_cell_because_posts_join_their_days(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    cells = view(pg_conn, "creator_content_type_platform", "content_type, platform")
+    assert [(r["content_type"], r["platform"], r["posts"], r["engagement_score"], r["engagement_rate"],
+             r["revenue"], r["avg_day_reach"]) for r in cells] == [
+        ("Image", "TikTok", 1, 65, 0.08125, Decimal("0.00"), 120_000.0),
+        ("Video", "TikTok", 2, 130, 0.08125, Decimal("720.50"), 17_500.0),  # days of 30,000 and 5,000
+        ("Video", "YouTube", 1, 65, 0.08125, Decimal("0.00"), 1_000.0),
+    ]
+    categories = view(pg_conn, "creator_monetization_categories", "category_order")
+    assert [(r["monetization_category"], r["posts"]) for r in categories] == [
+        ("Not Monetized", 1), ("Monetized, No Revenue", 1), ("Mid Earner", 1), ("Top Earner", 1)]
+
+
+def test_benchmarks_put_our_platform_first_and_every_view_reads_after_a_refresh(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    competitors = view(pg_conn, "creator_benchmark_competitors", "is_our_platform DESC, platform_name")
+    assert len(competitors) == 8
+    assert (competitors[0]["platform_name"], competitors[0]["commission_percentage_rank"],
+            competitors[0]["revenue_per_creator"]) == ("Mainstack", 1, Decimal("240.17"))
+    assert len(view(pg_conn, "creator_benchmark_niche")) == 3
+    pg_conn.execute(CREATOR.reporting_sql())  # what refresh_reporting re-applies
+    names = [r[0] for r in pg_conn.execute(
+        "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' ORDER BY 1")]
+    assert names and all(n.startswith("creator_") for n in names)
+    assert {"creator_kpis", "creator_engagement_trend", "creator_performance_bands",
+            "creator_subscription_tiers", "creator_content_type_platform", "creator_benchmark_competitors",
+            "creator_benchmark_niche"} <= set(names)
+    for name in names:
+        assert pg_conn.execute(f"SELECT count(*) FROM reporting.{name}").fetchone()[0] > 0, name
