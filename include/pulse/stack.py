@@ -9,6 +9,9 @@ starts for it.
 - ``pulse_warehouse``: PostgreSQL from the ``pgserver`` wheel, data in ``$PULSE_HOME/pgdata``,
   reached through its Unix socket (it listens on no TCP port).
 - ``creator_api``: the creator API simulator on ``127.0.0.1:$PULSE_CREATOR_API_PORT`` (8765).
+- ``spotify_api``: the Spotify Web API simulator on ``127.0.0.1:$PULSE_SPOTIFY_API_PORT`` (8766), with
+  the simulator's app credentials, its playlists and the refresh token of its listener ``$PULSE_SPOTIFY_LISTENER``
+  (``sim-listener``).
 - ``spark_default``: ``local[*]``, never the Spark provider's silent ``yarn`` default.
 """
 
@@ -41,6 +44,19 @@ def postgres_connection(socket_dir: Path, port: int = 5432) -> dict:
 
 def http_connection(port: int, host: str = "127.0.0.1") -> dict:
     return {"conn_type": "http", "host": host, "port": port, "schema": "http"}
+
+
+def spotify_connection(port: int, config, listener: str | None, host: str = "127.0.0.1") -> dict:
+    """The ``spotify_api`` connection for a Spotify simulator with ``config`` (its SimulatorConfig):
+    the app's credentials, the token URL, the playlists to pull and ``listener``'s refresh token."""
+    from pulse.simulators.spotify_api import Catalogue, refresh_token_of
+
+    extra = {"token_url": f"http://{host}:{port}/api/token",
+             "playlist_ids": ",".join(Catalogue(config).playlists)}
+    if listener:
+        extra.update(listener=listener, refresh_token=refresh_token_of(listener))
+    return {**http_connection(port, host), "login": config.client_id, "password": config.client_secret,
+            "extra": extra}
 
 
 def conn_env_name(conn_id: str) -> str:
@@ -89,9 +105,10 @@ def _healthy(url: str) -> bool:
         return False
 
 
-def start_simulator(run_dir: Path, name: str, module: str, port: int, args: list[str]) -> dict:
+def start_simulator(run_dir: Path, name: str, module: str, port: int, args: list[str],
+                    health_path: str = "api/health") -> dict:
     """Start a simulator as a background process unless one already answers on ``port``."""
-    health = f"http://127.0.0.1:{port}/api/health"
+    health = f"http://127.0.0.1:{port}/{health_path}"
     if _healthy(health):
         return http_connection(port)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -141,12 +158,26 @@ def up(home: Path | None = None) -> dict[str, dict | str]:
         sim_args = shlex.split(os.environ.get("PULSE_CREATOR_API_ARGS", "--seed 42 --creators 1000"))
         conns["creator_api"] = start_simulator(home / "run", "creator_api", "pulse.simulators.creator_api",
                                                port, sim_args)
+    if conn_env_name("spotify_api") not in os.environ:
+        conns["spotify_api"] = start_spotify_simulator(home / "run")
     return conns
+
+
+def start_spotify_simulator(run_dir: Path) -> dict:
+    """The Spotify simulator, with one listener whose recently played the API input pulls."""
+    from pulse.simulators.spotify_api import parse_args
+
+    port = int(os.environ.get("PULSE_SPOTIFY_API_PORT", "8766"))
+    listener = os.environ.get("PULSE_SPOTIFY_LISTENER", "sim-listener")
+    sim_args = ["--listener", listener, *shlex.split(os.environ.get("PULSE_SPOTIFY_API_ARGS", "--seed 42"))]
+    _, config = parse_args(["--port", str(port), *sim_args])
+    start_simulator(run_dir, "spotify_api", "pulse.simulators.spotify_api", port, sim_args, health_path="health")
+    return spotify_connection(port, config, listener)
 
 
 def down(home: Path | None = None) -> None:
     home = home or pulse_home()
-    stopped = [name for name in ("creator_api",) if stop_simulator(home / "run", name)]
+    stopped = [name for name in ("creator_api", "spotify_api") if stop_simulator(home / "run", name)]
     if stop_postgres(home / "pgdata"):
         stopped.append("postgres")
     print("stopped: " + (", ".join(stopped) or "nothing was running"))
