@@ -38,9 +38,13 @@ def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) 
         (f"{source.name}_kpis",)).fetchone()
     if kpis:
         cur = conn.execute(f"SELECT * FROM reporting.{source.name}_kpis")
-        row = cur.fetchone()
+        rows = cur.fetchall()
         lines += ["", f"Headline figures (reporting.{source.name}_kpis):"]
-        lines += [f"  {col.name:30} {_fmt(val)}" for col, val in zip(cur.description, row, strict=True)]
+        for row in rows:
+            if len(rows) > 1:
+                lines.append(f"  -- {row[0]}")
+            lines += [f"  {col.name:30} {_fmt(val)}" for col, val in zip(cur.description, row, strict=True)
+                      if len(rows) == 1 or col is not cur.description[0]]
     counts_file = lake / "silver" / source.name / "_counts.json"
     if counts_file.exists():
         lines += ["", "Silver (bronze rows → valid → kept, with quarantined and duplicate rows):"]

@@ -2,5 +2,6 @@
 
 from pulse.sources.base import Source
 from pulse.sources.creator import CREATOR
+from pulse.sources.spotify import SPOTIFY
 
-SOURCES: dict[str, Source] = {s.name: s for s in (CREATOR,)}
+SOURCES: dict[str, Source] = {s.name: s for s in (CREATOR, SPOTIFY)}
