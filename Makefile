@@ -19,7 +19,7 @@ DEMO_LOOKBACK_DAYS ?= 90
 
 .PHONY: help install check-java stack down airflow-db demo test lint airflow psql bench clean
 help:
-	@echo "make demo     set up everything and run the creator pipeline end to end on the embedded stack"
+	@echo "make demo     set up everything and run both pipelines end to end on the embedded stack"
 	@echo "make test     run the test suite"
 	@echo "make airflow  the Airflow UI (api-server, scheduler, dag-processor, triggerer) on http://localhost:8080"
 	@echo "make psql     a psql shell on the warehouse"
@@ -54,9 +54,15 @@ airflow-db: $(AIRFLOW_HOME)/.migrated
 
 demo: install check-java stack airflow-db
 	$(WITH_STACK) airflow dags test creator_analytics $(DEMO_DATE) \
-	  -c '{"lookback_days": $(DEMO_LOOKBACK_DAYS)}' > $(PULSE_HOME)/demo-run.log 2>&1 \
-	  || { tail -60 $(PULSE_HOME)/demo-run.log; echo "The run failed: full log in $(PULSE_HOME)/demo-run.log"; exit 1; }
-	$(WITH_STACK) python -m pulse.summary creator --run-log $(PULSE_HOME)/demo-run.log
+	  -c '{"lookback_days": $(DEMO_LOOKBACK_DAYS)}' > $(PULSE_HOME)/demo-creator.log 2>&1 \
+	  || { tail -60 $(PULSE_HOME)/demo-creator.log; echo "The run failed: full log in $(PULSE_HOME)/demo-creator.log"; exit 1; }
+	python -m pulse.demo fill-inbox
+	$(WITH_STACK) PULSE_INBOX_WAIT_SECONDS=5 airflow dags test spotify_analytics $(DEMO_DATE) \
+	  > $(PULSE_HOME)/demo-spotify.log 2>&1 \
+	  || { tail -60 $(PULSE_HOME)/demo-spotify.log; echo "The run failed: full log in $(PULSE_HOME)/demo-spotify.log"; exit 1; }
+	$(WITH_STACK) python -m pulse.summary creator --run-log $(PULSE_HOME)/demo-creator.log
+	@echo
+	$(WITH_STACK) python -m pulse.summary spotify --run-log $(PULSE_HOME)/demo-spotify.log
 
 test: install check-java
 	python -m pytest

@@ -49,13 +49,14 @@ class Report:
 
     def add(self, row: Row) -> Row:
         self.rows.append(row)
-        print(f"  {row.scale:6} {row.stage:34} {row.seconds:9.2f}s {row.rows:>12,} rows {row.rate:>12,.0f}/s  {row.note}",
-              flush=True)
+        print(f"  {row.scale:6} {row.stage:34} {row.seconds:9.2f}s {row.rows:>12,} rows "
+              f"{row.rate:>12,.0f}/s  {row.note}", flush=True)
         return row
 
     def markdown(self) -> str:
         out = ["| scale | stage | seconds | rows | rows/s | note |", "|---|---|---:|---:|---:|---|"]
-        out += [f"| {r.scale} | {r.stage} | {r.seconds:.2f} | {r.rows:,} | {r.rate:,.0f} | {r.note} |" for r in self.rows]
+        out += [f"| {r.scale} | {r.stage} | {r.seconds:.2f} | {r.rows:,} | {r.rate:,.0f} | {r.note} |"
+                for r in self.rows]
         out += ["", "| scale | ratio | value | target |", "|---|---|---:|---|"]
         out += [f"| {s} | {name} | {value:.2f} | {target} |" for s, name, value, target in self.ratios]
         return "\n".join(out)
@@ -217,7 +218,8 @@ def main(argv: list[str] | None = None) -> None:
             shutil.rmtree(work, ignore_errors=True)
     out = REPO_ROOT / "bench" / "results" / f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = f"# Pulse benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores\n\n{report.markdown()}\n"
+    heading = f"# Pulse benchmark, {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores"
+    text = f"{heading}\n\n{report.markdown()}\n"
     out.write_text(text)
     print("\n" + text + f"\nwritten to {out}")
 

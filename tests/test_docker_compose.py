@@ -66,7 +66,7 @@ def test_mounted_code_exists_in_the_repo_and_is_on_every_pythonpath(compose):
         mounts = {m.split(":")[1]: m.split(":")[0] for m in service["volumes"]}
         for target in ("/opt/pulse/dags", "/opt/pulse/include", "/opt/pulse/spark_jobs", "/opt/pulse/lake"):
             assert target in mounts, f"{name} does not mount {target}"
-        for target, source in mounts.items():
+        for source in mounts.values():
             if source.startswith("./"):
                 assert (REPO / source).is_dir(), f"{source} mounted into {name} does not exist"
         assert service["environment"]["PYTHONPATH"] == "/opt/pulse/include:/opt/pulse"

@@ -40,7 +40,6 @@ is complete, so a half-written file is never read.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -50,15 +49,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import ijson  # streams the rows of large files
+
 from pulse.config import lake_root as configured_lake_root
 from pulse.config import pulse_home
 from pulse.lake import MANIFEST_NAME, BronzePartitionWriter, bronze_partition_path
 from pulse.spotify_client import LISTENER_NAME, SOURCE
-
-try:  # streams the rows of large files; installed with the Azure provider (azure-kusto-data)
-    import ijson
-except ImportError:  # pragma: no cover - json.load is fine for exports of a few MB
-    ijson = None
 
 log = logging.getLogger(__name__)
 
@@ -218,17 +214,8 @@ def _first_line(exc: BaseException) -> str:
 
 
 def export_rows(path: Path) -> Iterator[Any]:
-    """The elements of the JSON list in ``path``, streamed (ijson) when it is installed. Raises
-    :class:`NotAnExport` when the file is not JSON or not a list; a UTF-8 byte-order mark is allowed."""
-    if ijson is None:
-        try:
-            value = json.loads(path.read_bytes().decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise NotAnExport(f"not JSON: {_first_line(exc)}") from exc
-        if not isinstance(value, list):
-            raise NotAnExport(f"not a JSON list but a JSON {type(value).__name__}")
-        yield from value
-        return
+    """The elements of the JSON list in ``path``, streamed (ijson). Raises :class:`NotAnExport` when the
+    file is not JSON or not a list; a UTF-8 byte-order mark is allowed."""
     with path.open("rb") as f:
         if f.read(3) != b"\xef\xbb\xbf":
             f.seek(0)

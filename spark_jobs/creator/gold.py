@@ -2,7 +2,7 @@
 
 ``main`` reads the four silver datasets once, calls the pure functions below and writes one Parquet
 dataset per table to ``<lake>/gold/creator/<table>/`` (overwrite). Every formula, threshold and grain
-is in ``docs/metrics.md``; the quality gate's view of these tables is ``pulse.sources.creator``.
+is in ``docs/creator_metrics.md``; the quality gate's view of these tables is ``pulse.sources.creator``.
 
 Gold is a pure function of silver and the job options: no clock, no randomness, money summed as
 ``decimal(18,2)``, every double ratio or average rounded to 6 decimals and percentiles exact, so a

@@ -1,6 +1,6 @@
 """The creator gold job: each pure function on hand-made silver rows, then ``main`` on a tiny lake.
 
-Expected values are computed by hand in each test, from the formulas in docs/metrics.md.
+Expected values are computed by hand in each test, from the formulas in docs/creator_metrics.md.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
+
 from pulse.sources.creator import CREATOR, GOLD_JOB_OPTIONS
 from pulse.warehouse import pg_type
-
 from spark_jobs.creator import gold
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT, SilverDataset
 

@@ -79,7 +79,8 @@ def test_staging_does_not_touch_published_gold(pg_conn, gold_v1, tmp_path):
 
 
 def test_publish_swaps_all_tables_and_recreates_reporting_views(pg_conn, gold_v1, tmp_path):
-    views = "CREATE OR REPLACE VIEW reporting.demo_totals AS SELECT thing_id, sum(score) AS total FROM gold.fact_events GROUP BY 1;"
+    views = ("CREATE OR REPLACE VIEW reporting.demo_totals AS "
+             "SELECT thing_id, sum(score) AS total FROM gold.fact_events GROUP BY 1;")
     stage_gold(pg_conn, "demo", gold_v1, list(KEYS))
     publish_gold(pg_conn, "demo", KEYS, views, {"run_id": "r1", "run_date": dt.date(2026, 1, 2)})
     assert pg_conn.execute("SELECT total FROM reporting.demo_totals WHERE thing_id = 'a'").fetchone()[0] == 30

@@ -1,7 +1,7 @@
 """Creator analytics: the creator platform's four REST resources into a star schema.
 
 The gold tables, their keys and what the quality gate asserts about them mirror
-``spark_jobs/creator/gold.py``; every formula is in ``docs/metrics.md``.
+``spark_jobs/creator/gold.py``; every formula is in ``docs/creator_metrics.md``.
 """
 
 from pulse.inputs import HttpEndpoint

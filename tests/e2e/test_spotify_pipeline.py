@@ -1,0 +1,118 @@
+"""`airflow dags test spotify_analytics` end to end: the Web API simulator and real exports → gold.
+
+A fault-free run with the real streaming-history exports in the inbox is the reference. A run against
+a simulator with every fault on must publish the same gold, row for row; dropping the same exports
+again and rerunning must change nothing; and every listener's plays stay that listener's.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from pulse.demo import LISTENERS, fill_inbox
+from pulse.simulators.faults import FaultConfig
+from pulse.simulators.spotify_api import SimulatorConfig, running_simulator
+from pulse.sources.spotify import SPOTIFY
+from pulse.stack import spotify_connection
+from tests.e2e.airflow_runner import AirflowRunner
+
+pytestmark = pytest.mark.e2e
+
+RUN_DATE = "2026-11-20"
+API_LISTENER = "sim-listener"
+SIM = dict(seed=11, artists=12, playlists=2, playlist_size=(5, 20), listeners=(API_LISTENER,),
+           as_of=datetime(2026, 11, 20, 6, 0, tzinfo=UTC))
+# Rates a crawl of a few dozen requests (each retried up to 6 times) gets through, that still fire.
+FAULTS = FaultConfig(fail_rate=0.15, rate_limit_rate=0.05, rate_limit_retry_after=1, slow_rate=0.05,
+                     slow_seconds=0.2, bad_page_rate=0.05, malformed_rate=0.3, duplicate_rate=0.3)
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    r = AirflowRunner(tmp_path_factory.mktemp("spotify_e2e"))
+    r.migrate()
+    return r
+
+
+@pytest.fixture(scope="module")
+def warehouse(postgres):
+    admin = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname="postgres",
+                            autocommit=True)
+    admin.execute("DROP DATABASE IF EXISTS spotify_e2e WITH (FORCE)")
+    admin.execute("CREATE DATABASE spotify_e2e")
+    admin.close()
+    return {**postgres, "schema": "spotify_e2e"}
+
+
+def query(warehouse: dict, sql: str, params=()) -> list[tuple]:
+    with psycopg.connect(host=warehouse["host"], port=warehouse["port"], user="postgres",
+                         dbname=warehouse["schema"]) as conn:
+        return conn.execute(sql, params).fetchall()
+
+
+def gold_snapshot(warehouse: dict) -> dict[str, list[tuple]]:
+    snapshot = {}
+    for table in SPOTIFY.gold_tables:
+        columns = [r[0] for r in query(
+            warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold' "
+            "AND table_name = %s ORDER BY ordinal_position", (table.name,))]
+        order = ", ".join(f'"{c}"' for c in columns)
+        snapshot[table.name] = query(warehouse, f"SELECT * FROM gold.{table.name} ORDER BY {order}")
+    return snapshot
+
+
+def run(runner, warehouse, lake, inbox, sim_config, log_name):
+    with running_simulator(sim_config) as base_url:
+        port = int(base_url.rsplit(":", 1)[1])
+        conns = {"pulse_warehouse": warehouse, "spotify_api": spotify_connection(port, sim_config, API_LISTENER)}
+        return runner.dags_test("spotify_analytics", RUN_DATE, json.dumps({}), lake, conns,
+                                {"PULSE_SPOTIFY_INBOX": str(inbox), "PULSE_INBOX_WAIT_SECONDS": "5"}, log_name)
+
+
+@pytest.fixture(scope="module")
+def real_exports(realdata):
+    return realdata / "spotify" / "history"
+
+
+@pytest.fixture(scope="module")
+def reference(runner, warehouse, real_exports, tmp_path_factory):
+    lake, inbox = tmp_path_factory.mktemp("spotify_lake_clean"), tmp_path_factory.mktemp("inbox_clean")
+    fill_inbox(real_exports, inbox)
+    done = run(runner, warehouse, lake, inbox, SimulatorConfig(**SIM), "clean")
+    assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
+    return gold_snapshot(warehouse)
+
+
+def test_a_fault_free_run_publishes_every_listener_from_exports_and_the_api(reference, warehouse):
+    for table in SPOTIFY.gold_tables:
+        assert reference[table.name] or table.allow_empty, f"gold.{table.name} is empty"
+    listeners = {r[0] for r in query(warehouse, "SELECT DISTINCT listener FROM gold.dim_artist_stats")}
+    assert listeners == {*LISTENERS.values(), API_LISTENER}
+    kpis = {r[0] for r in query(warehouse, "SELECT listener FROM reporting.spotify_kpis")}
+    assert kpis == listeners
+
+
+def test_with_every_fault_on_gold_equals_the_fault_free_run_and_redropping_changes_nothing(
+        runner, warehouse, reference, real_exports, tmp_path_factory):
+    lake, inbox = tmp_path_factory.mktemp("spotify_lake_faults"), tmp_path_factory.mktemp("inbox_faults")
+    fill_inbox(real_exports, inbox)
+    config = SimulatorConfig(**SIM, faults=FAULTS)
+    done = run(runner, warehouse, lake, inbox, config, "faults")
+    assert done.returncode == 0, f"faulty run failed; log: {runner.home / 'faults.log'}\n{done.stdout[-4000:]}"
+    log = (runner.home / "faults.log").read_text()
+    assert "answered 502" in log and "answered 429" in log, "the faults did not fire"
+    after_faults = gold_snapshot(warehouse)
+    for table in SPOTIFY.gold_tables:
+        assert after_faults[table.name] == reference[table.name], f"gold.{table.name} differs from the clean run"
+
+    # the same exports dropped again, under other names: nothing is counted twice
+    for export in (inbox).rglob("_ingested/*.json"):
+        shutil.copyfile(export, export.parent.parent / f"again-{export.name}")
+    again = run(runner, warehouse, lake, inbox, config, "faults_again")
+    assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
+    assert gold_snapshot(warehouse) == reference
