@@ -8,7 +8,6 @@ import requests
 
 from pulse.http_ingest import IngestError, RetryPolicy, ingest_endpoint, parse_retry_after
 from pulse.lake import bronze_partition_path, read_manifest
-
 from tests.ingest.scripted_server import scripted_server
 
 RUN_DATE = dt.date(2026, 11, 21)

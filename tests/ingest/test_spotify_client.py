@@ -18,6 +18,7 @@ from types import SimpleNamespace
 import pyarrow.parquet as pq
 import pytest
 import requests
+
 from pulse.http_ingest import IngestError, RetryPolicy
 from pulse.lake import BronzePartitionWriter, bronze_partition_path, read_manifest
 from pulse.simulators.faults import FaultConfig
@@ -34,7 +35,6 @@ from pulse.spotify_client import (
     session_from_connection,
     settings_from_connection,
 )
-
 from tests.ingest.scripted_server import scripted_server
 
 RUN_DATE = dt.date(2026, 3, 1)

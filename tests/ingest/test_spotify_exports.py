@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from pulse.lake import read_manifest
 from pulse.spotify_exports import (
     CLASSIC,

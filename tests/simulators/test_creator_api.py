@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import requests
+
 from pulse.simulators.creator_api import SimulatorConfig, running_simulator
 from pulse.simulators.faults import FaultConfig
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 import requests
+
 from pulse.simulators.faults import (
     FaultConfig,
     Noise,

@@ -20,6 +20,9 @@ import pytest
 import requests
 import yaml
 from openapi_schema_validator import OAS30Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT4
+
 from pulse.simulators.faults import FaultConfig
 from pulse.simulators.spotify_api import (
     GENRES,
@@ -30,8 +33,6 @@ from pulse.simulators.spotify_api import (
     ms_from_datetime,
     running_simulator,
 )
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT4
 
 REPO = Path(__file__).resolve().parents[2]
 AS_OF = datetime(2026, 3, 1, 18, 30, tzinfo=UTC)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
+
 from pulse.sources.spotify_gold import GOLD_JOB_ARGS, GOLD_JOB_OPTIONS, GOLD_TABLES
 from pulse.warehouse import pg_type
-
 from spark_jobs.spotify import gold
 from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS, SilverDataset
 

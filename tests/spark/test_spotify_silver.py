@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
-from pulse.spotify_exports import ingest_exports
 from pyspark.sql import types as T
 
+from pulse.spotify_exports import ingest_exports
 from spark_jobs.common.silver import type_payloads, valid_rows
 from spark_jobs.spotify import silver
 from spark_jobs.spotify.schemas import (

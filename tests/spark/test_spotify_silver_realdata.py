@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pyarrow.dataset as pads
 import pytest
+
 from pulse.lake import BronzePartitionWriter, read_manifest
 from pulse.spotify_exports import ingest_exports
-
 from spark_jobs.spotify import silver
 from spark_jobs.spotify.schemas import SILVER_DATASETS
 

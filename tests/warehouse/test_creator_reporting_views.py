@@ -17,10 +17,10 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+
 from pulse.quality import orphan_rows_sql, table_checks
 from pulse.sources.creator import CREATOR
 from pulse.warehouse import publish_gold, stage_gold
-
 from tests.spark.test_creator_gold import run_gold, write_tiny_silver
 
 pytestmark = pytest.mark.spark

@@ -15,11 +15,11 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from pulse.config import SQL_DIR
 from pulse.quality import orphan_rows_sql, table_checks
 from pulse.sources.spotify_gold import GOLD_TABLES
 from pulse.warehouse import publish_gold, stage_gold
-
 from tests.spark.test_spotify_gold import ALL_PLAYS, run_gold, write_silver
 
 pytestmark = pytest.mark.spark
