@@ -90,3 +90,18 @@ def test_airflow_services_wait_for_the_databases_and_the_init_job(compose):
         assert depends["airflow-db"]["condition"] == "service_healthy"
         assert depends["warehouse"]["condition"] == "service_healthy"
         assert depends["airflow-init"]["condition"] == "service_completed_successfully"
+
+
+def test_the_spotify_connection_matches_the_simulator_the_stack_serves(compose):
+    from pulse.simulators.spotify_api import Catalogue, parse_args, refresh_token_of
+
+    conn = json.loads(compose["services"]["airflow-scheduler"]["environment"]["AIRFLOW_CONN_SPOTIFY_API"])
+    command = compose["services"]["spotify-api"]["command"]
+    _, config = parse_args(command[command.index("--host"):])
+    listener = command[command.index("--listener") + 1]
+    assert conn["login"] == config.client_id
+    assert conn["password"] == f"${{SPOTIFY_CLIENT_SECRET:-{config.client_secret}}}"
+    assert conn["extra"]["playlist_ids"].split(",") == list(Catalogue(config).playlists)
+    assert conn["extra"]["listener"] == listener
+    assert conn["extra"]["refresh_token"] == f"${{SPOTIFY_REFRESH_TOKEN:-{refresh_token_of(listener)}}}"
+    assert urlsplit(conn["extra"]["token_url"]).hostname == "spotify-api"

@@ -6,7 +6,8 @@ With it, silver is four pure steps and a count:
 
 1. :func:`type_payloads` parses each payload once and types every declared field; a row that breaks
    the contract gets a human-readable ``reason`` ("likes is not an integer: 'n/a'"; several joined with
-   "; ") and the list of its ``reason_kinds`` (the reason without the offending value, for counting).
+   "; ") and the list of its ``reason_kinds`` (the reasons without the offending values, for counting);
+   both are null for a valid row.
 2. :func:`valid_rows` and :func:`quarantine_rows` split the typed rows: nothing is dropped silently.
 3. The source normalises the valid rows (helpers: :func:`collapse_whitespace`, :func:`canonical_spelling`).
 4. :func:`latest_versions` keeps one row per natural key, the greatest version; :func:`conform` gives
@@ -68,7 +69,7 @@ NOT_AN_OBJECT = "payload is not a JSON object"
 # Characters trimmed from both ends of every string (Spark's plain trim only removes spaces).
 _WHITESPACE = " \t\n\r\f\v\u00a0"
 _NUMBER = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-_SHOWN_CHARS = 60
+_SHOWN_CHARS = 120
 _CORRUPT = "_corrupt_record"
 _MASK_BITS = 62
 _TYPE_NAMES = {
@@ -168,12 +169,6 @@ def canonical_spelling(column: Column, values: Sequence[str]) -> Column:
     return F.coalesce(F.try_element_at(spellings, F.lower(column)), column)
 
 
-def _shown(text: Column) -> Column:
-    """A raw value quoted for a reason, cut to a readable length."""
-    cut = F.when(F.length(text) > _SHOWN_CHARS, F.concat(F.substring(text, 1, _SHOWN_CHARS), F.lit("...")))
-    return F.concat(F.lit("'"), F.coalesce(cut, text), F.lit("'"))
-
-
 def _read_as(text: Column, dtype: T.DataType) -> Column:
     """``text`` (trimmed, non-blank) read as ``dtype``; null when it cannot be."""
     if dtype == T.StringType():
@@ -204,39 +199,53 @@ def _is_container(text: Column) -> Column:
 
 @dataclass(frozen=True)
 class _Check:
-    """One check of one row: where ``failed`` is true the row is quarantined for ``kind`` and ``message``
-    (``failed`` is never null)."""
+    """One check of one row. Where ``failed`` is true (it is never null) the row is quarantined for
+    ``kind``, with the message ``prefix + detail + suffix`` (``detail`` cut to a readable length)."""
 
     kind: str
     failed: Column
-    message: Column
+    prefix: str
+    detail: Column | None = None
+    suffix: str = ""
 
 
 def _field_checks(f: Field, raw: Column, value: Column) -> list[_Check]:
     """The checks of ``f``: present when required, readable as its type, within its range. ``raw`` is
     the value's JSON text, ``value`` the typed value (for a string: the trimmed text, null when blank)."""
-
-    def detailed(kind: str, detail: Column) -> Column:
-        return F.concat(F.lit(f"{kind}: "), detail)
-
     checks = []
     if f.required:
         missing = value.isNull() if f.dtype == T.StringType() else raw.isNull()
-        checks.append(_Check(f.missing_kind, missing, F.lit(f.missing_kind)))
+        checks.append(_Check(f.missing_kind, missing, f.missing_kind))
     unreadable = _is_container(value) if f.dtype == T.StringType() else raw.isNotNull() & value.isNull()
-    checks.append(_Check(f.type_kind, unreadable, detailed(f.type_kind, _shown(raw))))
+    checks.append(_Check(f.type_kind, unreadable, f"{f.type_kind}: '", raw, "'"))
     if f.range_kind:
         low = value < F.lit(f.minimum) if f.minimum is not None else F.lit(False)
         high = value > F.lit(f.maximum) if f.maximum is not None else F.lit(False)
         out_of_range = value.isNotNull() & (low | high)
-        checks.append(_Check(f.range_kind, out_of_range, detailed(f.range_kind, value.cast("string"))))
+        checks.append(_Check(f.range_kind, out_of_range, f"{f.range_kind}: ", value.cast("string")))
     return checks
 
 
 def _row_check(check: RowCheck) -> _Check:
     shown = F.concat_ws(", ", *[F.concat(F.lit(f"{c}="), F.col(c).cast("string")) for c in check.shows])
     failed = F.coalesce(~F.expr(check.holds), F.lit(False))
-    return _Check(check.kind, failed, F.concat(F.lit(f"{check.kind} ("), shown, F.lit(")")))
+    return _Check(check.kind, failed, f"{check.kind} (", shown, ")")
+
+
+def _messages(checks: Sequence[_Check]) -> Column:
+    """Every check's message, in order (built from data, so the generated code stays small)."""
+
+    def cut(detail: Column) -> Column:
+        long = F.length(detail) > _SHOWN_CHARS
+        return F.coalesce(F.when(long, F.concat(F.substring(detail, 1, _SHOWN_CHARS), F.lit("..."))).otherwise(detail),
+                          F.lit(""))
+
+    prefixes = _literal_array([c.prefix for c in checks])
+    details = F.array(*[c.detail.cast("string") if c.detail is not None else F.lit(None).cast("string")
+                        for c in checks])
+    suffixes = _literal_array([c.suffix for c in checks])
+    heads = F.zip_with(prefixes, details, lambda prefix, detail: F.concat(prefix, cut(detail)))
+    return F.zip_with(heads, suffixes, lambda head, suffix: F.concat(head, suffix))
 
 
 def _parsed(bronze: DataFrame, schema: PayloadSchema, payload: str) -> DataFrame:
@@ -260,7 +269,7 @@ def _parsed(bronze: DataFrame, schema: PayloadSchema, payload: str) -> DataFrame
 
 def _failure_masks(checks: Sequence[_Check]) -> list[Column]:
     """The checks' results packed into bit masks (bit ``i % 62`` of mask ``i // 62`` is check ``i``):
-    one narrow column instead of one per check keeps the generated code small enough to be JIT-compiled."""
+    one narrow column instead of one per check between the projections."""
     masks = []
     for start in range(0, len(checks), _MASK_BITS):
         bits = [F.when(c.failed, F.lit(1 << j)).otherwise(F.lit(0))
@@ -269,10 +278,22 @@ def _failure_masks(checks: Sequence[_Check]) -> list[Column]:
     return masks
 
 
+def _literal_array(values: Sequence[str] | Sequence[int]) -> Column:
+    """An array literal, as one SQL expression (one call to the JVM rather than one per element)."""
+    def literal(v: str | int) -> str:
+        if isinstance(v, int):
+            return f"{v}L"
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return F.expr(f"array({', '.join(literal(v) for v in values)})")
+
+
+_BITS = [1 << j for j in range(_MASK_BITS)]
+
+
 def _check_failed(mask_names: Sequence[str], index: Column) -> Column:
     """Whether check ``index`` (a lambda variable) failed, read from the bit masks."""
     mask = F.element_at(F.array(*[F.col(n) for n in mask_names]), (index / _MASK_BITS).cast("int") + 1)
-    bit = F.element_at(F.array(*[F.lit(1 << j).cast("long") for j in range(_MASK_BITS)]), index % _MASK_BITS + 1)
+    bit = F.element_at(_literal_array(_BITS), index % _MASK_BITS + 1)
     return mask.bitwiseAND(bit) != 0
 
 
@@ -306,12 +327,11 @@ def type_payloads(bronze: DataFrame, schema: PayloadSchema, payload: str = "payl
     )
     not_object = F.col("_not_object")
     invalid = reduce(operator.or_, [F.col(n) != 0 for n in mask_names], not_object)
-    # Messages and kinds are picked by index from constant-shaped arrays inside lambda filters, so each
-    # mask is referenced once (a filter the optimiser pushes below this projection inlines it once,
-    # not once per check), and Spark interprets them for the (few) invalid rows instead of generating
-    # code for every message, which would make a method too large for the JIT.
-    messages = F.filter(F.array(*[c.message for c in checks]), lambda _, i: _check_failed(mask_names, i))
-    kinds = F.filter(F.array(*[F.lit(c.kind) for c in checks]), lambda _, i: _check_failed(mask_names, i))
+    # Messages and kinds are picked by index from arrays built from data, inside lambda filters: each
+    # mask is referenced once (a filter the optimiser pushes below this projection inlines it once, not
+    # once per check) and the generated code does not grow with the messages. Only invalid rows get here.
+    messages = F.filter(_messages(checks), lambda _, i: _check_failed(mask_names, i))
+    kinds = F.filter(_literal_array([c.kind for c in checks]), lambda _, i: _check_failed(mask_names, i))
     return flagged.select(
         *bronze.columns,
         *names,
@@ -347,7 +367,8 @@ def latest_versions(rows: DataFrame, key: Sequence[str], order: Sequence[str]) -
 
 
 def conform(frame: DataFrame, schema: T.StructType) -> DataFrame:
-    """Exactly ``schema``'s columns, in its order and of its types (extra columns dropped).
+    """Exactly ``schema``'s columns, in its order and of its types (extra columns dropped). Nullability
+    stays the expressions' own; read back from Parquet every column is nullable, as the schemas say.
 
     Grain unchanged."""
     return frame.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in schema.fields])

@@ -11,7 +11,8 @@ Required are all the fields of ``../shared/realdata/creator/README.md`` except:
 - ``updated_at`` (demographics, content, engagement): the original API did not send it; without it the
   later ingest of a key wins (``run_date``, then ``record_index``). When present it must be a timestamp.
 - content ``title`` and ``description``: free text that many posts lack (a tweet has no title) and that
-  no metric uses; quarantining a post for it would drop its likes and revenue from gold.
+  no metric uses; quarantining a post for it would drop its likes and revenue from gold. Between two
+  versions of a post with the same ``updated_at``, the one with more of them wins.
 """
 
 from __future__ import annotations
@@ -181,6 +182,9 @@ CONTENT = SilverDataset(
         ("monetization_enabled", B), ("revenue_generated", D), ("updated_at", TS),
     ),
     payload=CONTENT_PAYLOAD,
+    # Two versions with the same updated_at: the one with more of its optional text wins, so a copy that
+    # lost its title in transit never replaces the whole record.
+    version_order=("updated_at", "text_fields_present", "run_date", "record_index"),
 )
 
 ENGAGEMENT = SilverDataset(

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 
-from spark_jobs.common.job import JobArgs, parse_args, spark_session, write_json, zone_uri
+from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session, write_json, zone_uri
 from spark_jobs.common.silver import (
     REASON,
     canonical_spelling,
@@ -53,6 +54,7 @@ log = logging.getLogger("pulse.creator.silver")
 
 # Carried through normalisation so latest_versions can order the versions of a key.
 VERSION_COLUMNS = ("run_date", "record_index")
+LARGEST_FIRST = ("engagement", "content")
 
 
 def _name(column: str) -> Column:
@@ -116,7 +118,8 @@ def normalise_competitors(valid: DataFrame) -> DataFrame:
 def normalise_content(valid: DataFrame) -> DataFrame:
     """Valid typed content rows in silver's columns: platform and weekday in their canonical spelling,
     names' whitespace collapsed, ``published_date`` as the ``published_at`` timestamp and its UTC
-    ``published_date``; plus ``run_date, record_index``.
+    ``published_date``; plus ``text_fields_present`` (how many of title and description it has) and
+    ``run_date, record_index``, which order its versions.
 
     Grain: one row per valid bronze record; key ``content_id`` (not yet unique)."""
     published = F.col("published_date")
@@ -142,6 +145,8 @@ def normalise_content(valid: DataFrame) -> DataFrame:
         "monetization_enabled",
         "revenue_generated",
         "updated_at",
+        (F.col("title").isNotNull().cast("int") + F.col("description").isNotNull().cast("int"))
+        .alias("text_fields_present"),
         *VERSION_COLUMNS,
     )
 
@@ -188,10 +193,14 @@ def _write(frame: DataFrame, uri: str, files: int) -> None:
     frame.coalesce(files).write.mode("overwrite").parquet(uri)
 
 
+def _bronze_uri(args: JobArgs, endpoint: str) -> str:
+    return zone_uri(args.lake_root, "bronze", args.source, endpoint)
+
+
 def _build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, rows_per_file: int) -> dict:
     """Read, type, write silver and quarantine for one dataset; return its counts."""
     started = time.perf_counter()
-    bronze = read_bronze(spark, zone_uri(args.lake_root, "bronze", args.source, dataset.name))
+    bronze = read_bronze(spark, _bronze_uri(args, dataset.name))
     typed = type_payloads(bronze, dataset.payload)
     # Bronze is read and parsed once: the typed rows are cached for the counts and both outputs. A valid
     # row's raw JSON is not needed any more, so it is left out of the cache.
@@ -227,9 +236,22 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError(f"spark_jobs/creator/silver.py builds the creator source's silver, "
                          f"not {args.source!r}: pass --source creator")
     spark = spark_session(f"pulse-{args.source}-silver")
+    # Typing a wide payload generates methods over HotSpot's 8 KB JIT limit; at 8000 Spark splits such a
+    # stage into per-expression code the JIT compiles (Spark's advice for HotSpot), instead of running
+    # it interpreted.
+    spark.conf.set("spark.sql.codegen.hugeMethodLimit", "8000")
     rows_per_file = int(args.extra["rows-per-file"])
-    counts = {name: _build_dataset(spark, args, dataset, rows_per_file)
-              for name, dataset in SILVER_DATASETS.items()}
+    missing = [uri for uri in (_bronze_uri(args, name) for name in SILVER_DATASETS) if not path_exists(spark, uri)]
+    if missing:  # checked before any work, so a missing endpoint leaves silver as it was
+        raise FileNotFoundError(f"no bronze data at {', '.join(missing)}: the ingest of these endpoints did not run "
+                                "(or wrote elsewhere); run their ingest tasks, then rerun silver")
+    # Two datasets at a time: one's planning and small jobs overlap the other's tasks. Largest first,
+    # so the small ones fill in beside it.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        order = [*LARGEST_FIRST, *(name for name in SILVER_DATASETS if name not in LARGEST_FIRST)]
+        futures = {name: pool.submit(_build_dataset, spark, args, SILVER_DATASETS[name], rows_per_file)
+                   for name in order}
+        counts = {name: futures[name].result() for name in SILVER_DATASETS}
     write_json(spark, f"{args.zone('silver')}/_counts.json", counts)
 
 

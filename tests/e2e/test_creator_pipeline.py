@@ -23,7 +23,9 @@ pytestmark = pytest.mark.e2e
 
 RUN_DATE = "2026-11-20"
 CONF = json.dumps({"lookback_days": 7})
-SCALE = dict(seed=7, creators=60)
+# Faults are drawn from the seed, so which ones fire is fixed: with seed 1 this run's few pages meet
+# both 502s and a burst of 429s (the test asserts they fired).
+SCALE = dict(seed=1, creators=60)
 FAULTS = FaultConfig(fail_rate=0.3, rate_limit_rate=0.2, rate_limit_retry_after=1, slow_rate=0.05,
                      slow_seconds=0.2, bad_page_rate=0.05, malformed_rate=0.3, duplicate_rate=0.3,
                      late_update_rate=0.3)
