@@ -39,7 +39,8 @@ TS, DT = T.TimestampType(), T.DateType()
 STRINGS = T.ArrayType(T.StringType())
 
 # One row per play. ``play_key`` is stable across formats and re-deliveries: the same play in two
-# exports, or in an export and the API, has the same key (see spark_jobs/spotify/silver.py, "The play key", and docs/spotify_metrics.md).
+# exports, or in an export and the API, has the same key (see spark_jobs/spotify/silver.py, "The play
+# key", and docs/spotify_metrics.md).
 PLAYS = SilverDataset(
     "plays",
     key=("play_key",),
