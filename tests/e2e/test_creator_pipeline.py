@@ -100,11 +100,11 @@ def test_with_every_fault_on_gold_equals_the_fault_free_run_and_a_rerun_changes_
     for table in CREATOR.gold_tables:
         assert after_faults[table.name] == reference[table.name], f"gold.{table.name} differs from the clean run"
 
-    bronze_rows = {e.name: pq.read_table(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.endpoints}
+    bronze_rows = {e.name: pq.read_table(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
     again = run(runner, warehouse, lake, config, "faults_again")
     assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
     assert gold_snapshot(warehouse) == reference
-    for endpoint in CREATOR.endpoints:
+    for endpoint in CREATOR.inputs:
         partitions = [p.name for p in (lake / "bronze" / "creator" / endpoint.name).iterdir()]
         assert partitions == [f"run_date={RUN_DATE}"]
         assert pq.read_table(lake / "bronze" / "creator" / endpoint.name).num_rows == bronze_rows[endpoint.name]
