@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import shutil
 import subprocess
@@ -78,7 +79,7 @@ def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: in
     """Ingest every endpoint day by day (as daily runs would), then the plain-loop floor."""
     session = requests.Session()
     total_rows = total_seconds = 0.0
-    for endpoint in CREATOR.endpoints:
+    for endpoint in CREATOR.inputs:
         for start, end in daily_windows(days):
             result, seconds = timed(
                 ingest_endpoint, session=session, base_url=base_url, api_name="creator_api", source="creator",
@@ -92,7 +93,7 @@ def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: in
     pagination = LinksNextPagination()
     loop_rows = 0
     started = time.perf_counter()
-    for endpoint in CREATOR.endpoints:
+    for endpoint in CREATOR.inputs:
         for start, end in daily_windows(days):
             url = f"{base_url}/{endpoint.path}"
             params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": endpoint.page_size}
@@ -190,7 +191,7 @@ def run_scale(report: Report, scale: str, creators: int, days: int, pg: dict, wo
     import pyarrow.dataset as pads
 
     bronze_rows = sum(pads.dataset(lake / "bronze" / "creator" / e.name, format="parquet",
-                                   partitioning="hive").count_rows() for e in CREATOR.endpoints)
+                                   partitioning="hive").count_rows() for e in CREATOR.inputs)
     spark_seconds = bench_spark(report, scale, lake, bronze_rows)
     bench_duckdb(report, scale, lake, spark_seconds, bronze_rows)
     bench_load(report, scale, lake, pg, work / scale)
@@ -204,6 +205,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--large-factor", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the scratch lake and database")
     args = parser.parse_args(argv)
+    # the simulator and the ingest log every request at INFO: thousands of lines that hide the table
+    for name in ("pulse", "airflow"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     report = Report()
     work = Path(tempfile.mkdtemp(prefix="pulse-bench-"))
     pg = start_postgres(work / "pgdata")

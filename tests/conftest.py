@@ -53,3 +53,13 @@ def pg_conn(postgres):
     conn.close()
     admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
     admin.close()
+
+
+@pytest.fixture(scope="session")
+def spark_cluster(tmp_path_factory):
+    """A Spark standalone cluster on localhost (master and one worker from the pyspark wheel), shared by
+    the e2e tests that send a run's Spark jobs to it; stopped at the end of the session."""
+    from tests.scale_out.cluster import standalone_cluster
+
+    with standalone_cluster(tmp_path_factory.mktemp("spark_cluster")) as cluster:
+        yield cluster

@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ class RunWindow:
     run_date: date
     start: date
     end: date
+    simulator_scale: float | None = None
+    """The run's ``simulator_scale`` param: sent only to a connection marked as a simulator, never to a real API."""
 
 
 class Input(Protocol):
@@ -39,8 +41,8 @@ class Input(Protocol):
 
     name: str
 
-    def sensor(self, task_id: str) -> Any:
-        """The operator that waits until this input can be ingested."""
+    def sensor(self, task_id: str, **operator_args: Any) -> Any:
+        """The operator that waits until this input can be ingested (``operator_args`` go to the operator)."""
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         """Write this input's bronze for ``window``; returns counts for the task's log and XCom."""
@@ -50,9 +52,24 @@ def _http_attempts() -> int:
     return int(os.environ.get("PULSE_HTTP_ATTEMPTS", "6"))
 
 
+SIMULATOR_MARK = "X-Pulse-Simulator"
+"""The key, in an HTTP connection's extra, that marks it as one of Pulse's simulators (``pulse.stack``
+sets it). HttpHook sends extras as headers, so it is a header the simulator ignores."""
+
+
+def is_simulator(conn_id: str) -> bool:
+    """True when ``conn_id`` is marked as a Pulse simulator: only then may a run send it ``scale``."""
+    from airflow.sdk import BaseHook
+
+    return str(BaseHook.get_connection(conn_id).extra_dejson.get(SIMULATOR_MARK, "")).lower() in ("1", "true")
+
+
 @dataclass(frozen=True)
 class HttpEndpoint:
     """One paged REST resource of an API reached through the HTTP connection ``conn_id``."""
+
+    scales_simulator: ClassVar[bool] = True
+    """The run's ``simulator_scale`` reaches the API when its connection is a simulator."""
 
     name: str
     conn_id: str
@@ -60,12 +77,12 @@ class HttpEndpoint:
     health_path: str
     page_size: int = 500
 
-    def sensor(self, task_id: str) -> Any:
+    def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import ApiAvailableSensor
 
         return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
                                   method="GET", mode="reschedule", poke_interval=30, exponential_backoff=True,
-                                  timeout=60 * 60)
+                                  timeout=60 * 60, **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from airflow.providers.http.hooks.http import HttpHook
@@ -75,6 +92,10 @@ class HttpEndpoint:
 
         hook = HttpHook(method="GET", http_conn_id=self.conn_id)
         session = hook.get_conn()
+        params = {"start_date": window.start.isoformat(), "end_date": window.end.isoformat(),
+                  "limit": self.page_size}
+        if window.simulator_scale is not None and is_simulator(self.conn_id):
+            params["scale"] = window.simulator_scale
         result = ingest_endpoint(
             session=session,
             base_url=hook.base_url,
@@ -82,8 +103,7 @@ class HttpEndpoint:
             source=source_name,
             endpoint=self.name,
             path=self.path,
-            params={"start_date": window.start.isoformat(), "end_date": window.end.isoformat(),
-                    "limit": self.page_size},
+            params=params,
             run_date=window.run_date,
             lake_root=lake_root(),
             policy=RetryPolicy(attempts=_http_attempts()),
@@ -99,11 +119,11 @@ class SpotifyWebApi:
     name: str = "api"
     conn_id: str = "spotify_api"
 
-    def sensor(self, task_id: str) -> Any:
+    def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import SpotifyTokenSensor
 
         return SpotifyTokenSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=30,
-                                  exponential_backoff=True, timeout=60 * 60)
+                                  exponential_backoff=True, timeout=60 * 60, **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from pulse.spotify_client import ingest_spotify
@@ -126,12 +146,13 @@ class ExportInbox:
     source_name: str = "spotify"
     wait_seconds: int = 10 * 60
 
-    def sensor(self, task_id: str) -> Any:
+    def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import InboxSensor
 
         return InboxSensor(task_id=task_id, inbox=inbox_root(self.source_name), mode="reschedule",
                            poke_interval=60, soft_fail=True,
-                           timeout=int(os.environ.get("PULSE_INBOX_WAIT_SECONDS", self.wait_seconds)))
+                           timeout=int(os.environ.get("PULSE_INBOX_WAIT_SECONDS", self.wait_seconds)),
+                           **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from pulse.config import lake_root

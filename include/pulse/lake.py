@@ -1,23 +1,37 @@
-"""The lake on disk: zone paths and the bronze writer.
+"""The lake: zone paths and the bronze writer, for a local directory or Azure storage alike.
 
-Bronze partitions are written beside their final place and swapped in whole, so a reader (or the
-silver job) never sees half a partition, and rerunning a run date replaces its partition instead of
-appending to it. Names starting with ``.`` are ignored by Spark's partition discovery, which is what
-keeps the in-progress and the outgoing copies invisible.
+The lake root is a directory or an Azure URI (:mod:`pulse.lake_storage`). Paths here are
+:class:`pathlib.Path` objects for a directory and universal-pathlib paths for Azure, with the same
+interface.
+
+A bronze partition is built in a staging directory and published whole, so a reader (or the silver
+job) never sees half a partition, and rerunning a run date replaces its partition instead of adding
+to it. On a local lake the staging directory sits beside the partition and is swapped in by renames.
+Names starting with ``.`` are ignored by Spark's partition discovery, which keeps the in-progress and
+the outgoing copies invisible. On Azure each file replaces its blob in one upload, and the manifest
+goes last (see :func:`pulse.lake_storage.publish_directory`).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from pulse.lake_storage import arrow_source, lake_path, publish_directory, replace_directory, staging_directory
+
+if TYPE_CHECKING:
+    from pulse.lake_storage import LakePath
+
+__all__ = ["BRONZE_SCHEMA", "MANIFEST_NAME", "BronzePartitionWriter", "bronze_partition_path", "read_bronze",
+           "read_manifest", "replace_directory", "zone_path"]
 
 BRONZE_SCHEMA = pa.schema(
     [
@@ -34,14 +48,14 @@ BRONZE_SCHEMA = pa.schema(
 MANIFEST_NAME = "_manifest.json"
 
 
-def zone_path(lake_root: str | Path, zone: str, source: str, dataset: str | None = None) -> Path:
-    """``<lake>/<zone>/<source>[/<dataset>]`` for a local lake."""
-    path = Path(lake_root) / zone / source
+def zone_path(lake_root: str | os.PathLike, zone: str, source: str, dataset: str | None = None) -> LakePath:
+    """``<lake>/<zone>/<source>[/<dataset>]``."""
+    path = lake_path(lake_root) / zone / source
     return path / dataset if dataset else path
 
 
-def bronze_partition_path(lake_root: str | Path, source: str, endpoint: str, run_date: date | None = None,
-                          partition: Sequence[tuple[str, str]] = ()) -> Path:
+def bronze_partition_path(lake_root: str | os.PathLike, source: str, endpoint: str, run_date: date | None = None,
+                          partition: Sequence[tuple[str, str]] = ()) -> LakePath:
     """The directory holding one bronze partition of one endpoint (or dataset).
 
     The partition is Hive-style, so Spark reads each key as a column: ``run_date=<ds>`` by default,
@@ -61,7 +75,7 @@ class BronzePartitionWriter:
     streamed to a Parquet file, so memory stays flat however many pages an endpoint has.
     """
 
-    lake_root: str | Path
+    lake_root: str | os.PathLike
     source: str
     endpoint: str
     run_date: date | None
@@ -75,9 +89,7 @@ class BronzePartitionWriter:
     def __post_init__(self) -> None:
         self.final_path = bronze_partition_path(self.lake_root, self.source, self.endpoint, self.run_date,
                                                 self.partition)
-        self.final_path.parent.mkdir(parents=True, exist_ok=True)
-        self.staging_path = self.final_path.parent / f".{self.final_path.name}.writing-{uuid.uuid4().hex[:8]}"
-        self.staging_path.mkdir()
+        self.staging_path = staging_directory(self.final_path)
 
     def add_page(self, page: int, request_url: str, records: Iterable[dict]) -> int:
         """Buffer one page of raw records; returns how many it held."""
@@ -109,8 +121,8 @@ class BronzePartitionWriter:
         self._writer.write_table(table)
         self._buffer = {n: [] for n in BRONZE_SCHEMA.names}
 
-    def commit(self, manifest: dict) -> Path:
-        """Close the file, write the manifest and swap the partition into place."""
+    def commit(self, manifest: dict) -> LakePath:
+        """Close the file, write the manifest and publish the partition whole."""
         self._flush()
         if self._writer is None:  # an empty window still gets a (schema-only) file
             pq.write_table(BRONZE_SCHEMA.empty_table(), self.staging_path / "part-00000.parquet")
@@ -118,7 +130,7 @@ class BronzePartitionWriter:
             self._writer.close()
         manifest = {**manifest, "pages": self.pages, "records": self.records}
         (self.staging_path / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
-        replace_directory(self.staging_path, self.final_path)
+        publish_directory(self.staging_path, self.final_path)
         return self.final_path
 
     def abort(self) -> None:
@@ -128,16 +140,12 @@ class BronzePartitionWriter:
         shutil.rmtree(self.staging_path, ignore_errors=True)
 
 
-def replace_directory(new: Path, final: Path) -> None:
-    """Put ``new`` at ``final``, replacing what was there by two renames (no moment without data
-    for longer than between them, and never a mix of old and new files)."""
-    outgoing = final.parent / f".{final.name}.replaced-{uuid.uuid4().hex[:8]}"
-    if final.exists():
-        final.rename(outgoing)
-    new.rename(final)
-    shutil.rmtree(outgoing, ignore_errors=True)
-
-
-def read_manifest(partition: Path) -> dict:
+def read_manifest(partition: LakePath) -> dict:
     """The ingest manifest of a bronze partition."""
     return json.loads((partition / MANIFEST_NAME).read_text())
+
+
+def read_bronze(partition: LakePath, columns: Sequence[str] | None = None) -> pa.Table:
+    """The rows of a bronze partition (or of every partition below a directory)."""
+    source, filesystem = arrow_source(partition)
+    return pq.read_table(source, columns=list(columns) if columns else None, filesystem=filesystem)

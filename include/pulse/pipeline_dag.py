@@ -24,6 +24,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from pulse import quality, tasks
 from pulse.config import SPARK_JOBS_DIR, dist_dir, lake_root
+from pulse.lake_storage import spark_uri
 from pulse.sources.base import Source
 
 SPARK_CONF = {
@@ -48,14 +49,23 @@ def gold_asset(table: str) -> Asset:
     return Asset(name=f"gold.{table}", uri=f"pulse://warehouse/gold/{table}", group="gold")
 
 
+def _scales_simulator(source: Source) -> bool:
+    return any(getattr(i, "scales_simulator", False) for i in source.inputs)
+
+
 def _doc(source: Source) -> str:
     inputs = ", ".join(f"`{i.name}`" for i in source.inputs)
     connections = ", ".join(f"`{c}`" for c in source.connections) or "none"
     tables = ", ".join(f"`gold.{t.name}`" for t in source.gold_tables)
+    scale = ("\n- `simulator_scale`: how much data Pulse's simulator serves (1 = as configured); sent only to a "
+             "connection marked as a simulator, never to a real API." if _scales_simulator(source) else "")
     return f"""### {source.title}
 
 **Inputs:** {inputs} (connections: {connections}). **Outputs:** {tables} in the
-`{tasks.WAREHOUSE_CONN_ID}` warehouse, plus the `reporting` views over them.
+`{tasks.WAREHOUSE_CONN_ID}` warehouse (each an Airflow Asset, `pulse://warehouse/gold/<table>`), the
+`reporting.{source.name}_*` views over them (the semantic layer BI reads, as the read-only role `pulse_bi`),
+the dashboards the `pulse_dashboards` DAG renders when these Assets change, and a Power BI dataset refresh
+when a `powerbi_default` connection exists. Definitions: `docs/{source.name}_metrics.md`.
 
 Each input waits until it can be ingested (`wait_for_<input>`), then lands its raw records in
 `bronze/{source.name}/` (`ingest_<input>`; a rerun of a date replaces its partition). An input whose
@@ -64,14 +74,18 @@ Spark builds silver (typed, deduplicated; bad records go to `silver/{source.name
 reason) and gold. Gold is copied into `staging_{source.name}`, checked by the quality gate, and only then
 swapped into `gold` in one transaction: a failed check leaves the previous gold in place.
 
-**Backfill:** trigger with `start_date`/`end_date` (end exclusive), or widen a run with `lookback_days`;
-or `airflow dags backfill {source.dag_id} --start-date … --end-date …`.
+**Trigger form:**
+- `start_date`/`end_date` (end exclusive): a backfill window; or `lookback_days` to widen a run.
+- `inputs`: the inputs to pull; the wait and ingest of the others are skipped, with a line in the log.{scale}
+
+**Backfill:** trigger with `start_date`/`end_date`, or
+`airflow backfill create --dag-id {source.dag_id} --from-date … --to-date …` (one run per day).
 """
 
 
 def build_pipeline_dag(source: Source) -> DAG:
     """The DAG of ``source``, built from its configuration alone."""
-    lake = lake_root()
+    lake = spark_uri(lake_root())  # file:///… for a directory: the same on every Spark node
     with DAG(
         dag_id=source.dag_id,
         description=f"{source.title}: {', '.join(i.name for i in source.inputs)} to gold tables in PostgreSQL",
@@ -89,13 +103,21 @@ def build_pipeline_dag(source: Source) -> DAG:
                                 description="Backfill window start (overrides lookback_days)."),
             "end_date": Param(None, type=["null", "string"], format="date",
                               description="Backfill window end, exclusive."),
+            "inputs": Param([i.name for i in source.inputs], type="array", minItems=1, uniqueItems=True,
+                            items={"type": "string", "enum": [i.name for i in source.inputs]},
+                            description="Inputs to pull in this run; the others are skipped, saying so in the log."),
+            **({"simulator_scale": Param(1.0, type="number", exclusiveMinimum=0, maximum=100,
+                                         description="Data volume of Pulse's simulator (1 = as configured). "
+                                                     "Sent only to a connection marked as a simulator.")}
+               if _scales_simulator(source) else {}),
         },
     ) as dag:
         ingested = []
         for source_input in source.inputs:
-            wait = source_input.sensor(task_id=f"wait_for_{source_input.name}")
+            chosen = tasks.skip_unless_chosen(source_input.name)
+            wait = source_input.sensor(task_id=f"wait_for_{source_input.name}", pre_execute=chosen)
 
-            @task(task_id=f"ingest_{source_input.name}")
+            @task(task_id=f"ingest_{source_input.name}", pre_execute=chosen)
             def ingest(input_name: str, params=None, data_interval_end=None, ds=None) -> dict:
                 window = tasks.run_window(params or {}, data_interval_end, ds, source.default_lookback_days)
                 return source.input(input_name).ingest(source.name, window)

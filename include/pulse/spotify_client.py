@@ -46,12 +46,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import pyarrow.parquet as pq
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from pulse.http_ingest import IngestError, RetryableAnswer, RetryPolicy, get_json_page, parse_retry_after
-from pulse.lake import BronzePartitionWriter, zone_path
+from pulse.lake import BronzePartitionWriter, read_bronze, zone_path
 
 log = logging.getLogger(__name__)
 
@@ -369,7 +368,7 @@ def newest_known_play(lake_root: str | Path, listener: str, run_date: date) -> i
                 continue
         except ValueError:
             continue
-        for payload in pq.read_table(partition, columns=["payload"]).column("payload").to_pylist():
+        for payload in read_bronze(partition, columns=["payload"]).column("payload").to_pylist():
             try:
                 moment = played_at_ms(json.loads(payload))
             except ValueError:

@@ -35,6 +35,11 @@ ERROR line naming it and the reason, and counted; the other files still ingest.
 
 Names starting with ``.`` are ignored: copy a large file in as ``.name`` and rename it when the copy
 is complete, so a half-written file is never read.
+
+The inbox may be a directory or a place in Azure storage (``PULSE_SPOTIFY_INBOX=abfss://<container>@
+<account>.dfs.core.windows.net/<path>``, credentials from the ``pulse_lake`` connection; see
+:mod:`pulse.lake_storage`). The code is the same for both: a blob appears only once its upload is
+complete, so in Azure no half-written file is read even without the ``.`` convention.
 """
 
 from __future__ import annotations
@@ -42,19 +47,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any
 
 import ijson  # streams the rows of large files
 
 from pulse.config import lake_root as configured_lake_root
 from pulse.config import pulse_home
 from pulse.lake import MANIFEST_NAME, BronzePartitionWriter, bronze_partition_path
+from pulse.lake_storage import is_remote, lake_path, move_file
 from pulse.spotify_client import LISTENER_NAME, SOURCE
+
+if TYPE_CHECKING:
+    from pulse.lake_storage import LakePath
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +100,13 @@ class NotAnExport(Exception):
     """A dropped file is not a Spotify streaming-history export; the message says why."""
 
 
-def inbox_root() -> Path:
-    """The exports inbox: ``PULSE_SPOTIFY_INBOX``, default ``$PULSE_HOME/inbox/spotify``."""
-    return Path(os.environ.get("PULSE_SPOTIFY_INBOX", pulse_home() / "inbox" / "spotify")).resolve()
+def inbox_root() -> LakePath:
+    """The exports inbox: ``PULSE_SPOTIFY_INBOX`` (a directory or an Azure URI), default
+    ``$PULSE_HOME/inbox/spotify``."""
+    location = os.environ.get("PULSE_SPOTIFY_INBOX")
+    if location and is_remote(location):
+        return lake_path(location)
+    return Path(location or pulse_home() / "inbox" / "spotify").resolve()
 
 
 def export_format(fields: set[str] | frozenset[str]) -> str | None:
@@ -128,19 +140,19 @@ class DroppedFile:
     """A file found in the inbox: where it is, whose it is (None: no valid listener) and its path
     inside the listener's folder (or the inbox root)."""
 
-    path: Path
+    path: LakePath
     listener: str | None
-    relative: Path
+    relative: PurePath
     problem: str | None = None
     """Why it cannot be an export whatever it holds (placement), or None."""
 
 
-def dropped_files(inbox: str | Path) -> list[DroppedFile]:
+def dropped_files(inbox: str | os.PathLike) -> list[DroppedFile]:
     """Every file waiting in the inbox, in a stable order: files of listener folders (at any depth,
     except their ``_ingested``), files directly in the root and files of folders whose name is not
     a listener name (those two with their ``problem``). Names starting with ``.`` are skipped (a
     copy in progress), and so is ``_rejected``."""
-    root = Path(inbox)
+    root = lake_path(inbox)
     if not root.is_dir():
         return []
     found: list[DroppedFile] = []
@@ -148,7 +160,7 @@ def dropped_files(inbox: str | Path) -> list[DroppedFile]:
         if entry.name.startswith(".") or entry.name == REJECTED:
             continue
         if entry.is_file():
-            found.append(DroppedFile(entry, None, Path(entry.name),
+            found.append(DroppedFile(entry, None, PurePath(entry.name),
                                      f"it is directly in the inbox root: put it in {root}/<listener>/"))
             continue
         if not entry.is_dir():
@@ -165,7 +177,7 @@ def dropped_files(inbox: str | Path) -> list[DroppedFile]:
     return found
 
 
-def file_digest(path: Path) -> tuple[str, int]:
+def file_digest(path: LakePath) -> tuple[str, int]:
     """The sha256 (hex) and size in bytes of a file, read in blocks."""
     digest = hashlib.sha256()
     size = 0
@@ -176,21 +188,23 @@ def file_digest(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def export_partition(lake_root: str | Path, listener: str, sha256: str) -> Path:
+def export_partition(lake_root: str | os.PathLike, listener: str, sha256: str) -> LakePath:
     """The bronze partition of a listener's export: ``…/history/listener=<l>/export=<sha[:16]>``."""
     return bronze_partition_path(lake_root, SOURCE, DATASET, None,
                                  (("listener", listener), ("export", sha256[:EXPORT_ID_HEX])))
 
 
-def _is_ingested(lake_root: str | Path, listener: str, sha256: str) -> bool:
+def _is_ingested(lake_root: str | os.PathLike, listener: str, sha256: str) -> bool:
     return (export_partition(lake_root, listener, sha256) / MANIFEST_NAME).is_file()
 
 
-def _where(inbox: str | Path | None, lake_root: str | Path | None) -> tuple[Path, str | Path]:
-    return Path(inbox) if inbox is not None else inbox_root(), lake_root or configured_lake_root()
+def _where(inbox: str | os.PathLike | None, lake_root: str | os.PathLike | None) -> tuple[LakePath, LakePath]:
+    return (lake_path(inbox) if inbox is not None else inbox_root(),
+            lake_path(lake_root or configured_lake_root()))
 
 
-def pending_exports(inbox: str | Path | None = None, lake_root: str | Path | None = None) -> list[Path]:
+def pending_exports(inbox: str | os.PathLike | None = None,
+                    lake_root: str | os.PathLike | None = None) -> list[LakePath]:
     """The files in the inbox that :func:`ingest_exports` has work for: not yet in bronze (files that
     will be rejected included, so they are reported). Empty when there is nothing to do. The inbox and
     the lake default to the configured ones (:func:`inbox_root`, ``pulse.config.lake_root``)."""
@@ -213,7 +227,7 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def export_rows(path: Path) -> Iterator[Any]:
+def export_rows(path: LakePath) -> Iterator[Any]:
     """The elements of the JSON list in ``path``, streamed (ijson). Raises :class:`NotAnExport` when the
     file is not JSON or not a list; a UTF-8 byte-order mark is allowed."""
     with path.open("rb") as f:
@@ -236,7 +250,7 @@ def export_rows(path: Path) -> Iterator[Any]:
             raise NotAnExport(f"not JSON: {_first_line(exc)}") from exc
 
 
-def write_export(path: Path, writer: BronzePartitionWriter, request_url: str) -> tuple[str, int]:
+def write_export(path: LakePath, writer: BronzePartitionWriter, request_url: str) -> tuple[str, int]:
     """Check every row of the export at ``path`` and write it to ``writer`` as it is; returns its
     format and row count. Raises :class:`NotAnExport` (the writer is left to the caller to abort)
     when a row is not an object, its fields are no format's, or rows of two formats are mixed."""
@@ -266,7 +280,7 @@ def write_export(path: Path, writer: BronzePartitionWriter, request_url: str) ->
     return file_format, rows
 
 
-def _free_path(path: Path) -> Path:
+def _free_path(path: LakePath) -> LakePath:
     """``path``, or ``<stem>.<n><suffix>`` for the first ``n`` that is not taken."""
     candidate, n = path, 1
     while candidate.exists() or candidate.with_name(candidate.name + ".reason.txt").exists():
@@ -275,14 +289,13 @@ def _free_path(path: Path) -> Path:
     return candidate
 
 
-def _move(path: Path, target: Path) -> Path:
+def _move(path: LakePath, target: LakePath) -> LakePath:
     target = _free_path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(str(path), target)
+    move_file(path, target)
     return target
 
 
-def _reject(inbox: Path, dropped: DroppedFile, reason: str) -> Path:
+def _reject(inbox: LakePath, dropped: DroppedFile, reason: str) -> LakePath:
     target = _move(dropped.path, inbox / REJECTED / (dropped.listener or NO_LISTENER) / dropped.relative)
     target.with_name(target.name + ".reason.txt").write_text(
         f"{dropped.path} was rejected: {reason}\n"
@@ -292,7 +305,7 @@ def _reject(inbox: Path, dropped: DroppedFile, reason: str) -> Path:
     return target
 
 
-def _keep_ingested(inbox: Path, dropped: DroppedFile, sha256: str) -> Path:
+def _keep_ingested(inbox: LakePath, dropped: DroppedFile, sha256: str) -> LakePath:
     """Move an ingested (or already ingested) file to its listener's ``_ingested/``; a byte-identical
     copy of a file already kept there is removed instead of piling up beside it."""
     target = inbox / dropped.listener / INGESTED / dropped.relative
@@ -302,7 +315,7 @@ def _keep_ingested(inbox: Path, dropped: DroppedFile, sha256: str) -> Path:
     return _move(dropped.path, target)
 
 
-def ingest_exports(inbox: str | Path | None = None, lake_root: str | Path | None = None) -> dict:
+def ingest_exports(inbox: str | os.PathLike | None = None, lake_root: str | os.PathLike | None = None) -> dict:
     """Ingest every export waiting in the inbox into bronze; returns what happened:
     ``files_ingested``, ``files_skipped`` (already in bronze), ``files_rejected``, ``rows_by_format``
     (rows written per format, every format present) and ``rejected`` (the rejected files' paths

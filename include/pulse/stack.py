@@ -42,8 +42,15 @@ def postgres_connection(socket_dir: Path, port: int = 5432) -> dict:
             "schema": WAREHOUSE_DB}
 
 
-def http_connection(port: int, host: str = "127.0.0.1") -> dict:
-    return {"conn_type": "http", "host": host, "port": port, "schema": "http"}
+def http_connection(port: int, host: str = "127.0.0.1", simulator: bool = False) -> dict:
+    """An HTTP connection; ``simulator`` marks it as one of Pulse's simulators (``X-Pulse-Simulator`` in its
+    extra), the only kind a run sends its ``simulator_scale`` to."""
+    conn = {"conn_type": "http", "host": host, "port": port, "schema": "http"}
+    if simulator:
+        from pulse.inputs import SIMULATOR_MARK
+
+        conn["extra"] = {SIMULATOR_MARK: "true"}
+    return conn
 
 
 def spotify_connection(port: int, config, listener: str | None, host: str = "127.0.0.1") -> dict:
@@ -110,7 +117,7 @@ def start_simulator(run_dir: Path, name: str, module: str, port: int, args: list
     """Start a simulator as a background process unless one already answers on ``port``."""
     health = f"http://127.0.0.1:{port}/{health_path}"
     if _healthy(health):
-        return http_connection(port)
+        return http_connection(port, simulator=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     log_file = (run_dir / f"{name}.log").open("ab")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "include"), str(REPO_ROOT)])}
@@ -122,7 +129,7 @@ def start_simulator(run_dir: Path, name: str, module: str, port: int, args: list
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if _healthy(health):
-            return http_connection(port)
+            return http_connection(port, simulator=True)
         if process.poll() is not None:
             break
         time.sleep(0.2)

@@ -43,7 +43,32 @@ def ingest_window(params: dict[str, Any], interval_end: datetime, default_lookba
 def run_window(params: dict[str, Any], interval_end: datetime, ds: str, default_lookback: int) -> RunWindow:
     """The :class:`~pulse.inputs.RunWindow` of a DAG run, from its params, data interval and ``ds``."""
     start, end = ingest_window(params, interval_end, default_lookback)
-    return RunWindow(run_date=date.fromisoformat(ds), start=start, end=end)
+    scale = params.get("simulator_scale")
+    return RunWindow(run_date=date.fromisoformat(ds), start=start, end=end,
+                     simulator_scale=None if scale in (None, 1, 1.0) else float(scale))
+
+
+def input_chosen(params: dict[str, Any], input_name: str) -> bool:
+    """Whether the run's ``inputs`` param (the inputs to pull; all when absent) includes ``input_name``.
+    When it does not, says so in the log: the caller skips the input's tasks."""
+    chosen = params.get("inputs")
+    if chosen is None or input_name in chosen:
+        return True
+    log.info("input %r is not among the inputs chosen for this run (%s): its wait and ingest are skipped",
+             input_name, ", ".join(chosen) or "none")
+    return False
+
+
+def skip_unless_chosen(input_name: str):
+    """A ``pre_execute`` hook that skips a task when the run's ``inputs`` param leaves ``input_name`` out."""
+
+    def hook(context) -> None:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not input_chosen(context["params"], input_name):
+            raise AirflowSkipException(f"input {input_name!r} was not chosen for this run (param 'inputs')")
+
+    return hook
 
 
 def java_problem() -> str | None:
@@ -88,14 +113,23 @@ def warehouse_connection():
 
 
 def stage(source: Source) -> dict[str, int]:
+    from pulse.lake import zone_path
     from pulse.warehouse import stage_gold
 
     conn = warehouse_connection()
     try:
-        return stage_gold(conn, source.name, Path(lake_root()) / "gold" / source.name,
+        return stage_gold(conn, source.name, zone_path(lake_root(), "gold", source.name),
                           [t.name for t in source.gold_tables])
     finally:
         conn.close()
+
+
+def reporting_sql(source: Source) -> str:
+    """The source's reporting views, then the grants that let the read-only BI role read them and the
+    source's gold tables (:mod:`pulse.bi_access`): run in the publish transaction and by the BI refresh."""
+    from pulse.bi_access import grants_sql
+
+    return source.reporting_sql() + grants_sql([t.name for t in source.gold_tables], f"{source.name}_")
 
 
 def publish(source: Source, run_id: str, run_date: date) -> None:
@@ -103,23 +137,22 @@ def publish(source: Source, run_id: str, run_date: date) -> None:
 
     conn = warehouse_connection()
     try:
-        publish_gold(conn, source.name, {t.name: t.key for t in source.gold_tables}, source.reporting_sql(),
+        publish_gold(conn, source.name, {t.name: t.key for t in source.gold_tables}, reporting_sql(source),
                      {"run_id": run_id, "run_date": run_date})
     finally:
         conn.close()
 
 
 def refresh_reporting(source: Source) -> dict[str, int]:
-    """Re-apply the source's reporting views, refresh planner statistics and check every view reads.
+    """Re-apply the source's reporting views and the BI role's grants, refresh planner statistics and
+    check every view reads.
 
     Returns the row count of each reporting view (logged, so the run shows what BI will see)."""
     conn = warehouse_connection()
     counts: dict[str, int] = {}
     try:
         with conn.transaction():
-            sql_text = source.reporting_sql()
-            if sql_text.strip():
-                conn.execute(sql_text)
+            conn.execute(reporting_sql(source))
             for table in source.gold_tables:
                 conn.execute(f"ANALYZE gold.{table.name}")
         views = conn.execute(

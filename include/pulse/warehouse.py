@@ -60,10 +60,14 @@ def pg_type(arrow_type: pa.DataType) -> str:
 
 
 def gold_dataset(path: Path) -> pads.Dataset:
-    """A gold table's Parquet files, as Spark wrote them (``_SUCCESS`` and ``.crc`` files ignored)."""
+    """A gold table's Parquet files, as Spark wrote them (``_SUCCESS`` and ``.crc`` files ignored), in a
+    local lake or in Azure storage (``path`` from :func:`pulse.lake.zone_path`)."""
+    from pulse.lake_storage import arrow_source
+
     if not path.is_dir():
         raise FileNotFoundError(f"gold table {path} does not exist: did the gold job run?")
-    return pads.dataset(path, format="parquet")
+    location, filesystem = arrow_source(path)
+    return pads.dataset(location, format="parquet", filesystem=filesystem)
 
 
 def create_table(conn: Connection, schema: str, table: str, arrow_schema: pa.Schema) -> None:

@@ -42,13 +42,22 @@ class AirflowRunner:
                               timeout=600)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
+    def run(self, args: list[str], env: dict[str, str], log_name: str) -> subprocess.CompletedProcess:
+        """Run an ``airflow`` command with ``env``; its output is kept in ``<home>/<log_name>.log``."""
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1200)
+        (self.home / f"{log_name}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
+        return done
+
     def dags_test(self, dag_id: str, logical_date: str, conf: str, lake: Path, conns: dict,
-                  extra_env: dict[str, str] | None = None, log_name: str = "run") -> subprocess.CompletedProcess:
+                  extra_env: dict[str, str] | None = None, log_name: str = "run",
+                  cwd: Path | None = None) -> subprocess.CompletedProcess:
+        """``conns`` may replace ``spark_default`` (local[*] by default); ``cwd`` is the directory the run
+        (and so the Spark driver) starts in, to show that nothing depends on it."""
         env = self.base_env()
         env.update(connection_env({"spark_default": spark_connection(), **conns}))
         env["PULSE_LAKE_ROOT"] = str(lake)
         env.update(extra_env or {})
         done = subprocess.run(["airflow", "dags", "test", dag_id, logical_date, "-c", conf], env=env,
-                              capture_output=True, text=True, timeout=1200)
+                              capture_output=True, text=True, timeout=1200, cwd=cwd)
         (self.home / f"{log_name}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
         return done

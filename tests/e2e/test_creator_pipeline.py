@@ -1,8 +1,10 @@
 """`airflow dags test creator_analytics` end to end: simulator → bronze → Spark → Postgres gold.
 
-One fault-free run is the reference. A run against a simulator with every fault switched on must
-publish exactly the same gold, row for row; running that date again must change nothing; and a page
-that never comes back must fail the run loudly and leave the published gold as it was.
+One fault-free run on Spark ``local[*]`` is the reference. A run against a simulator with every fault
+switched on, whose Spark jobs go to a real standalone cluster (``spark_default`` = ``spark://…``) and whose
+driver starts in an unrelated directory, must publish exactly the same gold, row for row; running that
+date again must change nothing; and a page that never comes back must fail the run loudly and leave the
+published gold as it was.
 """
 
 from __future__ import annotations
@@ -65,10 +67,14 @@ def gold_snapshot(warehouse: dict) -> dict[str, list[tuple]]:
         return snapshot
 
 
-def run(runner, warehouse, lake, sim_config, log_name, extra_env=None):
+def run(runner, warehouse, lake, sim_config, log_name, extra_env=None, cluster=None, cwd=None):
+    """One ``airflow dags test``; with ``cluster``, its Spark jobs go to that standalone cluster."""
     with running_simulator(sim_config) as base_url:
         conns = {"pulse_warehouse": warehouse, "creator_api": http_connection(port_of(base_url))}
-        return runner.dags_test("creator_analytics", RUN_DATE, CONF, lake, conns, extra_env, log_name)
+        if cluster is not None:
+            conns["spark_default"] = cluster.connection()
+            extra_env = {**(extra_env or {}), "SPARK_LOCAL_IP": "127.0.0.1"}
+        return runner.dags_test("creator_analytics", RUN_DATE, CONF, lake, conns, extra_env, log_name, cwd)
 
 
 @pytest.fixture(scope="module")
@@ -85,20 +91,28 @@ def test_a_fault_free_run_fills_every_gold_table(reference):
     assert len(reference["dim_creators"]) == SCALE["creators"]
 
 
-def test_with_every_fault_on_gold_equals_the_fault_free_run_and_a_rerun_changes_nothing(
-        runner, warehouse, reference, tmp_path_factory):
+def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_local_run_and_a_rerun_changes_nothing(
+        runner, warehouse, reference, tmp_path_factory, spark_cluster):
     lake = tmp_path_factory.mktemp("lake_faults")
     config = SimulatorConfig(**SCALE, faults=FAULTS)
-    done = run(runner, warehouse, lake, config, "faults")
-    assert done.returncode == 0, f"faulty run failed; log: {runner.home / 'faults.log'}\n{done.stdout[-4000:]}"
+    done = run(runner, warehouse, lake, config, "faults", cluster=spark_cluster,
+               cwd=tmp_path_factory.mktemp("driver_cwd"))
+    assert done.returncode == 0, (f"faulty run on the standalone cluster failed; log: {runner.home / 'faults.log'}"
+                                  f"\n{done.stdout[-4000:]}")
     log = (runner.home / "faults.log").read_text()
     assert "answered 502" in log and "answered 429" in log, "the faults did not fire"
+    assert f"--master {spark_cluster.master_url}" in log, "the Spark jobs were not submitted to the cluster"
+    ran = spark_cluster.application_names()
+    assert {"pulse-creator-silver", "pulse-creator-gold"} <= set(ran), f"the cluster ran {ran}"
     counts = json.loads((lake / "silver" / "creator" / "_counts.json").read_text())
     assert sum(d["quarantined_rows"] for d in counts.values()) > 0
     assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
     after_faults = gold_snapshot(warehouse)
     for table in CREATOR.gold_tables:
-        assert after_faults[table.name] == reference[table.name], f"gold.{table.name} differs from the clean run"
+        assert after_faults[table.name] == reference[table.name], (
+            f"gold.{table.name} built on the standalone cluster {spark_cluster.master_url} (with faults) differs "
+            f"from the fault-free local[*] run: {len(after_faults[table.name])} rows against "
+            f"{len(reference[table.name])}")
 
     bronze_rows = {e.name: pq.read_table(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
     again = run(runner, warehouse, lake, config, "faults_again")

@@ -1,8 +1,10 @@
 """`airflow dags test spotify_analytics` end to end: the Web API simulator and real exports → gold.
 
-A fault-free run with the real streaming-history exports in the inbox is the reference. A run against
-a simulator with every fault on must publish the same gold, row for row; dropping the same exports
-again and rerunning must change nothing; and every listener's plays stay that listener's.
+A fault-free run on Spark ``local[*]`` with the real streaming-history exports in the inbox is the
+reference. A run against a simulator with every fault on, whose Spark jobs go to a real standalone
+cluster (``spark_default`` = ``spark://…``) and whose driver starts in an unrelated directory, must publish
+the same gold, row for row; dropping the same exports again and rerunning must change nothing; and every
+listener's plays stay that listener's.
 """
 
 from __future__ import annotations
@@ -66,12 +68,16 @@ def gold_snapshot(warehouse: dict) -> dict[str, list[tuple]]:
     return snapshot
 
 
-def run(runner, warehouse, lake, inbox, sim_config, log_name):
+def run(runner, warehouse, lake, inbox, sim_config, log_name, cluster=None, cwd=None):
+    """One ``airflow dags test``; with ``cluster``, its Spark jobs go to that standalone cluster."""
+    env = {"PULSE_SPOTIFY_INBOX": str(inbox), "PULSE_INBOX_WAIT_SECONDS": "5"}
     with running_simulator(sim_config) as base_url:
         port = int(base_url.rsplit(":", 1)[1])
         conns = {"pulse_warehouse": warehouse, "spotify_api": spotify_connection(port, sim_config, API_LISTENER)}
-        return runner.dags_test("spotify_analytics", RUN_DATE, json.dumps({}), lake, conns,
-                                {"PULSE_SPOTIFY_INBOX": str(inbox), "PULSE_INBOX_WAIT_SECONDS": "5"}, log_name)
+        if cluster is not None:
+            conns["spark_default"] = cluster.connection()
+            env["SPARK_LOCAL_IP"] = "127.0.0.1"
+        return runner.dags_test("spotify_analytics", RUN_DATE, json.dumps({}), lake, conns, env, log_name, cwd)
 
 
 @pytest.fixture(scope="module")
@@ -97,18 +103,26 @@ def test_a_fault_free_run_publishes_every_listener_from_exports_and_the_api(refe
     assert kpis == listeners
 
 
-def test_with_every_fault_on_gold_equals_the_fault_free_run_and_redropping_changes_nothing(
-        runner, warehouse, reference, real_exports, tmp_path_factory):
+def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_local_run_and_redropping_changes_nothing(  # noqa: E501
+        runner, warehouse, reference, real_exports, tmp_path_factory, spark_cluster):
     lake, inbox = tmp_path_factory.mktemp("spotify_lake_faults"), tmp_path_factory.mktemp("inbox_faults")
     fill_inbox(real_exports, inbox)
     config = SimulatorConfig(**SIM, faults=FAULTS)
-    done = run(runner, warehouse, lake, inbox, config, "faults")
-    assert done.returncode == 0, f"faulty run failed; log: {runner.home / 'faults.log'}\n{done.stdout[-4000:]}"
+    done = run(runner, warehouse, lake, inbox, config, "faults", cluster=spark_cluster,
+               cwd=tmp_path_factory.mktemp("spotify_driver_cwd"))
+    assert done.returncode == 0, (f"faulty run on the standalone cluster failed; log: {runner.home / 'faults.log'}"
+                                  f"\n{done.stdout[-4000:]}")
     log = (runner.home / "faults.log").read_text()
     assert "answered 502" in log and "answered 429" in log, "the faults did not fire"
+    assert f"--master {spark_cluster.master_url}" in log, "the Spark jobs were not submitted to the cluster"
+    ran = spark_cluster.application_names()
+    assert {"pulse-spotify-silver", "pulse-spotify-gold"} <= set(ran), f"the cluster ran {ran}"
     after_faults = gold_snapshot(warehouse)
     for table in SPOTIFY.gold_tables:
-        assert after_faults[table.name] == reference[table.name], f"gold.{table.name} differs from the clean run"
+        assert after_faults[table.name] == reference[table.name], (
+            f"gold.{table.name} built on the standalone cluster {spark_cluster.master_url} (with faults) differs "
+            f"from the fault-free local[*] run: {len(after_faults[table.name])} rows against "
+            f"{len(reference[table.name])}")
 
     # the same exports dropped again, under other names: nothing is counted twice
     for export in (inbox).rglob("_ingested/*.json"):

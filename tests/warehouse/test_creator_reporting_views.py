@@ -128,3 +128,32 @@ def test_benchmarks_put_our_platform_first_and_every_view_reads_after_a_refresh(
             "creator_benchmark_niche"} <= set(names)
     for name in names:
         assert pg_conn.execute(f"SELECT count(*) FROM reporting.{name}").fetchone()[0] > 0, name
+
+
+def test_the_date_grain_views_add_up_to_the_headline_and_cell_figures(pg_conn, tiny_gold):
+    """What the dashboards' filters sum (date x platform rows) gives back every figure of the other views."""
+    publish(pg_conn, tiny_gold)
+    kpis = view(pg_conn, "creator_kpis")[0]
+    days = view(pg_conn, "creator_engagement_trend_by_platform", "date, platform")
+    assert [(r["date"].day, r["platform"], r["total_likes"], r["posts_published"], r["monetized_posts"])
+            for r in days] == [(18, "TikTok", 100, 1, 1), (19, "TikTok", 210, 2, 1), (19, "YouTube", 50, 1, 1)]
+    assert sum(r["reach"] for r in days) == kpis["total_reach"]
+    assert sum(r["total_likes"] for r in days) == kpis["total_likes"]
+    assert sum(r["content_revenue"] for r in days) == kpis["total_revenue"]
+    assert round(100 * sum(r["monetized_posts"] for r in days) / sum(r["posts_published"] for r in days),
+                 2) == kpis["monetized_content_pct"]
+
+    bands = view(pg_conn, "creator_performance_bands", "band_order")
+    by_date = view(pg_conn, "creator_performance_bands_by_date", "band_order")
+    for band in bands:
+        rows = [r for r in by_date if r["band_order"] == band["band_order"]]
+        assert (sum(r["creator_days"] for r in rows), sum(r["reach"] for r in rows)) == (
+            band["creator_days"], band["reach"])
+
+    for cell in view(pg_conn, "creator_content_type_platform"):
+        rows = [r for r in view(pg_conn, "creator_content_by_date")
+                if (r["content_type"], r["platform"]) == (cell["content_type"], cell["platform"])]
+        score, impressions = sum(r["engagement_score"] for r in rows), sum(r["impressions"] for r in rows)
+        assert (sum(r["posts"] for r in rows), score, sum(r["revenue"] for r in rows),
+                round(score / impressions, 6)) == (cell["posts"], cell["engagement_score"], cell["revenue"],
+                                                   cell["engagement_rate"])

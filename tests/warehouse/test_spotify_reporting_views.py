@@ -121,8 +121,22 @@ def test_weekly_activity_has_every_weekday_hour_cell_and_every_view_reads_after_
     pg_conn.execute(REPORTING_SQL)  # what refresh_reporting re-applies
     names = [r[0] for r in pg_conn.execute(
         "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' ORDER BY 1")]
-    assert names == ["spotify_artist_loyalty", "spotify_kpis", "spotify_listening_trend",
-                     "spotify_top_artists_by_minutes", "spotify_top_artists_by_tracks", "spotify_top_tracks",
-                     "spotify_weekly_activity"]
+    assert names == ["spotify_albums", "spotify_artist_loyalty", "spotify_artists", "spotify_kpis",
+                     "spotify_listening_trend", "spotify_top_artists_by_minutes", "spotify_top_artists_by_tracks",
+                     "spotify_top_tracks", "spotify_tracks", "spotify_weekly_activity"]
     for name in names:
         assert pg_conn.execute(f"SELECT count(*) FROM reporting.{name}").fetchone()[0] > 0, name
+
+
+def test_the_drill_down_views_add_up_to_each_artists_and_albums_figures(pg_conn, tiny_gold):
+    """Artist -> album -> track: the tracks' milliseconds sum to their artist's, and to their album's."""
+    publish(pg_conn, tiny_gold)
+    artists = view(pg_conn, "spotify_artists", "listener = 'ida'", "rank_by_minutes")
+    assert [(a["artist_name"], a["ms_played"], a["distinct_tracks"]) for a in artists] == [
+        ("The Band", 550_000, 3), ("Edge", 100_000, 1)]
+    tracks = view(pg_conn, "spotify_tracks", "listener = 'ida'", "track_key")
+    for artist in artists:
+        assert sum(t["ms_played"] for t in tracks if t["artist_key"] == artist["artist_key"]) == artist["ms_played"]
+    album = view(pg_conn, "spotify_albums", "listener = 'ida' AND album_name = 'First Album'")[0]
+    assert sum(t["ms_played"] for t in tracks if t["album_key"] == album["album_key"]) == album["ms_played"] == 490_000
+    assert [t["track_name"] for t in tracks if t["album_key"] is None] == ["Deep Cut"]  # a classic play names no album

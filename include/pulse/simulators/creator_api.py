@@ -8,6 +8,10 @@ plus ``updated_at``, the version timestamp, on demographics, engagement and cont
 - ``GET /api/<resource>?start_date=YYYY-MM-DD&end_date=YYYY-MM-DD&page=N&limit=M`` (end exclusive,
   page from 1, limit ≤ 1000, default 500) or ``?days=N`` (the window ``[today-N, today)``, UTC) →
   ``{"data": [...], "meta": {"page", "limit", "total_records", "total_pages"}, "links": {"next"}}``.
+- ``scale=F`` (simulator only; a real API has no such parameter): serve ``round(creators × F)`` creators
+  instead of ``creators``. A creator's records are the same at every scale, so a smaller scale serves a
+  subset of a larger one. ``links.next`` carries it. Pulse sends it only to a connection marked as a
+  simulator (``X-Pulse-Simulator`` in its extra), from the DAG's ``simulator_scale`` param.
 
 The data are a pure function of ``(seed, record key)``: one creator's record, or one engagement
 record of a creator, platform and date, is the same in every window, process and day. Each creator
@@ -33,7 +37,7 @@ from bisect import bisect_right
 from collections import Counter, OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import accumulate
 from random import Random
@@ -53,6 +57,7 @@ from pulse.simulators.http_server import (
 log = logging.getLogger("pulse.simulators.creator_api")
 
 DEFAULT_LIMIT = 500
+MAX_SCALE = 100.0
 MAX_LIMIT = 1000
 MAX_WINDOW_DAYS = 3660
 
@@ -514,6 +519,7 @@ class CreatorApiSimulator:
         self.config = config
         started = time.perf_counter()
         self.data = CreatorData(config)
+        self._scaled: dict[int, CreatorData] = {config.creators: self.data}
         history = "unlimited" if config.history is None else f"{config.history[0]}..{config.history[1]}"
         log.info("creator API simulator: seed %d, %d creators (%.2fs), posts/day %g, history %s, faults: %s",
                  config.seed, config.creators, time.perf_counter() - started, config.posts_per_day, history,
@@ -535,7 +541,8 @@ class CreatorApiSimulator:
         page = _int_param(query, "page", 1, 1, 10**9)
         limit = _int_param(query, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
         window = _window(query, required=name != "competitors")
-        served = self.served(name, window)
+        creators = self.creators_at(query.get("scale"))
+        served = self.served(name, window, creators)
         total = len(served.records)
         first = (page - 1) * limit
         records = served.records[first:first + limit]
@@ -543,7 +550,8 @@ class CreatorApiSimulator:
         next_link = None
         if page < total_pages:
             dates = {"start_date": window[0].isoformat(), "end_date": window[1].isoformat()} if window else {}
-            next_link = f"/api/{name}?" + urlencode({**dates, "page": page + 1, "limit": limit})
+            scale = {"scale": query["scale"]} if "scale" in query else {}
+            next_link = f"/api/{name}?" + urlencode({**dates, "page": page + 1, "limit": limit, **scale})
         meta = {"page": page, "limit": limit, "total_records": total, "total_pages": total_pages}
         body = (f'{{"data": [{", ".join(records)}], "meta": {json.dumps(meta)}, '
                 f'"links": {json.dumps({"next": next_link})}}}')
@@ -552,17 +560,42 @@ class CreatorApiSimulator:
         note = f"{len(records)} records" + (f" ({', '.join(extras)})" if extras else "")
         return Response(body.encode(), note=note)
 
-    def served(self, name: str, window: tuple[date, date] | None) -> ServedWindow:
-        """The records of ``name`` in ``window``, noise included, generated once and cached (LRU)."""
+    def creators_at(self, scale_text: str | None) -> int:
+        """How many creators a request's ``scale`` parameter asks for (``creators`` without one)."""
+        if scale_text is None:
+            return self.config.creators
+        try:
+            scale = float(scale_text)
+        except ValueError:
+            raise ApiError(400, f"scale must be a number, not {scale_text!r}") from None
+        if not 0 < scale <= MAX_SCALE:
+            raise ApiError(400, f"scale must be in (0, {MAX_SCALE:g}], not {scale_text}")
+        return max(1, round(self.config.creators * scale))
+
+    def data_for(self, creators: int) -> CreatorData:
+        """The data set with ``creators`` creators (the first ``creators`` of the seed)."""
+        with self._lock:
+            if creators not in self._scaled:
+                if len(self._scaled) >= 8:  # a few scales at a time are plenty
+                    del self._scaled[next(n for n in self._scaled if n != self.config.creators)]
+                self._scaled[creators] = CreatorData(replace(self.config, creators=creators))
+            return self._scaled[creators]
+
+    def served(self, name: str, window: tuple[date, date] | None, creators: int | None = None) -> ServedWindow:
+        """The records of ``name`` in ``window`` (with ``creators`` creators, default the configured number),
+        noise included, generated once and cached (LRU)."""
+        creators = creators or self.config.creators
+        data = self.data_for(creators)
         # demographics depend on the window's end only, competitors on nothing
         key = (name,) if window is None else (name, window[1]) if name == "demographics" else (name, *window)
+        key = (creators, *key)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
             started = time.perf_counter()
-            served = self._generate(name, window)
+            served = self._generate(data, name, window)
             self._cache[key] = served
             while len(self._cache) > 1 and (
                     len(self._cache) > self.cache_windows
@@ -575,13 +608,13 @@ class CreatorApiSimulator:
                  f" + {extras}" if extras else "", time.perf_counter() - started)
         return served
 
-    def _generate(self, name: str, window: tuple[date, date] | None) -> ServedWindow:
+    def _generate(self, data: CreatorData, name: str, window: tuple[date, date] | None) -> ServedWindow:
         if name == "competitors":
-            records = self.data.competitors()
+            records = data.competitors()
         elif name == "demographics":
-            records = self.data.demographics(window[1])
+            records = data.demographics(window[1])
         else:
-            records = getattr(self.data, name)(*window)
+            records = getattr(data, name)(*window)
         shape = SHAPES[name]
         encode = _ENCODERS[name]
         on_noise = _log_noise if log.isEnabledFor(logging.DEBUG) else None

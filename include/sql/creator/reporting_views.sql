@@ -67,21 +67,37 @@ JOIN gold.dim_time t ON t.date = e.date
 GROUP BY e.date, t.year, t.month, t.month_name, t.iso_year, t.iso_week, t.week_start, t.day_of_week,
          t.is_weekend;
 
--- One row per date and platform: the same trend, per platform.
+-- One row per date and platform: the same trend, per platform. Its columns are additive, so any
+-- selection of dates and platforms (the dashboards' filters, a BI slicer) sums them and recomputes each
+-- ratio from its parts with the formulas of creator_kpis: reach, likes and revenue are sums,
+-- engagement rate = sum(engagement_score) / sum(impressions), monetized content % =
+-- 100 * sum(monetized_posts) / sum(posts_published).
 CREATE OR REPLACE VIEW reporting.creator_engagement_trend_by_platform AS
-SELECT date,
-       platform,
+WITH monetized AS (
+    SELECT published_date AS date,
+           platform,
+           count(*) FILTER (WHERE monetization_enabled) AS monetized_posts
+    FROM gold.fact_content
+    GROUP BY published_date, platform
+)
+SELECT e.date,
+       e.platform,
        count(*) AS active_creators,
-       sum(engagement_score)::bigint AS engagement_score,
-       sum(impressions)::bigint AS impressions,
-       sum(reach)::bigint AS reach,
-       round(sum(engagement_score)::numeric / nullif(sum(impressions), 0), 6)::double precision
+       sum(e.engagement_score)::bigint AS engagement_score,
+       sum(e.impressions)::bigint AS impressions,
+       sum(e.reach)::bigint AS reach,
+       round(sum(e.engagement_score)::numeric / nullif(sum(e.impressions), 0), 6)::double precision
            AS engagement_rate,
-       round(avg(engagement_rate::numeric), 6)::double precision AS avg_engagement_rate,
-       sum(posts_published)::bigint AS posts_published,
-       sum(content_revenue)::numeric(18, 2) AS content_revenue
-FROM gold.fact_engagement
-GROUP BY date, platform;
+       round(avg(e.engagement_rate::numeric), 6)::double precision AS avg_engagement_rate,
+       sum(e.posts_published)::bigint AS posts_published,
+       sum(e.content_revenue)::numeric(18, 2) AS content_revenue,
+       sum(e.total_likes)::bigint AS total_likes,
+       sum(e.total_comments)::bigint AS total_comments,
+       sum(e.total_shares)::bigint AS total_shares,
+       coalesce(max(m.monetized_posts), 0)::bigint AS monetized_posts
+FROM gold.fact_engagement e
+LEFT JOIN monetized m ON m.date = e.date AND m.platform = e.platform
+GROUP BY e.date, e.platform;
 
 -- One row per platform over the whole window.
 CREATE OR REPLACE VIEW reporting.creator_platforms AS
@@ -113,6 +129,22 @@ SELECT performance_band,
        round(avg(engagement_rate::numeric), 6)::double precision AS avg_engagement_rate
 FROM gold.fact_engagement
 GROUP BY performance_band;
+
+-- One row per date, platform and reach band of creator-platform-days: creator_performance_bands for any
+-- selection of dates and platforms (its columns are additive).
+CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_date AS
+SELECT date,
+       platform,
+       performance_band,
+       CASE WHEN performance_band = 'Moderate Reach' THEN 1
+            WHEN performance_band = 'Trending Reach' THEN 2
+            ELSE 3 END AS band_order,
+       count(*) AS creator_days,
+       sum(reach)::bigint AS reach,
+       sum(engagement_score)::bigint AS engagement_score,
+       sum(impressions)::bigint AS impressions
+FROM gold.fact_engagement
+GROUP BY date, platform, performance_band;
 
 -- One row per creator-level reach band (dim_creators.performance_band, of avg_daily_reach);
 -- creators without engagement days are 'No Activity'.
@@ -174,6 +206,21 @@ FROM gold.fact_content c
 LEFT JOIN gold.fact_engagement e
        ON e.creator_id = c.creator_id AND e.platform = c.platform AND e.date = c.published_date
 GROUP BY c.content_type, c.platform;
+
+-- One row per publishing date, content type and platform: creator_content_type_platform's additive
+-- columns for any selection of dates and platforms (rate = sum(engagement_score) / sum(impressions)).
+CREATE OR REPLACE VIEW reporting.creator_content_by_date AS
+SELECT published_date AS date,
+       content_type,
+       platform,
+       count(*) AS posts,
+       count(*) FILTER (WHERE monetization_enabled) AS monetized_posts,
+       sum(engagement_score)::bigint AS engagement_score,
+       sum(impressions)::bigint AS impressions,
+       sum(views)::bigint AS views,
+       sum(revenue_generated)::numeric(18, 2) AS revenue
+FROM gold.fact_content
+GROUP BY published_date, content_type, platform;
 
 -- One row per monetization category of posts.
 CREATE OR REPLACE VIEW reporting.creator_monetization_categories AS

@@ -183,3 +183,68 @@ SELECT listener,
        rank_by_minutes
 FROM gold.dim_artist_stats
 WHERE stream_weeks > 0;
+
+-- One row per listener and artist played (music): what the artist search lists and the drill-down
+-- starts from. rank_by_minutes and rank_by_tracks are the ranks of the two top-artist views.
+CREATE OR REPLACE VIEW reporting.spotify_artists AS
+SELECT listener,
+       artist_key,
+       artist_name,
+       artist_id,
+       rank_by_minutes,
+       rank_by_tracks,
+       round(ms_played / 60000.0, 2)::double precision AS listening_minutes,
+       ms_played,
+       plays,
+       streams,
+       skips,
+       skip_rate,
+       distinct_tracks,
+       distinct_albums,
+       loyalty_score,
+       stream_weeks,
+       active_weeks,
+       first_played_at,
+       last_played_at,
+       genres
+FROM gold.dim_artist_stats;
+
+-- One row per listener and album with plays (music plays that name an album).
+CREATE OR REPLACE VIEW reporting.spotify_albums AS
+SELECT listener,
+       album_key,
+       album_name,
+       artist_name,
+       round(ms_played / 60000.0, 2)::double precision AS listening_minutes,
+       ms_played,
+       plays,
+       streams,
+       distinct_tracks,
+       total_tracks,
+       album_completion,
+       release_year,
+       first_played_at,
+       last_played_at
+FROM gold.dim_album_stats;
+
+-- One row per listener and track (music): the drill-down's levels artist -> album -> track. A track
+-- whose plays name no album (classic exports) has a NULL album_key. Sum ms_played for an artist's or an
+-- album's minutes within a selection (listening minutes = sum(ms_played) / 60,000).
+CREATE OR REPLACE VIEW reporting.spotify_tracks AS
+SELECT listener,
+       track_key,
+       track_name,
+       artist_key,
+       artist_name,
+       album_key,
+       album_name,
+       round(ms_played / 60000.0, 2)::double precision AS listening_minutes,
+       ms_played,
+       plays,
+       streams,
+       skips,
+       skip_rate,
+       days_played,
+       first_played_at,
+       last_played_at
+FROM gold.fact_track_breakdown;

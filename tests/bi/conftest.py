@@ -1,0 +1,100 @@
+"""Fixtures of the BI tests: a small real gold published into the test Postgres, the dashboards rendered
+from it, and a headless Chromium (Debian's ``chromium``, driven by Playwright)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from pulse.sources.creator import CREATOR
+from pulse.sources.spotify import SPOTIFY
+from tests.bi.gold_lakes import build_creator_gold, build_spotify_gold, publish
+
+REPO = Path(__file__).resolve().parents[2]
+# Kept after the run (pytest rotates its basetemp away); PULSE_SCREENSHOTS moves them, e.g. for CI artifacts.
+SCREENSHOTS = Path(os.environ.get("PULSE_SCREENSHOTS", REPO / ".pulse" / "screenshots"))
+CHROMIUM = os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def gold_lakes(tmp_path_factory) -> dict[str, Path]:
+    """Gold of both sources, written by the real gold jobs from generated silver."""
+    from pyspark.sql import SparkSession
+
+    # The same local session the Spark tests use (getOrCreate returns theirs when it is running).
+    spark = (SparkSession.builder.master("local[2]").appName("pulse-tests")
+             .config("spark.sql.shuffle.partitions", "2").config("spark.sql.session.timeZone", "UTC")
+             .config("spark.ui.enabled", "false")
+             .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS").getOrCreate())
+    lake = tmp_path_factory.mktemp("bi_lake")
+    # Two threads on one session: the jobs are many small stages, so they overlap well.
+    with ThreadPoolExecutor(2) as pool:
+        creator = pool.submit(build_creator_gold, spark, lake)
+        spotify = pool.submit(build_spotify_gold, spark, lake)
+        return {"creator": creator.result(), "spotify": spotify.result()}
+
+
+def connect(warehouse: dict, user: str = "postgres", **kwargs) -> psycopg.Connection:
+    return psycopg.connect(host=warehouse["host"], port=warehouse["port"], user=user, dbname=warehouse["schema"],
+                           autocommit=True, **kwargs)
+
+
+def bi_database(postgres: dict) -> dict:
+    """The ``pulse_warehouse`` connection of the BI tests' warehouse (database ``bi`` of the test server)."""
+    return {**postgres, "schema": "bi"}
+
+
+@pytest.fixture(scope="session")
+def bi_warehouse(postgres, gold_lakes) -> dict:
+    """A warehouse database with both sources published (reporting views and BI grants included)."""
+    admin = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname="postgres",
+                            autocommit=True)
+    admin.execute("DROP DATABASE IF EXISTS bi WITH (FORCE)")
+    admin.execute("CREATE DATABASE bi")
+    admin.close()
+    warehouse = bi_database(postgres)
+    with connect(warehouse) as conn:
+        publish(conn, CREATOR, gold_lakes["creator"])
+        publish(conn, SPOTIFY, gold_lakes["spotify"])
+    return warehouse
+
+
+@pytest.fixture(scope="session")
+def dashboards(bi_warehouse, tmp_path_factory) -> Path:
+    """The dashboards rendered from ``bi_warehouse``; returns their folder."""
+    from pulse.dashboards.render import render_dashboards
+
+    out = tmp_path_factory.mktemp("dashboards")
+    with connect(bi_warehouse) as conn:
+        render_dashboards(conn, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium. ``make test`` installs Debian's chromium when it is missing."""
+    if not shutil.which(CHROMIUM):
+        message = (f"{CHROMIUM} not found: install Debian's chromium with `sudo apt-get install -y "
+                   f"--no-install-recommends chromium` (`make test` does it when run as root), or set PULSE_CHROMIUM")
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,123 @@
+"""Small but real gold for the BI tests: the real gold jobs run on generated silver.
+
+The creator lake is the tiny lake's kind of rows (``tests/spark/test_creator_gold.py``'s helpers) at a
+size a dashboard can show: 18 creators, four tiers, five platforms, six weeks, a few hundred posts. The
+Spotify lake is the five hand-made listeners of ``tests/spark/test_spotify_gold.py`` plus ``mia``, who
+listened for half a year to twelve artists with albums (what the drill-down needs). Both are
+deterministic. Gold is then staged and published by :mod:`pulse.warehouse` with the reporting views and
+the BI grants, exactly as ``publish_gold`` does in a DAG run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from random import Random
+
+from pulse import tasks
+from pulse.sources.base import Source
+from pulse.warehouse import publish_gold, stage_gold
+
+CREATOR_RUN_DATE = dt.date(2026, 11, 20)
+PLATFORMS = ("TikTok", "YouTube", "Instagram", "Twitter", "LinkedIn")
+TIERS = ("Free", "Basic", "Premium", "Enterprise")
+SEGMENTS = ("Gaming", "Beauty", "Fitness", "Education", "Music Production")
+CONTENT_TYPES = ("Video", "Image", "Carousel", "Story", "Live Stream")
+MIA_ARTISTS = ("Aurora Lane", "Brass Monkeys", "Cold Harbour", "Delta Nine", "Echo Park", "Fable",
+               "Glass Animals Tribute", "Hollow Pines", "Iris & The Moon", "Juno Reactor Club", "Kites", "Lumen")
+
+
+def creator_silver(seed: int = 7, creators: int = 18, days: int = 42) -> dict[str, list[dict]]:
+    """Silver rows of the creator source, by dataset name (``demographics`` … ``competitors``)."""
+    from tests.spark.test_creator_gold import competitor_rows, creator, day, post
+
+    rng = Random(seed)
+    first_day = CREATOR_RUN_DATE - dt.timedelta(days=days)
+    people, engagement, content = [], [], []
+    for i in range(creators):
+        creator_id = f"c{i:02d}"
+        people.append(creator(creator_id, segment=SEGMENTS[i % len(SEGMENTS)], tier=TIERS[i % len(TIERS)]))
+        if i == creators - 1:
+            continue  # one creator without activity ("No Activity")
+        base_reach = 9000 * rng.lognormvariate(0, 1.0)
+        for platform in rng.sample(PLATFORMS, rng.choice((1, 2, 2, 3))):
+            platform_factor = rng.lognormvariate(0, 0.3)
+            for d in range(days):
+                date = first_day + dt.timedelta(days=d)
+                weekend = 1.25 if date.weekday() >= 5 else 1.0
+                reach = int(base_reach * platform_factor * weekend * rng.lognormvariate(0, 0.5)) + 50
+                impressions = int(reach * rng.uniform(1.1, 1.8))
+                engaged = impressions * rng.uniform(0.05, 0.17)
+                engagement.append(day(creator_id, platform, date, likes=int(engaged * 0.8),
+                                      comments=int(engaged * 0.12), shares=int(engaged * 0.08),
+                                      impressions=impressions, reach=reach))
+                if rng.random() < 0.3:
+                    post_impressions = int(impressions * rng.uniform(0.2, 0.6))
+                    post_engaged = post_impressions * rng.uniform(0.04, 0.2)
+                    views = int(post_impressions * rng.uniform(0.5, 0.9))
+                    monetized = rng.random() < 0.55
+                    revenue = round(views / 1000 * 1.3 * rng.lognormvariate(0, 1.0), 2) if monetized else 0.0
+                    content.append(post(f"p{len(content):04d}", creator_id, platform, date,
+                                        content_type=rng.choice(CONTENT_TYPES), likes=int(post_engaged * 0.8),
+                                        comments=int(post_engaged * 0.12), shares=int(post_engaged * 0.08),
+                                        views=views, impressions=post_impressions, monetized=monetized,
+                                        revenue=revenue))
+    return {"demographics": people, "engagement": engagement, "content": content,
+            "competitors": competitor_rows()}
+
+
+def mia_plays(seed: int = 3) -> list[dict]:
+    """Half a year of one listener's plays: twelve artists with one to three albums each, evenings and
+    weekends busier, a few artists found late, some skips."""
+    from tests.spark.test_spotify_gold import play
+
+    rng = Random(seed)
+    catalogue = []
+    for a, artist in enumerate(MIA_ARTISTS):
+        for b in range(rng.choice((1, 2, 2, 3))):
+            album = f"{artist.split()[0]} {('Sessions', 'Live', 'Nights')[b]}"
+            for t in range(rng.randint(3, 6)):
+                catalogue.append((artist, album, f"{album} — track {t + 1}", rng.randint(150, 330) * 1000, a))
+    weights = [1 / (c[4] + 1) for c in catalogue]
+    plays, start = [], dt.datetime(2026, 1, 5)
+    for d in range(26 * 7):
+        date = start + dt.timedelta(days=d)
+        busy = 14 if date.weekday() >= 5 else 8
+        moment = date + dt.timedelta(hours=rng.choice((7, 8, 12, 17, 18, 19, 20, 21, 22)))
+        for _ in range(rng.randint(0, busy)):
+            artist, album, track, duration, a = rng.choices(catalogue, weights)[0]
+            if a >= 9 and d < 90:  # the last three artists are found in April
+                continue
+            skipped = rng.random() < 0.15
+            ms = rng.randint(5, 25) * 1000 if skipped else duration
+            moment += dt.timedelta(milliseconds=ms + 2000)
+            plays.append(play("mia", moment, ms, track, artist, album, skipped=skipped))
+    return plays
+
+
+def build_creator_gold(spark, lake: Path) -> Path:
+    from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
+    from tests.spark.test_creator_gold import frame, run_gold
+
+    datasets = {"demographics": DEMOGRAPHICS, "engagement": ENGAGEMENT, "content": CONTENT,
+                "competitors": COMPETITORS}
+    for name, rows in creator_silver().items():
+        frame(spark, datasets[name], rows).coalesce(1).write.mode("overwrite").parquet(
+            str(lake / "silver" / "creator" / datasets[name].name))
+    run_gold(lake)
+    return lake / "gold" / "creator"
+
+
+def build_spotify_gold(spark, lake: Path) -> Path:
+    from tests.spark.test_spotify_gold import ALL_PLAYS, run_gold, write_silver
+
+    write_silver(spark, lake, ALL_PLAYS + mia_plays())
+    run_gold(lake)
+    return lake / "gold" / "spotify"
+
+
+def publish(conn, source: Source, gold_root: Path, run_id: str = "bi-test") -> None:
+    """Stage and publish ``source``'s gold, with its reporting views and the BI grants (as a DAG run does)."""
+    stage_gold(conn, source.name, gold_root, [t.name for t in source.gold_tables])
+    publish_gold(conn, source.name, {t.name: t.key for t in source.gold_tables}, tasks.reporting_sql(source),
+                 {"run_id": run_id, "run_date": CREATOR_RUN_DATE})

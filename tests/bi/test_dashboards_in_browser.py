@@ -1,0 +1,184 @@
+"""The built-in dashboards in a real browser (headless Chromium), opened from disk with the network cut.
+
+The pages are rendered once from a small real gold (``conftest.py``); each test opens them, fails on any
+console error or failed request, and saves a screenshot to ``.pulse/screenshots/`` (``$PULSE_SCREENSHOTS`` to move it).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+PAGES = ("index.html", "creators.html", "creators-details.html", "spotify.html")
+
+# Every chart of a page: drawn by Plotly, with at least one trace that has data.
+CHARTS_STATE = """() => [...document.querySelectorAll('.chart')].map(el => ({
+    id: el.id,
+    plotly: el.classList.contains('js-plotly-plot'),
+    traces: (el.data || []).length,
+    points: (el.data || []).reduce((n, t) => n + ((t.x || t.values || t.z || t.y || []).length), 0),
+    svg: el.querySelectorAll('svg.main-svg').length,
+}))"""
+
+
+class Page:
+    """A browser tab on one dashboard page, collecting console errors and failed requests."""
+
+    def __init__(self, browser, folder, name: str, hash_: str = ""):
+        self.context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        # Offline: anything but a file on disk is refused, so a CDN or an API call would show as an error.
+        self.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                           else route.abort())
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
+        self.page.goto((folder / name).as_uri() + hash_)
+        self.page.wait_for_load_state("load")
+
+    def charts(self) -> dict[str, dict]:
+        return {c["id"]: c for c in self.page.evaluate(CHARTS_STATE)}
+
+    def trace(self, chart_id: str, index: int = 0) -> dict:
+        return self.page.evaluate(
+            "([id, i]) => { const t = document.getElementById(id).data[i];"
+            " return {x: t.x || null, y: t.y || null, values: t.values || null, z: t.z || null}; }",
+            [chart_id, index])
+
+    def text(self, selector: str) -> str:
+        return self.page.locator(selector).inner_text()
+
+    def shot(self, folder, name: str) -> None:
+        self.page.evaluate("() => window.scrollTo({top: 0, behavior: 'instant'})")
+        self.page.wait_for_timeout(300)  # let Plotly finish its transitions
+        self.page.screenshot(path=str(folder / name), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def open_page(browser, dashboards):
+    opened = []
+
+    def _open(name: str, hash_: str = "") -> Page:
+        page = Page(browser, dashboards, name, hash_)
+        opened.append(page)
+        return page
+
+    yield _open
+    for page in opened:
+        page.close()
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_loads_offline_without_errors_and_every_chart_has_data(open_page, screenshots, name):
+    page = open_page(name)
+    charts = page.charts()
+    if name == "index.html":
+        assert charts == {}
+    else:
+        assert charts, f"{name} has no charts"
+        for chart_id, state in charts.items():
+            assert state["plotly"] and state["svg"], f"{name}: {chart_id} was not drawn by Plotly"
+            assert state["traces"] > 0 and state["points"] > 0, f"{name}: {chart_id} has no data: {state}"
+        for card in page.page.locator(".card .value").all_inner_texts():
+            assert card.strip() not in ("", "–"), f"{name}: an empty KPI card"
+    page.shot(screenshots, name.replace(".html", ".png"))
+    assert page.errors == []
+
+
+def test_the_index_links_every_dashboard_and_shows_each_sources_last_publish(open_page):
+    page = open_page("index.html")
+    links = page.page.locator("a.dashboard-link")
+    assert sorted(links.evaluate_all("els => els.map(a => a.getAttribute('href'))")) == [
+        "creators-details.html", "creators.html", "spotify.html"]
+    for source, dag_id in (("creator", "creator_analytics"), ("spotify", "spotify_analytics")):
+        row = page.text(f"tr[data-source={source}]")
+        assert dag_id in row and "bi-test" in row and "2026-11-20" in row and "ago" in row
+    links.first.click()
+    page.page.wait_for_load_state("load")
+    assert page.page.url.endswith(".html") and page.charts()
+    assert page.errors == []
+
+
+def test_the_platform_filter_changes_the_figures_and_follows_to_the_second_page(open_page, screenshots):
+    page = open_page("creators.html")
+    reach_all = page.text("#kpi-reach .value")
+    platforms_all = page.trace("chart-platforms")["x"]
+    trend_all = page.trace("chart-trend", 1)["y"]
+    assert len(platforms_all) > 1
+
+    page.page.select_option("#filter-platform", "TikTok")
+    assert page.text("#kpi-reach .value") != reach_all
+    assert page.trace("chart-platforms")["x"] == ["TikTok"]
+    assert page.trace("chart-trend", 1)["y"] != trend_all
+    assert "platform=TikTok" in page.page.url
+    page.shot(screenshots, "creators-tiktok.png")
+
+    page.page.click("a.page-link:has-text('Deep dive')")
+    page.page.wait_for_load_state("load")
+    assert page.page.locator("#filter-platform").input_value() == "TikTok"
+    assert page.trace("chart-heatmap")["x"] == ["TikTok"]
+    page.shot(screenshots, "creators-details-tiktok.png")
+    assert page.errors == []
+
+
+def test_the_date_range_narrows_the_trend_and_reset_restores_it(open_page):
+    page = open_page("creators.html")
+    days_all = page.trace("chart-trend", 1)["x"]
+    page.page.fill("#filter-from", days_all[-7])
+    page.page.dispatch_event("#filter-from", "change")
+    assert page.trace("chart-trend", 1)["x"] == days_all[-7:]
+    assert "over 7 days" in page.text("#kpi-reach .sub")
+    page.page.click("#filter-reset")
+    assert page.trace("chart-trend", 1)["x"] == days_all
+    assert page.errors == []
+
+
+def test_each_listener_sees_only_their_own_listening(open_page):
+    page = open_page("spotify.html")
+    page.page.select_option("#listener", "sam")
+    assert sorted(page.trace("chart-top-minutes")["y"]) == ["Binge", "Late", "Skipper", "Steady"]
+    assert page.text("#kpi-top .value") == "Steady"
+    page.page.select_option("#listener", "ida")
+    assert sorted(page.trace("chart-top-minutes")["y"]) == ["Edge", "The Band"]
+    assert "listener=ida" in page.page.url
+    assert page.errors == []
+
+
+def test_the_artist_search_finds_an_artist_and_drills_down_to_albums_then_tracks(open_page, screenshots):
+    page = open_page("spotify.html", "#listener=mia")
+    page.page.fill("#artist-search", "brass")
+    results = page.page.locator("#artist-results button")
+    assert results.count() == 1 and results.first.inner_text().startswith("Brass Monkeys")
+    results.first.click()
+
+    drill = page.page.locator("#drill-list")
+    assert drill.get_attribute("data-level") == "album"
+    albums = drill.locator("li").all_inner_texts()
+    assert albums and all(a.startswith("Brass ") for a in albums)
+    assert page.trace("chart-drill")["y"][-1].startswith("Brass ")  # the biggest album on top
+    assert "Brass Monkeys" in page.text("#drill-path")
+
+    drill.locator("li button").first.click()
+    assert drill.get_attribute("data-level") == "track"
+    tracks = drill.locator("li").all_inner_texts()
+    assert tracks and all("— track" in t for t in tracks)
+    page.shot(screenshots, "spotify-drilldown.png")
+
+    page.page.click("#drill-path button:has-text('All artists')")
+    assert drill.get_attribute("data-level") == "artist"
+    assert page.errors == []
+
+
+def test_clicking_a_top_artist_bar_drills_into_that_artist(open_page):
+    page = open_page("spotify.html", "#listener=mia")
+    artist = page.trace("chart-top-minutes")["y"][0]  # the bar at the bottom: the 15th artist by minutes
+    # A real mouse click at the bar: Plotly's drag layer above it receives it, as it would from a person.
+    page.page.locator("#chart-top-minutes .point").first.click(force=True)
+    page.page.wait_for_function("() => document.getElementById('drill-list').dataset.level === 'album'")
+    assert artist in page.text("#drill-path")
+    assert page.errors == []
