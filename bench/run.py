@@ -10,10 +10,13 @@ import datetime as dt
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,43 +78,88 @@ def daily_windows(days: int):
         yield start, start + dt.timedelta(days=1)
 
 
-def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: int) -> None:
-    """Ingest every endpoint day by day (as daily runs would), then the plain-loop floor."""
+def _ingest_endpoint_days(base_url: str, lake: Path, endpoint, days: int) -> int:
     session = requests.Session()
-    total_rows = total_seconds = 0.0
-    for endpoint in CREATOR.inputs:
-        for start, end in daily_windows(days):
-            result, seconds = timed(
-                ingest_endpoint, session=session, base_url=base_url, api_name="creator_api", source="creator",
-                endpoint=endpoint.name, path=endpoint.path,
-                params={"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": endpoint.page_size},
-                run_date=start, lake_root=str(lake), policy=RetryPolicy())
-            total_rows += result.records
-            total_seconds += seconds
-    ours = report.add(Row(scale, "ingest (ours, writes bronze)", total_seconds, int(total_rows)))
+    records = 0
+    for start, end in daily_windows(days):
+        result = ingest_endpoint(
+            session=session, base_url=base_url, api_name="creator_api", source="creator",
+            endpoint=endpoint.name, path=endpoint.path,
+            params={"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": endpoint.page_size},
+            run_date=start, lake_root=str(lake), policy=RetryPolicy())
+        records += result.records
+    return records
+
+
+def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: int) -> None:
+    """Ingest every endpoint day by day, the endpoints side by side as the DAG's ingest tasks run, then
+    the floor: one plain sequential loop over the same pages that parses them and writes nothing."""
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=len(CREATOR.inputs)) as pool:
+        rows = sum(pool.map(lambda e: _ingest_endpoint_days(base_url, lake, e, days), CREATOR.inputs))
+    ours = report.add(Row(scale, "ingest (ours, writes bronze)", time.perf_counter() - started, rows,
+                          "endpoints in parallel, as the DAG's tasks"))
 
     pagination = LinksNextPagination()
     loop_rows = 0
+    session = requests.Session()
     started = time.perf_counter()
     for endpoint in CREATOR.inputs:
         for start, end in daily_windows(days):
             url = f"{base_url}/{endpoint.path}"
             params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": endpoint.page_size}
             while url:
-                body = requests.get(url, params=params, timeout=60).json()
+                body = session.get(url, params=params, timeout=60).json()
                 loop_rows += len(body["data"])
                 url, params = pagination.next_url(body, base_url), None
-    loop = report.add(Row(scale, "ingest floor (plain requests loop)", time.perf_counter() - started, loop_rows))
+    loop = report.add(Row(scale, "ingest floor (plain requests loop)", time.perf_counter() - started, loop_rows,
+                          "sequential, writes nothing"))
     report.ratios.append((scale, "ingest rate / plain loop rate", ours.rate / loop.rate, ">= 1.0"))
+
+
+@contextmanager
+def simulator_process(creators: int, work: Path):
+    """The creator simulator in its own process, as a remote API would be (not sharing our GIL)."""
+    port = free_port()
+    log = (work / "simulator.log").open("wb")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "include"), str(REPO_ROOT)])}
+    process = subprocess.Popen([sys.executable, "-m", "pulse.simulators.creator_api", "--host", "127.0.0.1",
+                                "--port", str(port), "--seed", "42", "--creators", str(creators)],
+                               stdout=log, stderr=subprocess.STDOUT, env=env)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if requests.get(f"{base_url}/api/health", timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the creator simulator did not start; see {work / 'simulator.log'}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def spark_submit(job: str, lake: Path) -> float:
     zip_path = lake.parent / "spark_jobs.zip"
     if not zip_path.exists():
         shutil.make_archive(str(zip_path.with_suffix("")), "zip", REPO_ROOT, "spark_jobs")
+    from pulse.pipeline_dag import SPARK_CONF  # the DAG's own Spark settings
+
+    confs = [arg for key, value in SPARK_CONF.items() for arg in ("--conf", f"{key}={value}")]
     command = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[*]", "--driver-memory", "4g",
-               "--conf", "spark.sql.parquet.outputTimestampType=TIMESTAMP_MICROS",
-               "--conf", "spark.sql.session.timeZone=UTC", "--py-files", str(zip_path),
+               *confs, "--py-files", str(zip_path),
                str(SPARK_JOBS_DIR / job), "--lake-root", str(lake), "--run-date", END_DATE.isoformat(),
                "--source", "creator"]
     started = time.perf_counter()
@@ -181,12 +229,10 @@ def bench_parse(report: Report) -> None:
 
 
 def run_scale(report: Report, scale: str, creators: int, days: int, pg: dict, work: Path) -> None:
-    from pulse.simulators.creator_api import SimulatorConfig, running_simulator
-
     lake = work / scale / "lake"
     lake.mkdir(parents=True)
     print(f"scale {scale}: {creators:,} creators, {days} days", flush=True)
-    with running_simulator(SimulatorConfig(seed=42, creators=creators)) as base_url:
+    with simulator_process(creators, work / scale) as base_url:
         bench_ingest(report, scale, base_url, lake, days)
     import pyarrow.dataset as pads
 

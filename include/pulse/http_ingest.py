@@ -14,6 +14,7 @@ Retry policy, per page request:
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import Counter
@@ -24,10 +25,13 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlencode, urljoin
 
+import msgspec
 import requests
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
 
 from pulse.lake import BronzePartitionWriter
+
+_DECODER = msgspec.json.Decoder()
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,15 @@ def _wait_for(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
     return wait
 
 
+def decode_json(content: bytes) -> Any:
+    """A JSON body decoded with msgspec (several times faster than the standard library on record pages);
+    what msgspec refuses but Python's json reads (a number beyond 64 bits, NaN) falls back to json."""
+    try:
+        return _DECODER.decode(content)
+    except msgspec.MsgspecError:
+        return json.loads(content)  # raises ValueError (JSONDecodeError) when it is not JSON at all
+
+
 def get_json_page(
     session: requests.Session,
     url: str,
@@ -119,7 +132,7 @@ def get_json_page(
         if status >= 400:
             raise IngestError(f"{describe} answered {status}: {response.text[:300]}", status)
         try:
-            body = response.json()
+            body = decode_json(response.content)
         except ValueError as exc:
             answers["invalid_json"] += 1
             raise RetryableAnswer("answered 200 with a body that is not JSON (a truncated page?)", status) from exc

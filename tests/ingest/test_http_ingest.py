@@ -118,3 +118,19 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date():
     assert parse_retry_after("Sun, 22 Nov 2026 12:00:30 GMT", now) == 30.0
     assert parse_retry_after("Sun, 22 Nov 2026 11:00:00 GMT", now) == 0.0
     assert parse_retry_after(None) is None and parse_retry_after("soon") is None
+
+
+def test_pages_decode_and_payloads_encode_like_the_standard_library_even_where_msgspec_gives_up():
+    import json
+
+    from pulse.http_ingest import decode_json
+    from pulse.lake import record_json
+
+    record = {"name": "Zoë \u2028 \"quoted\"", "likes": 12, "rate": 0.30000000000000004, "tags": ["a", None],
+              "nested": {"ok": True}}
+    assert json.loads(record_json(record)) == record
+    assert record_json(record) == json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    huge = b'{"id": 123456789012345678901234567890, "x": 1e400}'  # beyond msgspec's ranges: json reads it
+    assert decode_json(huge) == json.loads(huge)
+    with pytest.raises(ValueError):
+        decode_json(b"<html>502 Bad Gateway</html>")
