@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+# Every child process of the run is stopped when the run ends, however it ends (tests/process_guard.py).
+pytest_plugins = ["tests.process_guard"]
+
 REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
 

@@ -14,13 +14,11 @@ import pytest
 from pulse.sources.creator import CREATOR
 from pulse.sources.spotify import SPOTIFY
 from tests.bi.gold_lakes import build_creator_gold, build_spotify_gold, publish
+from tests.browser import CHROMIUM, BoundedBrowser
 
 REPO = Path(__file__).resolve().parents[2]
 # Kept after the run (pytest rotates its basetemp away); PULSE_SCREENSHOTS moves them, e.g. for CI artifacts.
 SCREENSHOTS = Path(os.environ.get("PULSE_SCREENSHOTS", REPO / ".pulse" / "screenshots"))
-CHROMIUM = os.environ.get("PULSE_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -79,7 +77,8 @@ def dashboards(bi_warehouse, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def browser():
-    """Headless Chromium. ``make test`` installs Debian's chromium when it is missing."""
+    """Headless Chromium, every step bounded (``tests/browser.py``). ``make test`` installs Debian's
+    chromium when it is missing."""
     if not shutil.which(CHROMIUM):
         message = (f"{CHROMIUM} not found: install Debian's chromium with `sudo apt-get install -y "
                    f"--no-install-recommends chromium` (`make test` does it when run as root), or set PULSE_CHROMIUM")
@@ -89,9 +88,11 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+        browser = BoundedBrowser(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="session")

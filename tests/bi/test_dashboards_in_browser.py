@@ -6,6 +6,8 @@ console error or failed request, and saves a screenshot to ``.pulse/screenshots/
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -25,12 +27,11 @@ CHARTS_STATE = """() => [...document.querySelectorAll('.chart')].map(el => ({
 class Page:
     """A browser tab on one dashboard page, collecting console errors and failed requests."""
 
-    def __init__(self, browser, folder, name: str, hash_: str = ""):
-        self.context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    def __init__(self, page, folder, name: str, hash_: str = ""):
+        self.page = page
         # Offline: anything but a file on disk is refused, so a CDN or an API call would show as an error.
-        self.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
-                           else route.abort())
-        self.page = self.context.new_page()
+        self.page.context.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:")
+                                else route.abort())
         self.errors: list[str] = []
         self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
@@ -55,22 +56,15 @@ class Page:
         self.page.wait_for_timeout(300)  # let Plotly finish its transitions
         self.page.screenshot(path=str(folder / name), full_page=True)
 
-    def close(self) -> None:
-        self.context.close()
-
 
 @pytest.fixture
 def open_page(browser, dashboards):
-    opened = []
+    with ExitStack() as opened:
+        def _open(name: str, hash_: str = "") -> Page:
+            return Page(opened.enter_context(browser.page(viewport={"width": 1440, "height": 1000})), dashboards,
+                        name, hash_)
 
-    def _open(name: str, hash_: str = "") -> Page:
-        page = Page(browser, dashboards, name, hash_)
-        opened.append(page)
-        return page
-
-    yield _open
-    for page in opened:
-        page.close()
+        yield _open
 
 
 @pytest.mark.parametrize("name", PAGES)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pulse.stack import connection_env, spark_connection
+from tests.processes import run as run_bounded
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -38,13 +39,12 @@ class AirflowRunner:
 
     def migrate(self) -> None:
         (self.home / "airflow").mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(["airflow", "db", "migrate"], env=self.base_env(), capture_output=True, text=True,
-                              timeout=600)
+        done = run_bounded(["airflow", "db", "migrate"], env=self.base_env(), timeout=600)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     def run(self, args: list[str], env: dict[str, str], log_name: str) -> subprocess.CompletedProcess:
         """Run an ``airflow`` command with ``env``; its output is kept in ``<home>/<log_name>.log``."""
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=1200)
+        done = run_bounded(args, env=env, timeout=1200)
         (self.home / f"{log_name}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
         return done
 
@@ -57,7 +57,7 @@ class AirflowRunner:
         env.update(connection_env({"spark_default": spark_connection(), **conns}))
         env["PULSE_LAKE_ROOT"] = str(lake)
         env.update(extra_env or {})
-        done = subprocess.run(["airflow", "dags", "test", dag_id, logical_date, "-c", conf], env=env,
-                              capture_output=True, text=True, timeout=1200, cwd=cwd)
+        done = run_bounded(["airflow", "dags", "test", dag_id, logical_date, "-c", conf], env=env, timeout=1200,
+                           cwd=cwd)
         (self.home / f"{log_name}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
         return done

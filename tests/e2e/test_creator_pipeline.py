@@ -21,7 +21,8 @@ from pulse.sources.creator import CREATOR
 from pulse.stack import http_connection
 from tests.e2e.airflow_runner import AirflowRunner
 
-pytestmark = pytest.mark.e2e
+# A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 RUN_DATE = "2026-11-20"
 CONF = json.dumps({"lookback_days": 7})

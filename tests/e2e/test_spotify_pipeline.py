@@ -23,7 +23,8 @@ from pulse.sources.spotify import SPOTIFY
 from pulse.stack import spotify_connection
 from tests.e2e.airflow_runner import AirflowRunner
 
-pytestmark = pytest.mark.e2e
+# A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 RUN_DATE = "2026-11-20"
 API_LISTENER = "sim-listener"

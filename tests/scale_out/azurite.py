@@ -13,15 +13,14 @@ import os
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pulse.config import pulse_home
-from tests.scale_out.cluster import free_port
+from tests.processes import free_port, start
 
 AZURITE_VERSION = "3.35.0"
 ACCOUNT = "pulselake"
@@ -104,23 +103,11 @@ def running_azurite(workdir: Path) -> Iterator[Azurite]:
     workdir.mkdir(parents=True, exist_ok=True)
     key = base64.b64encode(os.urandom(64)).decode()
     port = free_port()
-    log = workdir / "azurite.log"
     env = {**os.environ, "AZURITE_ACCOUNTS": f"{ACCOUNT}:{key}"}
-    with log.open("wb") as out:
-        process = subprocess.Popen([str(command), "--blobHost", "127.0.0.1", "--blobPort", str(port),
-                                    "--skipApiVersionCheck", "--loose", "--inMemoryPersistence"],
-                                   stdout=out, stderr=subprocess.STDOUT, env=env, cwd=workdir, start_new_session=True)
+    azurite = start([str(command), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--skipApiVersionCheck",
+                     "--loose", "--inMemoryPersistence"], workdir / "azurite.log", env=env, cwd=workdir)
     try:
-        deadline = time.monotonic() + 60
-        while not _listening(port):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"Azurite did not start on port {port}: {log.read_text()[-2000:]}")
-            time.sleep(0.2)
+        azurite.wait_until(f"Azurite on port {port}", lambda: _listening(port), timeout=60, every=0.2)
         yield Azurite(f"http://127.0.0.1:{port}/{ACCOUNT}", ACCOUNT, key)
     finally:
-        process.terminate()
-        with suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=10)
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=10)
+        azurite.stop(grace=10)

@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyspark
 
+from tests.processes import Child, free_port, start
+
 SPARK_HOME = Path(pyspark.__file__).parent
 START_TIMEOUT = 90
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -55,35 +47,9 @@ class StandaloneCluster:
         return {"conn_type": "spark", "host": host, "port": int(port), "extra": {"deploy-mode": "client"}}
 
 
-def _spawn(args: list[str], log: Path, env: dict[str, str]) -> subprocess.Popen:
-    with log.open("wb") as out:
-        # a session of its own, so the teardown signals the JVM and the executors it forks, and nothing else
-        return subprocess.Popen([str(SPARK_HOME / "bin" / "spark-class"), *args], stdout=out,
-                                stderr=subprocess.STDOUT, env=env, start_new_session=True)
-
-
-def _stop(process: subprocess.Popen) -> None:
-    with suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        with suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-def _wait_for(what: str, ready, processes: list[subprocess.Popen], logs: list[Path]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        for process, log in zip(processes, logs, strict=False):
-            if process.poll() is not None:
-                raise RuntimeError(f"{what}: {log.name} exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        with suppress(OSError, ValueError):
-            if ready():
-                return
-        time.sleep(0.5)
-    raise RuntimeError(f"{what} within {START_TIMEOUT}s; logs in {logs[0].parent}")
+def _spawn(args: list[str], log: Path, env: dict[str, str]) -> Child:
+    # tagged, so that stopping it stops the JVM and the executors it forks, and nothing else
+    return start([str(SPARK_HOME / "bin" / "spark-class"), *args], log, env=env)
 
 
 @contextmanager
@@ -95,19 +61,19 @@ def standalone_cluster(workdir: Path, cores: int = 2, memory: str = "1g") -> Ite
            "SPARK_LOG_DIR": str(workdir), "SPARK_DAEMON_MEMORY": "256m", "SPARK_NO_DAEMONIZE": "1"}
     port, master_ui, worker_ui = free_port(), free_port(), free_port()
     cluster = StandaloneCluster(f"spark://127.0.0.1:{port}", f"http://127.0.0.1:{master_ui}", workdir)
-    processes: list[subprocess.Popen] = []
-    logs = [workdir / "master.log", workdir / "worker.log"]
+    processes: list[Child] = []
     try:
-        processes.append(_spawn(["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port",
-                                 str(port), "--webui-port", str(master_ui)], logs[0], env))
-        _wait_for("the Spark master did not start", lambda: cluster.state()["status"] == "ALIVE",
-                  processes, logs)
-        processes.append(_spawn(["org.apache.spark.deploy.worker.Worker", cluster.master_url, "--host", "127.0.0.1",
-                                 "--cores", str(cores), "--memory", memory, "--webui-port", str(worker_ui),
-                                 "--work-dir", str(workdir / "work")], logs[1], env))
-        _wait_for("the Spark worker did not join the master",
-                  lambda: any(w["state"] == "ALIVE" for w in cluster.state()["workers"]), processes, logs)
+        master = _spawn(["org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
+                         "--webui-port", str(master_ui)], workdir / "master.log", env)
+        processes.append(master)
+        master.wait_until("the Spark master", lambda: cluster.state()["status"] == "ALIVE", START_TIMEOUT)
+        worker = _spawn(["org.apache.spark.deploy.worker.Worker", cluster.master_url, "--host", "127.0.0.1",
+                         "--cores", str(cores), "--memory", memory, "--webui-port", str(worker_ui),
+                         "--work-dir", str(workdir / "work")], workdir / "worker.log", env)
+        processes.append(worker)
+        worker.wait_until("the Spark worker joining the master",
+                          lambda: any(w["state"] == "ALIVE" for w in cluster.state()["workers"]), START_TIMEOUT)
         yield cluster
     finally:
         for process in reversed(processes):
-            _stop(process)
+            process.stop()

@@ -25,6 +25,9 @@ from pulse.stack import connection_env, http_connection
 from tests.e2e.airflow_runner import AirflowRunner
 from tests.scale_out.azurite import AzuriteUnavailable, running_azurite
 
+# The first test installs Azurite from the npm registry (once per PULSE_HOME) and migrates an Airflow DB.
+pytestmark = pytest.mark.timeout(900)
+
 RUN_DATE = date(2026, 11, 20)
 WINDOW = RunWindow(run_date=RUN_DATE, start=date(2026, 11, 17), end=date(2026, 11, 20))
 CONTAINER = "lake"

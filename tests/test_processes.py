@@ -1,0 +1,119 @@
+"""No process a test starts outlives it: the helpers of ``tests/processes.py`` and the run's reaper, on real
+processes (a daemon that leaves its process group, a pytest run that hangs or is killed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.processes import PROCESS_TAG, RUN_TAG, run, start, tagged
+
+REPO = Path(__file__).resolve().parents[1]
+# A shell that starts a daemon in a session of its own (so outside the shell's process group), writes the
+# daemon's pid to a file, then waits forever.
+DAEMON_THEN_WAIT = "setsid sleep 600 & echo $! > {pidfile}; sleep 600"
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def wait_for(what: str, condition, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
+        time.sleep(0.1)
+
+
+def read_pid(pidfile: Path) -> int:
+    wait_for(f"{pidfile} written", lambda: pidfile.exists() and pidfile.read_text().strip())
+    return int(pidfile.read_text())
+
+
+def test_run_kills_the_whole_tree_on_a_timeout_even_a_daemon_that_left_the_group(tmp_path):
+    pidfile = tmp_path / "daemon.pid"
+    with pytest.raises(subprocess.TimeoutExpired):
+        run(["bash", "-c", DAEMON_THEN_WAIT.format(pidfile=pidfile)], timeout=3)
+    daemon = int(pidfile.read_text())
+    assert not alive(daemon), f"the daemon {daemon} outlived the command"
+
+
+def test_run_returns_the_output_and_leaves_no_daemon_behind(tmp_path):
+    pidfile = tmp_path / "daemon.pid"
+    script = f"setsid sleep 600 >/dev/null 2>&1 & echo $! > {pidfile}; echo out; echo err >&2; exit 3"
+    done = run(["bash", "-c", script], timeout=30)
+    assert (done.returncode, done.stdout, done.stderr) == (3, "out\n", "err\n")
+    assert not alive(int(pidfile.read_text()))
+
+
+def test_a_started_child_is_stopped_with_everything_that_carries_its_tag(tmp_path):
+    pidfile = tmp_path / "daemon.pid"
+    child = start(["bash", "-c", DAEMON_THEN_WAIT.format(pidfile=pidfile)], tmp_path / "child.log")
+    daemon = read_pid(pidfile)
+    assert set(tagged(PROCESS_TAG, child.tag)) == {child.process.pid, daemon, *_children(child.process.pid)}
+    child.stop(grace=5)
+    assert not child.running() and not alive(daemon) and tagged(PROCESS_TAG, child.tag) == []
+
+
+def test_waiting_for_a_child_that_exits_fails_at_once_with_its_log(tmp_path):
+    child = start(["bash", "-c", "echo cannot bind; exit 7"], tmp_path / "child.log")
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match=r"(?s)exited with 7.*cannot bind"):
+        child.wait_until("the server", lambda: False, timeout=120)
+    assert time.monotonic() - started < 60
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+HANGING_TEST = textwrap.dedent('''
+    import subprocess, time
+    import pytest
+
+    @pytest.mark.timeout(3)
+    def test_starts_a_daemon_then_hangs():
+        subprocess.Popen(["bash", "-c", "setsid sleep 600 & echo $! > {pidfile}; sleep 600"], start_new_session=True)
+        time.sleep(600)
+''')
+
+
+def _inner_pytest(tmp_path: Path, pidfile: Path) -> subprocess.Popen:
+    (tmp_path / "test_hang.py").write_text(HANGING_TEST.format(pidfile=pidfile))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PULSE_HOME": str(tmp_path / "home")}
+    env.pop(RUN_TAG, None)
+    return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
+                             "tests.process_guard", "-o", "timeout_method=thread", str(tmp_path / "test_hang.py")],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_a_hung_test_ends_with_every_threads_traceback_and_its_processes_are_stopped(tmp_path):
+    pidfile = tmp_path / "daemon.pid"
+    inner = _inner_pytest(tmp_path, pidfile)
+    output, _ = inner.communicate(timeout=120)
+    assert inner.returncode != 0
+    assert "Timeout" in output and "test_starts_a_daemon_then_hangs" in output and "time.sleep(600)" in output
+    daemon = int(pidfile.read_text())
+    wait_for(f"the reaper to stop the daemon {daemon}", lambda: not alive(daemon))
+    assert str(daemon) in (tmp_path / "home" / "test-reaper.log").read_text()
+
+
+def test_a_killed_test_run_leaves_no_process_behind(tmp_path):
+    pidfile = tmp_path / "daemon.pid"
+    inner = _inner_pytest(tmp_path, pidfile)
+    daemon = read_pid(pidfile)
+    inner.send_signal(signal.SIGKILL)
+    inner.communicate(timeout=30)
+    wait_for(f"the reaper to stop the daemon {daemon}", lambda: not alive(daemon))
+    assert str(daemon) in (tmp_path / "home" / "test-reaper.log").read_text()
