@@ -82,15 +82,15 @@ HANGING_TEST = textwrap.dedent('''
     import subprocess, time
     import pytest
 
-    @pytest.mark.timeout(3)
+    @pytest.mark.timeout({timeout})
     def test_starts_a_daemon_then_hangs():
         subprocess.Popen(["bash", "-c", "setsid sleep 600 & echo $! > {pidfile}; sleep 600"], start_new_session=True)
         time.sleep(600)
 ''')
 
 
-def _inner_pytest(tmp_path: Path, pidfile: Path) -> subprocess.Popen:
-    (tmp_path / "test_hang.py").write_text(HANGING_TEST.format(pidfile=pidfile))
+def _inner_pytest(tmp_path: Path, pidfile: Path, timeout: float) -> subprocess.Popen:
+    (tmp_path / "test_hang.py").write_text(HANGING_TEST.format(pidfile=pidfile, timeout=timeout))
     env = {**os.environ, "PYTHONPATH": str(REPO), "PULSE_HOME": str(tmp_path / "home")}
     env.pop(RUN_TAG, None)
     return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
@@ -100,7 +100,7 @@ def _inner_pytest(tmp_path: Path, pidfile: Path) -> subprocess.Popen:
 
 def test_a_hung_test_ends_with_every_threads_traceback_and_its_processes_are_stopped(tmp_path):
     pidfile = tmp_path / "daemon.pid"
-    inner = _inner_pytest(tmp_path, pidfile)
+    inner = _inner_pytest(tmp_path, pidfile, timeout=3)
     output, _ = inner.communicate(timeout=120)
     assert inner.returncode != 0
     assert "Timeout" in output and "test_starts_a_daemon_then_hangs" in output and "time.sleep(600)" in output
@@ -109,11 +109,13 @@ def test_a_hung_test_ends_with_every_threads_traceback_and_its_processes_are_sto
     assert str(daemon) in (tmp_path / "home" / "test-reaper.log").read_text()
 
 
-def test_a_killed_test_run_leaves_no_process_behind(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill-9"])
+def test_an_interrupted_or_killed_test_run_leaves_no_process_behind(tmp_path, sig):
     pidfile = tmp_path / "daemon.pid"
-    inner = _inner_pytest(tmp_path, pidfile)
+    inner = _inner_pytest(tmp_path, pidfile, timeout=120)
     daemon = read_pid(pidfile)
-    inner.send_signal(signal.SIGKILL)
-    inner.communicate(timeout=30)
+    inner.send_signal(sig)
+    output, _ = inner.communicate(timeout=30)
+    assert sig != signal.SIGINT or "KeyboardInterrupt" in output
     wait_for(f"the reaper to stop the daemon {daemon}", lambda: not alive(daemon))
     assert str(daemon) in (tmp_path / "home" / "test-reaper.log").read_text()
