@@ -40,10 +40,10 @@ check-java:
 	  "Install one (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or put it on PATH / set JAVA_HOME."; exit 1; }
 
 stack: install
-	python -m pulse.stack up
+	python -m devstack.stack up
 
 down:
-	-python -m pulse.stack down
+	-python -m devstack.stack down
 
 $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
 	mkdir -p $(AIRFLOW_HOME)
@@ -56,7 +56,7 @@ demo: install check-java stack airflow-db
 	$(WITH_STACK) airflow dags test creator_analytics $(DEMO_DATE) \
 	  -c '{"lookback_days": $(DEMO_LOOKBACK_DAYS)}' > $(PULSE_HOME)/demo-creator.log 2>&1 \
 	  || { tail -60 $(PULSE_HOME)/demo-creator.log; echo "The run failed: full log in $(PULSE_HOME)/demo-creator.log"; exit 1; }
-	python -m pulse.demo fill-inbox
+	python -m devstack.demo fill-inbox
 	$(WITH_STACK) PULSE_INBOX_WAIT_SECONDS=5 airflow dags test spotify_analytics $(DEMO_DATE) \
 	  > $(PULSE_HOME)/demo-spotify.log 2>&1 \
 	  || { tail -60 $(PULSE_HOME)/demo-spotify.log; echo "The run failed: full log in $(PULSE_HOME)/demo-spotify.log"; exit 1; }
@@ -94,7 +94,7 @@ airflow: install check-java stack airflow-db
 	$(WITH_STACK) airflow standalone
 
 psql: stack
-	$(WITH_STACK) python -m pulse.stack psql
+	$(WITH_STACK) python -m devstack.stack psql
 
 bench: install check-java
 	python -m bench.run

@@ -23,10 +23,10 @@ from pathlib import Path
 import psycopg
 import requests
 
+from devstack.stack import psql_binary, start_postgres, stop_postgres
 from pulse.config import REPO_ROOT, SPARK_JOBS_DIR
 from pulse.http_ingest import LinksNextPagination, RetryPolicy, ingest_endpoint
 from pulse.sources.creator import CREATOR
-from pulse.stack import psql_binary, start_postgres, stop_postgres
 from pulse.warehouse import publish_gold, stage_gold
 
 END_DATE = dt.date(2026, 11, 21)
@@ -123,7 +123,7 @@ def simulator_process(creators: int, work: Path):
     port = free_port()
     log = (work / "simulator.log").open("wb")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "include"), str(REPO_ROOT)])}
-    process = subprocess.Popen([sys.executable, "-m", "pulse.simulators.creator_api", "--host", "127.0.0.1",
+    process = subprocess.Popen([sys.executable, "-m", "devstack.simulators.creator_api", "--host", "127.0.0.1",
                                 "--port", str(port), "--seed", "42", "--creators", str(creators)],
                                stdout=log, stderr=subprocess.STDOUT, env=env)
     base_url = f"http://127.0.0.1:{port}"

@@ -20,7 +20,7 @@ render again, or run `python -m pulse.dashboards` outside Airflow. What it rende
 import pendulum
 from airflow.sdk import AssetAny, dag, task
 
-from pulse.pipeline_dag import DEFAULT_ARGS, gold_asset
+from pulse.pipeline import DEFAULT_ARGS, gold_asset
 from pulse.sources import SOURCES
 
 GOLD_ASSETS = [gold_asset(table.name) for source in SOURCES.values() for table in source.gold_tables]

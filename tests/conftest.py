@@ -28,7 +28,7 @@ def postgres(tmp_path_factory) -> dict:
 
     from pgserver.postgres_server import PostgresServer
 
-    from pulse.stack import start_postgres, stop_postgres
+    from devstack.stack import start_postgres, stop_postgres
 
     pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
     conn = start_postgres(pgdata)

@@ -160,7 +160,7 @@ def test_airflow_services_wait_for_the_databases_and_the_init_job(compose):
 
 
 def test_the_spotify_connection_matches_the_simulator_the_stack_serves(compose):
-    from pulse.simulators.spotify_api import Catalogue, parse_args, refresh_token_of
+    from devstack.simulators.spotify_api import Catalogue, parse_args, refresh_token_of
 
     conn = json.loads(compose["services"]["airflow-scheduler"]["environment"]["AIRFLOW_CONN_SPOTIFY_API"])
     command = compose["services"]["spotify-api"]["command"]

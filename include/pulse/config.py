@@ -1,17 +1,30 @@
-"""Where Pulse keeps its state, read once from the environment.
+"""Every setting Pulse reads from its environment, in one place.
 
-Every path the project writes to derives from two settings:
+Paths derive from two settings:
 
 - ``PULSE_HOME``: the project-local state directory (default ``<repo>/.pulse``): the embedded
   Postgres data, Airflow's home, pid files and logs.
 - ``PULSE_LAKE_ROOT``: the lake (default ``$PULSE_HOME/lake``), with bronze/, silver/ and gold/ zones.
 
-Nothing else in the code names a host, a path or a credential: those come from Airflow connections.
+The others tune a run; each has a default that suits one machine:
+
+- ``PULSE_<SOURCE>_INBOX`` (``$PULSE_HOME/inbox/<source>``): where people drop a source's files, a
+  directory or a URI.
+- ``PULSE_INBOX_WAIT_SECONDS`` (600): how long an inbox's sensor waits for new files before the input
+  is skipped.
+- ``PULSE_HTTP_ATTEMPTS`` (6): attempts per HTTP request (429, 5xx and broken answers are retried).
+- ``PULSE_RETRY_DELAY_SECONDS`` (30): the first delay before an Airflow task retry (it then grows).
+- ``PULSE_SPARK_SHUFFLE_PARTITIONS`` (8), ``PULSE_SPARK_DRIVER_MEMORY`` (2g): how the Spark jobs run.
+- ``PULSE_SPARK_PYTHON`` (this interpreter): the Python the Spark executors run (``PYSPARK_PYTHON``).
+
+Values are read when they are asked for, so a test or a task can set them. Nothing else in the code
+names a host, a path or a credential: those come from Airflow connections.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -19,16 +32,55 @@ SPARK_JOBS_DIR = REPO_ROOT / "spark_jobs"
 SQL_DIR = REPO_ROOT / "include" / "sql"
 
 
+def _setting(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
 def pulse_home() -> Path:
     """The project-local state directory."""
-    return Path(os.environ.get("PULSE_HOME", REPO_ROOT / ".pulse")).resolve()
+    return Path(_setting("PULSE_HOME", str(REPO_ROOT / ".pulse"))).resolve()
 
 
 def lake_root() -> str:
     """The lake's root: a local directory, or a URI for Spark when the lake is remote."""
-    return os.environ.get("PULSE_LAKE_ROOT", str(pulse_home() / "lake"))
+    return _setting("PULSE_LAKE_ROOT", str(pulse_home() / "lake"))
 
 
 def dist_dir() -> Path:
     """Where build artefacts shipped to Spark (the zipped ``spark_jobs`` package) are written."""
     return pulse_home() / "dist"
+
+
+def inbox_root(source_name: str) -> str:
+    """Where people drop a source's files: ``PULSE_<SOURCE>_INBOX``, default ``$PULSE_HOME/inbox/<source>``."""
+    return _setting(f"PULSE_{source_name.upper()}_INBOX", str(pulse_home() / "inbox" / source_name))
+
+
+def inbox_wait_seconds(default: int = 600) -> int:
+    return int(_setting("PULSE_INBOX_WAIT_SECONDS", str(default)))
+
+
+def http_attempts() -> int:
+    return int(_setting("PULSE_HTTP_ATTEMPTS", "6"))
+
+
+def retry_delay_seconds() -> float:
+    return float(_setting("PULSE_RETRY_DELAY_SECONDS", "30"))
+
+
+def spark_conf() -> dict[str, str]:
+    """How Pulse's Spark jobs run (spark-submit ``--conf``). What their results depend on (time zone,
+    timestamp type) the jobs set themselves: ``spark_jobs.common.job.SESSION_CONF``."""
+    return {
+        "spark.sql.shuffle.partitions": _setting("PULSE_SPARK_SHUFFLE_PARTITIONS", "8"),
+        "spark.sql.adaptive.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",
+    }
+
+
+def spark_driver_memory() -> str:
+    return _setting("PULSE_SPARK_DRIVER_MEMORY", "2g")
+
+
+def spark_python() -> str:
+    return _setting("PULSE_SPARK_PYTHON", sys.executable)

@@ -1,7 +1,7 @@
 """What a source ingests into bronze: its inputs, each a sensor and an ingest step.
 
 A DAG gets one ``wait_for_<input>`` sensor and one ``ingest_<input>`` task per input; the factory in
-:mod:`pulse.pipeline_dag` does not know what kind of input it wires. Three kinds exist:
+:mod:`pulse.pipeline` does not know what kind of input it wires. Three kinds exist:
 
 - :class:`HttpEndpoint`: one paged REST resource (the creator API's four): the sensor waits for the
   API's health URL, the ingest pages through the run's window into ``bronze/<source>/<endpoint>/``.
@@ -11,18 +11,20 @@ A DAG gets one ``wait_for_<input>`` sensor and one ``ingest_<input>`` task per i
   sensor waits, for a while, for files not yet ingested; when none come it is skipped, not failed,
   and the run goes on with what the other inputs brought.
 
-An input whose connection is not defined is skipped, with a line in the log saying so, so a source
-with several inputs runs on whichever are configured.
+An input that is not available here (:meth:`Input.unavailable`: its connection is not defined, its inbox
+does not exist) is skipped, with the reason in the log, so a source with several inputs runs on
+whichever are configured.
 
 Heavy imports (providers' hooks, the clients) happen inside the methods, so DAG files parse fast.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
+
+from pulse.config import inbox_root, inbox_wait_seconds
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,10 @@ class Input(Protocol):
 
     name: str
 
+    def unavailable(self) -> str | None:
+        """Why this input cannot be ingested in this deployment (its connection is not defined, its inbox
+        does not exist), or None. An unavailable input is skipped; the reason goes to the task's log."""
+
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         """The operator that waits until this input can be ingested (``operator_args`` go to the operator)."""
 
@@ -48,28 +54,9 @@ class Input(Protocol):
         """Write this input's bronze for ``window``; returns counts for the task's log and XCom."""
 
 
-def _http_attempts() -> int:
-    return int(os.environ.get("PULSE_HTTP_ATTEMPTS", "6"))
-
-
-SIMULATOR_MARK = "X-Pulse-Simulator"
-"""The key, in an HTTP connection's extra, that marks it as one of Pulse's simulators (``pulse.stack``
-sets it). HttpHook sends extras as headers, so it is a header the simulator ignores."""
-
-
-def is_simulator(conn_id: str) -> bool:
-    """True when ``conn_id`` is marked as a Pulse simulator: only then may a run send it ``scale``."""
-    from airflow.sdk import BaseHook
-
-    return str(BaseHook.get_connection(conn_id).extra_dejson.get(SIMULATOR_MARK, "")).lower() in ("1", "true")
-
-
 @dataclass(frozen=True)
 class HttpEndpoint:
     """One paged REST resource of an API reached through the HTTP connection ``conn_id``."""
-
-    scales_simulator: ClassVar[bool] = True
-    """The run's ``simulator_scale`` reaches the API when its connection is a simulator."""
 
     name: str
     conn_id: str
@@ -77,25 +64,29 @@ class HttpEndpoint:
     health_path: str
     page_size: int = 500
 
+    def unavailable(self) -> str | None:
+        return _missing_connection(self.conn_id, "the API")
+
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import ApiAvailableSensor
 
         return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
                                   method="GET", mode="reschedule", poke_interval=30, exponential_backoff=True,
+                                  response_error_codes_allowlist=list(ApiAvailableSensor.NOT_YET),
                                   timeout=60 * 60, **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from airflow.providers.http.hooks.http import HttpHook
 
-        from pulse.config import lake_root
+        from pulse.config import http_attempts, lake_root
         from pulse.http_ingest import RetryPolicy, ingest_endpoint
+        from pulse.simulator_scale import scale_query
 
         hook = HttpHook(method="GET", http_conn_id=self.conn_id)
         session = hook.get_conn()
         params = {"start_date": window.start.isoformat(), "end_date": window.end.isoformat(),
                   "limit": self.page_size}
-        if window.simulator_scale is not None and is_simulator(self.conn_id):
-            params["scale"] = window.simulator_scale
+        params.update(scale_query(self.conn_id, window))
         result = ingest_endpoint(
             session=session,
             base_url=hook.base_url,
@@ -106,7 +97,7 @@ class HttpEndpoint:
             params=params,
             run_date=window.run_date,
             lake_root=lake_root(),
-            policy=RetryPolicy(attempts=_http_attempts()),
+            policy=RetryPolicy(attempts=http_attempts()),
         )
         return {"endpoint": result.endpoint, "records": result.records, "pages": result.pages,
                 "seconds": result.seconds, "answers": result.answers}
@@ -118,6 +109,9 @@ class SpotifyWebApi:
 
     name: str = "api"
     conn_id: str = "spotify_api"
+
+    def unavailable(self) -> str | None:
+        return _missing_connection(self.conn_id, "the Spotify Web API (see README, 'Spotify set-up')")
 
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import SpotifyTokenSensor
@@ -131,13 +125,6 @@ class SpotifyWebApi:
         return ingest_spotify(window.run_date, self.conn_id)
 
 
-def inbox_root(source_name: str) -> str:
-    """Where people drop a source's files: ``PULSE_<SOURCE>_INBOX``, default ``$PULSE_HOME/inbox/<source>``."""
-    from pulse.config import pulse_home
-
-    return os.environ.get(f"PULSE_{source_name.upper()}_INBOX", str(pulse_home() / "inbox" / source_name))
-
-
 @dataclass(frozen=True)
 class ExportInbox:
     """Streaming-history exports dropped into ``<inbox>/<listener>/`` (see pulse.spotify_exports)."""
@@ -146,12 +133,21 @@ class ExportInbox:
     source_name: str = "spotify"
     wait_seconds: int = 10 * 60
 
+    def unavailable(self) -> str | None:
+        from pathlib import Path
+
+        from pulse.lake_storage import is_remote
+
+        inbox = inbox_root(self.source_name)
+        if is_remote(inbox) or Path(inbox).is_dir():  # a prefix in object storage exists once files do
+            return None
+        return f"the inbox {inbox} does not exist: create it, then drop files into it"
+
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import InboxSensor
 
         return InboxSensor(task_id=task_id, inbox=inbox_root(self.source_name), mode="reschedule",
-                           poke_interval=60, soft_fail=True,
-                           timeout=int(os.environ.get("PULSE_INBOX_WAIT_SECONDS", self.wait_seconds)),
+                           poke_interval=60, soft_fail=True, timeout=inbox_wait_seconds(self.wait_seconds),
                            **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
@@ -159,3 +155,11 @@ class ExportInbox:
         from pulse.spotify_exports import ingest_exports
 
         return ingest_exports(inbox_root(source_name), lake_root())
+
+
+def _missing_connection(conn_id: str, what: str) -> str | None:
+    from pulse.sensors import connection_defined
+
+    if connection_defined(conn_id):
+        return None
+    return f"no {conn_id!r} connection is defined, so {what} is not pulled in this run"

@@ -8,12 +8,15 @@ import requests
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.providers.http.sensors.http import HttpSensor
 from airflow.sdk import BaseSensorOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 
 class ApiAvailableSensor(HttpSensor):
-    """An ``HttpSensor`` that treats an API that cannot be reached, or answers 5xx, as "not yet"
-    (poke again later) instead of an error, and whose timeout names the URL it waited for."""
+    """An ``HttpSensor`` on an API's health URL that treats an API not up yet as "poke again later": an
+    answer in :attr:`NOT_YET` (HttpSensor's own ``response_error_codes_allowlist``) or a connection that
+    is refused or times out. Its timeout names the URL it waited for."""
+
+    NOT_YET = ("404", "408", "429", "500", "502", "503", "504")
 
     def poke(self, context: Any) -> bool:
         try:
@@ -21,11 +24,6 @@ class ApiAvailableSensor(HttpSensor):
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.log.info("%s cannot be reached yet (%s)", self.http_conn_id, type(exc).__name__)
             return False
-        except AirflowException as exc:
-            if str(exc)[:1] == "5":
-                self.log.info("%s answered %s; waiting", self.http_conn_id, exc)
-                return False
-            raise
 
     def execute(self, context: Any) -> Any:
         try:
@@ -44,8 +42,7 @@ class ApiAvailableSensor(HttpSensor):
 
 class SpotifyTokenSensor(BaseSensorOperator):
     """Waits until the Spotify accounts service hands the connection's app a token: the API is up and
-    the credentials work. Skipped, with a log line, when the connection is not defined (the run then
-    goes on with the other inputs); refused credentials fail at once, since waiting will not fix them."""
+    the credentials work. Refused credentials fail at once, since waiting will not fix them."""
 
     template_fields = ("conn_id",)
 
@@ -57,9 +54,6 @@ class SpotifyTokenSensor(BaseSensorOperator):
         from pulse.http_ingest import IngestError, RetryableAnswer
         from pulse.spotify_client import APP, SpotifyTokens, session_from_connection
 
-        if not connection_defined(self.conn_id):
-            raise AirflowSkipException(f"no {self.conn_id!r} connection is defined: the Spotify Web API is not "
-                                       "pulled in this run (see README, 'Spotify set-up')")
         session, _, settings = session_from_connection(self.conn_id)
         with session:
             try:

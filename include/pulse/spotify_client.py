@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import threading
 import time
@@ -49,6 +48,7 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
+from pulse.config import http_attempts
 from pulse.http_ingest import IngestError, RetryableAnswer, RetryPolicy, get_json_page, parse_retry_after
 from pulse.lake import BronzePartitionWriter, read_bronze, zone_path
 
@@ -550,7 +550,7 @@ def ingest_spotify(run_date: date, conn_id: str = CONN_ID, lake_root: str | None
     """The Airflow task body: crawl with the connection ``conn_id`` into the lake."""
     from pulse.config import lake_root as configured_lake_root
 
-    policy = RetryPolicy(attempts=int(os.environ.get("PULSE_HTTP_ATTEMPTS", "6")))
+    policy = RetryPolicy(attempts=http_attempts())
     session, base_url, settings = session_from_connection(conn_id, policy)
     with session:
         return crawl(session, base_url, settings, run_date, lake_root or configured_lake_root())

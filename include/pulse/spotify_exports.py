@@ -55,8 +55,8 @@ from typing import TYPE_CHECKING, Any
 
 import ijson  # streams the rows of large files
 
+from pulse.config import inbox_root as configured_inbox_root
 from pulse.config import lake_root as configured_lake_root
-from pulse.config import pulse_home
 from pulse.lake import MANIFEST_NAME, BronzePartitionWriter, bronze_partition_path
 from pulse.lake_storage import is_remote, lake_path, move_file
 from pulse.spotify_client import LISTENER_NAME, SOURCE
@@ -103,10 +103,8 @@ class NotAnExport(Exception):
 def inbox_root() -> LakePath:
     """The exports inbox: ``PULSE_SPOTIFY_INBOX`` (a directory or an Azure URI), default
     ``$PULSE_HOME/inbox/spotify``."""
-    location = os.environ.get("PULSE_SPOTIFY_INBOX")
-    if location and is_remote(location):
-        return lake_path(location)
-    return Path(location or pulse_home() / "inbox" / "spotify").resolve()
+    location = configured_inbox_root(SOURCE)
+    return lake_path(location) if is_remote(location) else Path(location).resolve()
 
 
 def export_format(fields: set[str] | frozenset[str]) -> str | None:

@@ -15,6 +15,7 @@ from typing import Any
 
 from pulse.config import REPO_ROOT, SPARK_JOBS_DIR, dist_dir, lake_root
 from pulse.inputs import RunWindow
+from pulse.simulator_scale import run_scale
 from pulse.sources.base import Source
 
 log = logging.getLogger(__name__)
@@ -43,32 +44,29 @@ def ingest_window(params: dict[str, Any], interval_end: datetime, default_lookba
 def run_window(params: dict[str, Any], interval_end: datetime, ds: str, default_lookback: int) -> RunWindow:
     """The :class:`~pulse.inputs.RunWindow` of a DAG run, from its params, data interval and ``ds``."""
     start, end = ingest_window(params, interval_end, default_lookback)
-    scale = params.get("simulator_scale")
-    return RunWindow(run_date=date.fromisoformat(ds), start=start, end=end,
-                     simulator_scale=None if scale in (None, 1, 1.0) else float(scale))
+    return RunWindow(run_date=date.fromisoformat(ds), start=start, end=end, simulator_scale=run_scale(params))
 
 
-def input_chosen(params: dict[str, Any], input_name: str) -> bool:
-    """Whether the run's ``inputs`` param (the inputs to pull; all when absent) includes ``input_name``.
-    When it does not, says so in the log: the caller skips the input's tasks."""
+def input_selected(source: Source, input_name: str, params: dict[str, Any]) -> bool:
+    """Whether this run ingests ``input_name``: the run's ``inputs`` param (all inputs when absent)
+    includes it, and it is available here (:meth:`~pulse.inputs.Input.unavailable`). When not, says why
+    in the log; the input's wait and ingest are then skipped."""
     chosen = params.get("inputs")
-    if chosen is None or input_name in chosen:
-        return True
-    log.info("input %r is not among the inputs chosen for this run (%s): its wait and ingest are skipped",
-             input_name, ", ".join(chosen) or "none")
-    return False
+    if chosen is not None and input_name not in chosen:
+        log.info("input %r is not among the inputs chosen for this run (%s): its wait and ingest are skipped",
+                 input_name, ", ".join(chosen) or "none")
+        return False
+    if reason := source.input(input_name).unavailable():
+        log.info("input %r is skipped: %s", input_name, reason)
+        return False
+    return True
 
 
-def skip_unless_chosen(input_name: str):
-    """A ``pre_execute`` hook that skips a task when the run's ``inputs`` param leaves ``input_name`` out."""
+def spark_lake_root() -> str:
+    """The lake as the Spark jobs get it: ``file:///…`` for a directory, the same on every Spark node."""
+    from pulse.lake_storage import spark_uri
 
-    def hook(context) -> None:
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        if not input_chosen(context["params"], input_name):
-            raise AirflowSkipException(f"input {input_name!r} was not chosen for this run (param 'inputs')")
-
-    return hook
+    return spark_uri(lake_root())
 
 
 def java_problem() -> str | None:
@@ -124,12 +122,17 @@ def stage(source: Source) -> dict[str, int]:
         conn.close()
 
 
-def reporting_sql(source: Source) -> str:
-    """The source's reporting views, then the grants that let the read-only BI role read them and the
-    source's gold tables (:mod:`pulse.bi_access`): run in the publish transaction and by the BI refresh."""
+def bi_grants_sql(source: Source) -> str:
+    """The grants that let the read-only BI role read the source's gold tables and reporting views."""
     from pulse.bi_access import grants_sql
 
-    return source.reporting_sql() + grants_sql([t.name for t in source.gold_tables], f"{source.name}_")
+    return grants_sql([t.name for t in source.gold_tables], f"{source.name}_")
+
+
+def reporting_sql(source: Source) -> str:
+    """The source's reporting views, then the BI role's grants (:mod:`pulse.bi_access`): run in the
+    publish transaction; ``refresh_reporting`` runs the same two again."""
+    return source.reporting_sql() + bi_grants_sql(source)
 
 
 def publish(source: Source, run_id: str, run_date: date) -> None:
@@ -141,30 +144,6 @@ def publish(source: Source, run_id: str, run_date: date) -> None:
                      {"run_id": run_id, "run_date": run_date})
     finally:
         conn.close()
-
-
-def refresh_reporting(source: Source) -> dict[str, int]:
-    """Re-apply the source's reporting views and the BI role's grants, refresh planner statistics and
-    check every view reads.
-
-    Returns the row count of each reporting view (logged, so the run shows what BI will see)."""
-    conn = warehouse_connection()
-    counts: dict[str, int] = {}
-    try:
-        with conn.transaction():
-            conn.execute(reporting_sql(source))
-            for table in source.gold_tables:
-                conn.execute(f"ANALYZE gold.{table.name}")
-        views = conn.execute(
-            "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' "
-            "AND table_name LIKE %s ORDER BY 1", (f"{source.name}%",)
-        ).fetchall()
-        for (view,) in views:
-            counts[view] = conn.execute(f'SELECT count(*) FROM reporting."{view}"').fetchone()[0]
-            log.info("reporting.%s: %d rows", view, counts[view])
-    finally:
-        conn.close()
-    return counts
 
 
 def powerbi_configured(conn_id: str = "powerbi_default") -> bool:

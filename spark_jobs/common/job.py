@@ -46,11 +46,22 @@ def parse_args(argv: list[str] | None, description: str, options: dict[str, str]
     return JobArgs(ns.lake_root, ns.run_date, ns.source, extra)
 
 
-def spark_session(app_name: str) -> SparkSession:
-    """The session spark-submit configured (master, shuffle partitions, time zone come from the
-    submit's ``--conf``); UTC is enforced because every timestamp in the lake is UTC."""
-    spark = SparkSession.builder.appName(app_name).getOrCreate()
-    spark.conf.set("spark.sql.session.timeZone", "UTC")
+# The settings a job's results depend on, set by the job itself whoever submits it (spark-submit from
+# Airflow, a notebook, a test). How the job runs (master, memory, partitions) is the submitter's.
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",  # every timestamp in the lake is UTC
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",  # readable by every Parquet reader
+}
+
+
+def spark_session(app_name: str, builder: SparkSession.Builder | None = None) -> SparkSession:
+    """The session spark-submit configured, or one from ``builder``, with :data:`SESSION_CONF` set."""
+    builder = builder or SparkSession.builder
+    for key, value in SESSION_CONF.items():
+        builder = builder.config(key, value)
+    spark = builder.appName(app_name).getOrCreate()
+    for key, value in SESSION_CONF.items():  # getOrCreate may return a session that was already running
+        spark.conf.set(key, value)
     spark.sparkContext.setLogLevel("WARN")
     return spark
 

@@ -412,7 +412,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=OPTIONS)
     settings = GoldSettings.from_options(args.extra)
     spark = spark_session(f"pulse-{args.source}-gold")
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
 
     demographics = read_silver(spark, args, DEMOGRAPHICS)
     competitors = read_silver(spark, args, COMPETITORS)

@@ -653,7 +653,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv, "Spotify gold: silver plays and catalogue → listening analytics", options=OPTIONS)
     settings = GoldSettings.from_options(args.extra)
     spark = spark_session(f"pulse-{args.source}-gold")
-    spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
 
     plays = read_silver(spark, args, PLAYS)
     tracks = read_silver(spark, args, TRACKS, required=False)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import requests
 
-from pulse.stack import connection_env, spark_connection
+from devstack.stack import connection_env, spark_connection
 from tests.e2e.airflow_runner import AirflowRunner
 from tests.processes import Child, free_port, start
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import connection_env
 from pulse.dashboards.render import embedded_json, plotly_js, render_dashboards
-from pulse.stack import connection_env
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from pulse.stack import connection_env, spark_connection
+from devstack.stack import connection_env, spark_connection
 from tests.processes import run as run_bounded
 
 REPO = Path(__file__).resolve().parents[2]

@@ -15,10 +15,10 @@ import psycopg
 import pyarrow.parquet as pq
 import pytest
 
-from pulse.simulators.creator_api import SimulatorConfig, running_simulator
-from pulse.simulators.faults import FaultConfig
+from devstack.simulators.creator_api import SimulatorConfig, running_simulator
+from devstack.simulators.faults import FaultConfig
+from devstack.stack import http_connection
 from pulse.sources.creator import CREATOR
-from pulse.stack import http_connection
 from tests.e2e.airflow_runner import AirflowRunner
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs three more.

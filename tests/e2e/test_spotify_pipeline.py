@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from pulse.demo import LISTENERS, fill_inbox
-from pulse.simulators.faults import FaultConfig
-from pulse.simulators.spotify_api import SimulatorConfig, running_simulator
+from devstack.demo import LISTENERS, fill_inbox
+from devstack.simulators.faults import FaultConfig
+from devstack.simulators.spotify_api import SimulatorConfig, running_simulator
+from devstack.stack import spotify_connection
 from pulse.sources.spotify import SPOTIFY
-from pulse.stack import spotify_connection
 from tests.e2e.airflow_runner import AirflowRunner
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs three more.

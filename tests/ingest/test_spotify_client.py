@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
+from devstack.simulators.faults import FaultConfig
+from devstack.simulators.spotify_api import SimulatorConfig, SpotifyApiSimulator, ms_from_datetime
 from pulse.http_ingest import IngestError, RetryPolicy
 from pulse.lake import BronzePartitionWriter, bronze_partition_path, read_manifest
-from pulse.simulators.faults import FaultConfig
-from pulse.simulators.spotify_api import SimulatorConfig, SpotifyApiSimulator, ms_from_datetime
 from pulse.spotify_client import (
     APP,
     SpotifyAuth,

@@ -16,12 +16,12 @@ from urllib.parse import unquote
 
 import pytest
 
+from devstack.simulators.creator_api import SimulatorConfig, running_simulator
+from devstack.stack import connection_env, http_connection
 from pulse.inputs import RunWindow
 from pulse.lake import MANIFEST_NAME, read_bronze, read_manifest
 from pulse.lake_storage import LakeStorageError, forget_resolved, lake_path
-from pulse.simulators.creator_api import SimulatorConfig, running_simulator
 from pulse.sources.creator import CREATOR
-from pulse.stack import connection_env, http_connection
 from tests.e2e.airflow_runner import AirflowRunner
 from tests.scale_out.azurite import AzuriteUnavailable, running_azurite
 

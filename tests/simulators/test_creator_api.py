@@ -18,8 +18,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import requests
 
-from pulse.simulators.creator_api import SimulatorConfig, running_simulator
-from pulse.simulators.faults import FaultConfig
+from devstack.simulators.creator_api import SimulatorConfig, running_simulator
+from devstack.simulators.faults import FaultConfig
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 START, END = "2026-11-01", "2026-11-15"  # 14 days
@@ -375,7 +375,7 @@ def test_each_request_fault_fires_near_its_rate(faults, fired):
 
 
 def test_slow_answers_fire_near_their_rate_and_take_slow_seconds(caplog):
-    caplog.set_level(logging.INFO, logger="pulse.simulators.creator_api")
+    caplog.set_level(logging.INFO, logger="devstack.simulators.creator_api")
     faults = FaultConfig(slow_rate=0.2, slow_seconds=0.05)
     with running_simulator(SimulatorConfig(seed=3, creators=5, faults=faults)) as base_url:
         answers = statuses(base_url, 200)
@@ -549,7 +549,7 @@ def test_a_retried_page_holds_the_same_noisy_records(noisy_data):
 # --- the log and the command line -----------------------------------------------------------------
 
 def test_every_fault_that_fires_is_in_the_log(caplog):
-    caplog.set_level(logging.INFO, logger="pulse.simulators.creator_api")
+    caplog.set_level(logging.INFO, logger="devstack.simulators.creator_api")
     faults = FaultConfig(fail_rate=0.2, rate_limit_rate=0.1, slow_rate=0.1, slow_seconds=0.01,
                          bad_page_rate=0.2, malformed_rate=0.2, duplicate_rate=0.2, late_update_rate=0.2,
                          broken_pages=frozenset({("content", 2)}))
@@ -577,7 +577,7 @@ def test_the_command_line_serves_until_sigterm_and_logs_one_line_per_request():
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(REPO, "include"), REPO])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pulse.simulators.creator_api", "--port", str(port), "--seed", "42",
+        [sys.executable, "-m", "devstack.simulators.creator_api", "--port", str(port), "--seed", "42",
          "--creators", "30", "--broken-page", "engagement:2", "--malformed-rate", "0.1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
@@ -603,6 +603,6 @@ def test_the_command_line_serves_until_sigterm_and_logs_one_line_per_request():
 
 def test_the_command_line_refuses_a_history_without_its_end():
     env = {**os.environ, "PYTHONPATH": os.path.join(REPO, "include")}
-    done = subprocess.run([sys.executable, "-m", "pulse.simulators.creator_api", "--history-days", "30"],
+    done = subprocess.run([sys.executable, "-m", "devstack.simulators.creator_api", "--history-days", "30"],
                           capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode == 2 and "history_days and as_of go together" in done.stderr

@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from pulse.simulators.faults import (
+from devstack.simulators.faults import (
     FaultConfig,
     Noise,
     RecordShape,
@@ -19,7 +19,7 @@ from pulse.simulators.faults import (
     noisy_records,
     scaled,
 )
-from pulse.simulators.http_server import ApiError, JsonApi, Request, record_encoder, running_server
+from devstack.simulators.http_server import ApiError, JsonApi, Request, record_encoder, running_server
 
 FIELDS = {"id": "str", "n": "int", "score": "float", "paid": "bool", "day": "date", "at": "timestamp"}
 

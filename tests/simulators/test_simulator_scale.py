@@ -9,9 +9,9 @@ import json
 import pyarrow.parquet as pq
 import requests
 
+from devstack.simulators.creator_api import SimulatorConfig, running_simulator
+from devstack.stack import http_connection
 from pulse.inputs import SIMULATOR_MARK, HttpEndpoint, RunWindow
-from pulse.simulators.creator_api import SimulatorConfig, running_simulator
-from pulse.stack import http_connection
 
 WINDOW = {"start_date": "2026-11-01", "end_date": "2026-11-08"}
 

@@ -23,8 +23,8 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-from pulse.simulators.faults import FaultConfig
-from pulse.simulators.spotify_api import (
+from devstack.simulators.faults import FaultConfig
+from devstack.simulators.spotify_api import (
     GENRES,
     Catalogue,
     SimulatorConfig,
@@ -644,7 +644,7 @@ def test_the_command_line_lists_what_to_configure_serves_until_sigterm_and_logs_
     port = free_port()
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)])}
     process = subprocess.Popen(
-        [sys.executable, "-m", "pulse.simulators.spotify_api", "--port", str(port), "--seed", "7",
+        [sys.executable, "-m", "devstack.simulators.spotify_api", "--port", str(port), "--seed", "7",
          "--listener", "alice", "--listener", "bob", "--client-id", "cli-app",
          "--client-secret", "cli-secret", "--api-version", "pre2026", "--broken-page", "artists:1"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
@@ -684,7 +684,7 @@ def test_the_command_line_lists_what_to_configure_serves_until_sigterm_and_logs_
 
 def test_the_command_line_refuses_a_bad_listener_name():
     env = {**os.environ, "PYTHONPATH": str(REPO / "include")}
-    done = subprocess.run([sys.executable, "-m", "pulse.simulators.spotify_api", "--listener", "../etc"],
+    done = subprocess.run([sys.executable, "-m", "devstack.simulators.spotify_api", "--listener", "../etc"],
                           capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode == 2 and "listener name '../etc'" in done.stderr
 

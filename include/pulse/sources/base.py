@@ -6,7 +6,9 @@ pipelines share; nothing in a source module builds tasks.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from pulse.config import SQL_DIR
 from pulse.inputs import Input
@@ -46,14 +48,19 @@ class Source:
     silver_job: str
     gold_job: str
     gold_tables: tuple[GoldTable, ...]
-    schedule: str = "@daily"
-    tags: tuple[str, ...] = ()
     default_lookback_days: int = 1
     gold_job_args: tuple[str, ...] = ()
+    extra_params: Mapping[str, Any] = field(default_factory=dict)
+    """Trigger-form params beyond the common ones (``pulse.pipeline.pipeline_params``), by name."""
+
+    @property
+    def reporting_sql_file(self) -> str:
+        """The reporting views' SQL file, relative to ``include/sql`` (the DAGs' template search path)."""
+        return f"{self.name}/reporting_views.sql"
 
     @property
     def reporting_sql_path(self):
-        return SQL_DIR / self.name / "reporting_views.sql"
+        return SQL_DIR / self.reporting_sql_file
 
     def reporting_sql(self) -> str:
         path = self.reporting_sql_path

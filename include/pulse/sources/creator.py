@@ -5,6 +5,7 @@ The gold tables, their keys and what the quality gate asserts about them mirror
 """
 
 from pulse.inputs import HttpEndpoint
+from pulse.simulator_scale import SCALE_PARAM
 from pulse.sources.base import ForeignKey, GoldTable, Source
 
 _CREATOR = ForeignKey(("creator_id",), "dim_creators")
@@ -91,5 +92,5 @@ CREATOR = Source(
                     **{f"engagement_rate_p{p}": _RATIO for p in (25, 50, 75, 90)}},
         ),
     ),
-    tags=("creator", "medallion", "pulse"),
+    extra_params={"simulator_scale": SCALE_PARAM},
 )

@@ -20,5 +20,4 @@ SPOTIFY = Source(
     gold_job="spotify/gold.py",
     gold_job_args=GOLD_JOB_ARGS,
     gold_tables=GOLD_TABLES,
-    tags=("spotify", "medallion", "pulse"),
 )

@@ -2,7 +2,7 @@
 
 A simulator is a :class:`JsonApi`: routes (regular expressions over the path) to handlers that take
 a :class:`Request` and return a JSON-able object, a :class:`Response` or raise :class:`ApiError`.
-The API applies the request-level faults of :mod:`pulse.simulators.faults` before a handler runs,
+The API applies the request-level faults of :mod:`devstack.simulators.faults` before a handler runs,
 answers errors as ``{"error": {"status": <int>, "message": "<text>"}}`` and logs one line per
 request. :func:`running_server` serves it from a background thread (tests, benchmarks);
 :func:`serve_until_stopped` serves it in the foreground until SIGTERM or SIGINT (the CLI).
@@ -25,7 +25,7 @@ from json.encoder import encode_basestring
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from pulse.simulators.faults import FaultConfig, FaultDecision, RequestFaults
+from devstack.simulators.faults import FaultConfig, FaultDecision, RequestFaults
 
 
 class ApiError(Exception):
@@ -121,7 +121,7 @@ class JsonApi:
                  fault_target: Callable[[Request], tuple[str, int] | None] = page_target) -> None:
         self.name = name
         self.faults = RequestFaults(faults or FaultConfig(), seed)
-        self.log = logger or logging.getLogger(f"pulse.simulators.{name}")
+        self.log = logger or logging.getLogger(f"devstack.simulators.{name}")
         self.fault_target = fault_target
         self.routes: list[Route] = []
 

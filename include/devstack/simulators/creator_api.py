@@ -17,9 +17,9 @@ The data are a pure function of ``(seed, record key)``: one creator's record, or
 record of a creator, platform and date, is the same in every window, process and day. Each creator
 is active on 1–3 of the six platforms and has one engagement record per active platform and date
 from the day they signed up; posts happen only on those (creator, platform, date) triples, so content
-always joins engagement. Faults (:mod:`pulse.simulators.faults`) only add noise on top.
+always joins engagement. Faults (:mod:`devstack.simulators.faults`) only add noise on top.
 
-Run it: ``python -m pulse.simulators.creator_api --port 8765 --seed 42 --creators 1000``.
+Run it: ``python -m devstack.simulators.creator_api --port 8765 --seed 42 --creators 1000``.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from itertools import accumulate
 from random import Random
 from urllib.parse import urlencode
 
-from pulse.simulators.faults import FaultConfig, Noise, RecordShape, noisy_records, scaled
-from pulse.simulators.http_server import (
+from devstack.simulators.faults import FaultConfig, Noise, RecordShape, noisy_records, scaled
+from devstack.simulators.http_server import (
     ApiError,
     JsonApi,
     Request,
@@ -54,7 +54,7 @@ from pulse.simulators.http_server import (
     serve_until_stopped,
 )
 
-log = logging.getLogger("pulse.simulators.creator_api")
+log = logging.getLogger("devstack.simulators.creator_api")
 
 DEFAULT_LIMIT = 500
 MAX_SCALE = 100.0
@@ -697,7 +697,7 @@ def _broken_page(text: str) -> tuple[str, int]:
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, SimulatorConfig]:
-    parser = argparse.ArgumentParser(prog="python -m pulse.simulators.creator_api",
+    parser = argparse.ArgumentParser(prog="python -m devstack.simulators.creator_api",
                                      description="Serve the creator API simulator until SIGTERM or SIGINT.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)

@@ -1,6 +1,6 @@
 """The embedded default stack: a real PostgreSQL server and the API simulators, started by Pulse.
 
-``python -m pulse.stack up`` starts what is not already running and writes ``$PULSE_HOME/stack.env``,
+``python -m devstack.stack up`` starts what is not already running and writes ``$PULSE_HOME/stack.env``,
 the Airflow connections of the embedded stack as shell exports. Each export only applies when the
 variable is not set already, so pointing Pulse at an external system is setting one variable, e.g.
 ``AIRFLOW_CONN_PULSE_WAREHOUSE=postgresql://user:pass@db:5432/pulse`` — and then nothing embedded
@@ -56,7 +56,7 @@ def http_connection(port: int, host: str = "127.0.0.1", simulator: bool = False)
 def spotify_connection(port: int, config, listener: str | None, host: str = "127.0.0.1") -> dict:
     """The ``spotify_api`` connection for a Spotify simulator with ``config`` (its SimulatorConfig):
     the app's credentials, the token URL, the playlists to pull and ``listener``'s refresh token."""
-    from pulse.simulators.spotify_api import Catalogue, refresh_token_of
+    from devstack.simulators.spotify_api import Catalogue, refresh_token_of
 
     extra = {"token_url": f"http://{host}:{port}/api/token",
              "playlist_ids": ",".join(Catalogue(config).playlists)}
@@ -163,7 +163,7 @@ def up(home: Path | None = None) -> dict[str, dict | str]:
     if conn_env_name("creator_api") not in os.environ:
         port = int(os.environ.get("PULSE_CREATOR_API_PORT", "8765"))
         sim_args = shlex.split(os.environ.get("PULSE_CREATOR_API_ARGS", "--seed 42 --creators 1000"))
-        conns["creator_api"] = start_simulator(home / "run", "creator_api", "pulse.simulators.creator_api",
+        conns["creator_api"] = start_simulator(home / "run", "creator_api", "devstack.simulators.creator_api",
                                                port, sim_args)
     if conn_env_name("spotify_api") not in os.environ:
         conns["spotify_api"] = start_spotify_simulator(home / "run")
@@ -172,13 +172,13 @@ def up(home: Path | None = None) -> dict[str, dict | str]:
 
 def start_spotify_simulator(run_dir: Path) -> dict:
     """The Spotify simulator, with one listener whose recently played the API input pulls."""
-    from pulse.simulators.spotify_api import parse_args
+    from devstack.simulators.spotify_api import parse_args
 
     port = int(os.environ.get("PULSE_SPOTIFY_API_PORT", "8766"))
     listener = os.environ.get("PULSE_SPOTIFY_LISTENER", "sim-listener")
     sim_args = ["--listener", listener, *shlex.split(os.environ.get("PULSE_SPOTIFY_API_ARGS", "--seed 42"))]
     _, config = parse_args(["--port", str(port), *sim_args])
-    start_simulator(run_dir, "spotify_api", "pulse.simulators.spotify_api", port, sim_args, health_path="health")
+    start_simulator(run_dir, "spotify_api", "devstack.simulators.spotify_api", port, sim_args, health_path="health")
     return spotify_connection(port, config, listener)
 
 
@@ -192,7 +192,7 @@ def down(home: Path | None = None) -> None:
 
 def env_file_text(conns: dict[str, dict | str]) -> str:
     """Shell exports of the connections, each applied only when not already set."""
-    lines = ["# Written by `python -m pulse.stack up`: the embedded stack's Airflow connections."]
+    lines = ["# Written by `python -m devstack.stack up`: the embedded stack's Airflow connections."]
     for conn_id, value in conns.items():
         name = conn_env_name(conn_id)
         text = value if isinstance(value, str) else json.dumps(value)
@@ -234,7 +234,7 @@ def psql() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pulse.stack", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devstack.stack", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["up", "down", "psql"])
     args = parser.parse_args(argv)
     home = pulse_home()

@@ -47,13 +47,13 @@ playlists (their ids come from the seed; the CLI lists them at start), and one l
 ``(seed, name, day)``; recently played answers the newest ones before ``as_of`` (default: now).
 Object ``href``s and paging links point at the simulator (the ``Host`` the client asked).
 
-Faults (:mod:`pulse.simulators.faults`) as in the creator simulator; ``broken_pages`` names
+Faults (:mod:`devstack.simulators.faults`) as in the creator simulator; ``broken_pages`` names
 ``(resource, page)`` with resource one of :data:`FAULT_RESOURCES` (``playlist_items`` page
 ``offset // limit + 1``; ``recently_played`` page 1 without a cursor, 2 with one). Record noise
 (malformed and duplicate extras) is added to playlist items and recently played, the paged lists;
 ``late_update_rate`` does nothing here, as Spotify objects carry no version timestamp.
 
-Run it: ``python -m pulse.simulators.spotify_api --port 8766 --seed 42 --listener alice --listener bob``.
+Run it: ``python -m devstack.simulators.spotify_api --port 8766 --seed 42 --listener alice --listener bob``.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ from random import Random
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pulse.simulators.faults import FaultConfig, FaultDecision, Noise, RecordShape, noisy_records
-from pulse.simulators.http_server import (
+from devstack.simulators.faults import FaultConfig, FaultDecision, Noise, RecordShape, noisy_records
+from devstack.simulators.http_server import (
     ApiError,
     JsonApi,
     Request,
@@ -92,7 +92,7 @@ from pulse.simulators.http_server import (
     make_server,
 )
 
-log = logging.getLogger("pulse.simulators.spotify_api")
+log = logging.getLogger("devstack.simulators.spotify_api")
 
 API_VERSIONS = ("2026", "pre2026")
 REAL_API = "https://api.spotify.com"
@@ -702,7 +702,7 @@ class Catalogue:
 
 @dataclass(frozen=True)
 class Exchange:
-    """A request's method, headers and body: :mod:`pulse.simulators.http_server` hands handlers the
+    """A request's method, headers and body: :mod:`devstack.simulators.http_server` hands handlers the
     method and target only, and this API needs ``Authorization``, ``Host`` and the token form."""
 
     method: str
@@ -1215,7 +1215,7 @@ def _broken_page(text: str) -> tuple[str, int]:
 
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, SimulatorConfig]:
     parser = argparse.ArgumentParser(
-        prog="python -m pulse.simulators.spotify_api",
+        prog="python -m devstack.simulators.spotify_api",
         description="Serve the Spotify Web API simulator until SIGTERM or SIGINT.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)

@@ -1,6 +1,6 @@
 """What ``make demo`` feeds the Spotify pipeline besides the Web API simulator: real exports.
 
-``python -m pulse.demo fill-inbox`` drops the real streaming-history exports of
+``python -m devstack.demo fill-inbox`` drops the real streaming-history exports of
 ``../shared/realdata/spotify/history/`` (five files from four people who published their own data)
 into the Spotify inbox, one listener folder per person, as a listener would after "download your
 data". Without that folder it says so and drops nothing: the API input still runs.
@@ -51,7 +51,7 @@ def fill_inbox(history: Path = REAL_HISTORY, inbox: Path | None = None) -> list[
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m pulse.demo", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["fill-inbox"])
     parser.parse_args(argv)
     fill_inbox()
