@@ -155,9 +155,9 @@ def spark_submit(job: str, lake: Path) -> float:
     zip_path = lake.parent / "spark_jobs.zip"
     if not zip_path.exists():
         shutil.make_archive(str(zip_path.with_suffix("")), "zip", REPO_ROOT, "spark_jobs")
-    from pulse.pipeline_dag import SPARK_CONF  # the DAG's own Spark settings
+    from pulse.config import spark_conf  # the DAG's own Spark settings
 
-    confs = [arg for key, value in SPARK_CONF.items() for arg in ("--conf", f"{key}={value}")]
+    confs = [arg for key, value in spark_conf().items() for arg in ("--conf", f"{key}={value}")]
     command = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[*]", "--driver-memory", "4g",
                *confs, "--py-files", str(zip_path),
                str(SPARK_JOBS_DIR / job), "--lake-root", str(lake), "--run-date", END_DATE.isoformat(),

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 from pulse.config import REPO_ROOT
-from pulse.inputs import inbox_root
+from pulse.config import inbox_root
 
 REAL_HISTORY = REPO_ROOT.parent / "shared" / "realdata" / "spotify" / "history"
 

@@ -47,7 +47,7 @@ def http_connection(port: int, host: str = "127.0.0.1", simulator: bool = False)
     extra), the only kind a run sends its ``simulator_scale`` to."""
     conn = {"conn_type": "http", "host": host, "port": port, "schema": "http"}
     if simulator:
-        from pulse.inputs import SIMULATOR_MARK
+        from pulse.simulator_scale import SIMULATOR_MARK
 
         conn["extra"] = {SIMULATOR_MARK: "true"}
     return conn

@@ -111,7 +111,7 @@ class SpotifyWebApi:
     conn_id: str = "spotify_api"
 
     def unavailable(self) -> str | None:
-        return _missing_connection(self.conn_id, "the Spotify Web API (see README, 'Spotify set-up')")
+        return _missing_connection(self.conn_id, "the Spotify Web API", " (see README, 'Spotify set-up')")
 
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import SpotifyTokenSensor
@@ -157,9 +157,9 @@ class ExportInbox:
         return ingest_exports(inbox_root(source_name), lake_root())
 
 
-def _missing_connection(conn_id: str, what: str) -> str | None:
+def _missing_connection(conn_id: str, what: str, how: str = "") -> str | None:
     from pulse.sensors import connection_defined
 
     if connection_defined(conn_id):
         return None
-    return f"no {conn_id!r} connection is defined, so {what} is not pulled in this run"
+    return f"no {conn_id!r} connection is defined, so {what} is not pulled in this run{how}"

@@ -6,7 +6,6 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from airflow.sdk.exceptions import AirflowSkipException
 
 from pulse import tasks
 from pulse.sources import SOURCES
@@ -45,17 +44,43 @@ def test_the_trigger_form_offers_each_sources_inputs_and_a_simulator_scale_only_
     assert "simulator_scale" not in dagbag.dags["spotify_analytics"].params
 
 
-def test_every_wait_and_ingest_task_skips_itself_when_its_input_is_not_chosen(dagbag, caplog):
+def test_each_input_is_selected_then_waited_for_then_ingested_and_the_inputs_meet_in_one_join(dagbag):
+    for source in SOURCES.values():
+        dag = dagbag.dags[source.dag_id]
+        join = dag.get_task("inputs_ingested")
+        assert join.trigger_rule == "none_failed_min_one_success"
+        for name in (i.name for i in source.inputs):
+            selected = dag.get_task(f"{name}_selected")
+            assert selected.task_type == "_ShortCircuitDecoratedOperator"  # a skip shows in the grid
+            assert selected.downstream_task_ids == {f"wait_for_{name}"}
+            assert dag.get_task(f"wait_for_{name}").downstream_task_ids == {f"ingest_{name}"}
+            assert dag.get_task(f"ingest_{name}").downstream_task_ids == {"inputs_ingested"}
+        assert join.downstream_task_ids == {"package_spark_jobs"}
+
+
+def test_an_input_the_run_did_not_choose_is_not_selected_and_the_log_says_so(caplog, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_CREATOR_API", '{"conn_type": "http", "host": "127.0.0.1"}')
     caplog.set_level("INFO")
-    dag = dagbag.dags["creator_analytics"]
-    context = {"params": {"inputs": ["engagement"]}}
-    for task_id in ("wait_for_content", "ingest_content"):
-        with pytest.raises(AirflowSkipException, match="'content' was not chosen"):
-            dag.get_task(task_id)._pre_execute_hook(context)
+    creator = SOURCES["creator"]
+    assert tasks.input_selected(creator, "content", {"inputs": ["engagement"]}) is False
     assert "input 'content' is not among the inputs chosen for this run (engagement)" in caplog.text
-    for task_id in ("wait_for_engagement", "ingest_engagement"):
-        dag.get_task(task_id)._pre_execute_hook(context)  # chosen: runs
-    dag.get_task("ingest_content")._pre_execute_hook({"params": {}})  # no param (an old run): every input runs
+    assert tasks.input_selected(creator, "engagement", {"inputs": ["engagement"]}) is True
+    assert tasks.input_selected(creator, "content", {}) is True  # no param (an old run): every input runs
+
+
+@pytest.mark.parametrize(("source", "input_name", "reason"), [
+    ("creator", "content", "no 'creator_api' connection is defined, so the API is not pulled"),
+    ("spotify", "api", "no 'spotify_api' connection is defined, so the Spotify Web API is not pulled"),
+    ("spotify", "exports", "does not exist: create it, then drop files into it"),
+])
+def test_an_input_that_is_not_configured_here_is_not_selected_and_the_log_says_why(
+        caplog, monkeypatch, tmp_path, source, input_name, reason):
+    for conn_id in ("creator_api", "spotify_api"):
+        monkeypatch.delenv(f"AIRFLOW_CONN_{conn_id.upper()}", raising=False)
+    monkeypatch.setenv("PULSE_SPOTIFY_INBOX", str(tmp_path / "no-inbox"))
+    caplog.set_level("INFO")
+    assert tasks.input_selected(SOURCES[source], input_name, {}) is False
+    assert f"input {input_name!r} is skipped: " in caplog.text and reason in caplog.text
 
 
 def test_a_run_window_carries_the_simulator_scale_only_when_it_is_not_one():

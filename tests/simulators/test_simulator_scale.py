@@ -11,7 +11,8 @@ import requests
 
 from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.stack import http_connection
-from pulse.inputs import SIMULATOR_MARK, HttpEndpoint, RunWindow
+from pulse.inputs import HttpEndpoint, RunWindow
+from pulse.simulator_scale import SIMULATOR_MARK
 
 WINDOW = {"start_date": "2026-11-01", "end_date": "2026-11-08"}
 

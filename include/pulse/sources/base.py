@@ -1,6 +1,6 @@
 """A source is configuration: its inputs, its Spark jobs and its gold tables.
 
-The DAG factory (:mod:`pulse.pipeline_dag`) turns a :class:`Source` into a DAG of the one shape both
+The TaskGroup builders (:mod:`pulse.pipeline`) turn a :class:`Source` into a DAG of the one shape both
 pipelines share; nothing in a source module builds tasks.
 """
 
