@@ -12,8 +12,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from pulse.config import REPO_ROOT
-from pulse.config import inbox_root
+from pulse.config import REPO_ROOT, inbox_root
 
 REAL_HISTORY = REPO_ROOT.parent / "shared" / "realdata" / "spotify" / "history"
 

@@ -12,8 +12,6 @@ rerun, or a run on the same data partitioned differently, writes the same rows.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from decimal import Decimal
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -21,6 +19,7 @@ from pyspark.sql import types as T
 
 from spark_jobs.common.job import JobArgs, parse_args, spark_session
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT, SilverDataset
+from spark_jobs.creator.settings import GoldSettings
 
 MONEY = T.DecimalType(18, 2)
 RATIO_DECIMALS = 6
@@ -42,50 +41,8 @@ COMPETITOR_METRICS: dict[str, bool] = {
     "google_play_rating": True,
 }
 
-OPTIONS = {
-    "trending-reach": "25000",
-    "viral-reach": "100000",
-    "mid-earner-revenue": "50",
-    "top-earner-revenue": "500",
-    "our-platform": "Mainstack",
-    "our-commission-percentage": "0",
-}
-
 SMALL_TABLES = ("dim_creators", "dim_platforms", "dim_time", "dim_content_types", "benchmark_competitors",
                 "benchmark_niche")
-
-
-@dataclass(frozen=True)
-class GoldSettings:
-    """The gold job's thresholds and our own platform's configuration (not API data)."""
-
-    trending_reach: int = 25_000
-    viral_reach: int = 100_000
-    mid_earner_revenue: Decimal = Decimal("50")
-    top_earner_revenue: Decimal = Decimal("500")
-    our_platform: str = "Mainstack"
-    our_commission_percentage: int = 0
-
-    def __post_init__(self) -> None:
-        if not 0 < self.trending_reach < self.viral_reach:
-            raise ValueError(f"--trending-reach ({self.trending_reach}) must be positive and below "
-                             f"--viral-reach ({self.viral_reach})")
-        if not 0 < self.mid_earner_revenue < self.top_earner_revenue:
-            raise ValueError(f"--mid-earner-revenue ({self.mid_earner_revenue}) must be positive and below "
-                             f"--top-earner-revenue ({self.top_earner_revenue})")
-        if not self.our_platform.strip():
-            raise ValueError("--our-platform must name our platform, e.g. Mainstack")
-
-    @classmethod
-    def from_options(cls, extra: dict[str, str]) -> GoldSettings:
-        return cls(
-            trending_reach=int(extra["trending-reach"]),
-            viral_reach=int(extra["viral-reach"]),
-            mid_earner_revenue=Decimal(extra["mid-earner-revenue"]),
-            top_earner_revenue=Decimal(extra["top-earner-revenue"]),
-            our_platform=extra["our-platform"],
-            our_commission_percentage=int(extra["our-commission-percentage"]),
-        )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -409,7 +366,7 @@ def write_gold(frame: DataFrame, args: JobArgs, table: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=OPTIONS)
+    args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=GoldSettings().options())
     settings = GoldSettings.from_options(args.extra)
     spark = spark_session(f"pulse-{args.source}-gold")
 

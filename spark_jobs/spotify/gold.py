@@ -19,7 +19,6 @@ silver with duplicated plays writes the same rows.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
@@ -27,6 +26,7 @@ from pyspark.sql import types as T
 
 from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session
 from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS, SilverDataset
+from spark_jobs.spotify.settings import GoldSettings
 
 RATIO_DECIMALS = 6
 MS_PER_MINUTE = 60_000.0
@@ -46,38 +46,7 @@ PERIOD_GRAINS = ("day", "week", "month")
 TOP_TRACKS = 50
 TIERS = ((10, "Top 10"), (25, "Top 11-25"), (50, "Top 26-50"))
 
-OPTIONS = {
-    "skip-threshold-ms": "30000",
-    "loyalty-persistence-weeks": "4",
-}
-
 SMALL_TABLES = ("dim_artist_stats", "dim_album_stats", "dim_date_dimension", "dim_top_tier_tracks")
-
-
-@dataclass(frozen=True)
-class GoldSettings:
-    """The gold job's thresholds.
-
-    ``skip_threshold_ms``: a play whose source does not say whether it was skipped counts as skipped
-    below this many milliseconds. ``loyalty_persistence_weeks``: the scale ``k`` of the loyalty
-    score's persistence ``1 − exp(−weeks / k)``.
-    """
-
-    skip_threshold_ms: int = 30_000
-    loyalty_persistence_weeks: float = 4.0
-
-    def __post_init__(self) -> None:
-        if self.skip_threshold_ms <= 0:
-            raise ValueError(f"--skip-threshold-ms ({self.skip_threshold_ms}) must be a positive number of "
-                             "milliseconds, e.g. 30000")
-        if not self.loyalty_persistence_weeks > 0:
-            raise ValueError(f"--loyalty-persistence-weeks ({self.loyalty_persistence_weeks}) must be a "
-                             "positive number of weeks, e.g. 4")
-
-    @classmethod
-    def from_options(cls, extra: dict[str, str]) -> GoldSettings:
-        return cls(skip_threshold_ms=int(extra["skip-threshold-ms"]),
-                   loyalty_persistence_weeks=float(extra["loyalty-persistence-weeks"]))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -650,7 +619,8 @@ def gold_tables(plays: DataFrame, tracks: DataFrame, artists: DataFrame, albums:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv, "Spotify gold: silver plays and catalogue → listening analytics", options=OPTIONS)
+    args = parse_args(argv, "Spotify gold: silver plays and catalogue → listening analytics",
+                      options=GoldSettings().options())
     settings = GoldSettings.from_options(args.extra)
     spark = spark_session(f"pulse-{args.source}-gold")
 

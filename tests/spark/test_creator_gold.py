@@ -12,8 +12,9 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
-from pulse.sources.creator import CREATOR, GOLD_JOB_OPTIONS
+from pulse.sources.creator import CREATOR
 from pulse.warehouse import pg_type
+from spark_jobs.common.job import parse_args
 from spark_jobs.creator import gold
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT, SilverDataset
 
@@ -122,7 +123,8 @@ def test_a_days_performance_band_is_set_by_its_reach_at_and_around_each_threshol
 
 
 def test_reach_thresholds_are_job_options(spark):
-    settings = gold.GoldSettings.from_options({**gold.OPTIONS, "trending-reach": "10", "viral-reach": "20"})
+    settings = gold.GoldSettings.from_options({**gold.GoldSettings().options(), "trending-reach": "10",
+                                               "viral-reach": "20"})
     engagement = [day("c1", "TikTok", D(2026, 11, d), reach=r) for d, r in ((1, 9), (2, 10), (3, 20))]
     days, _ = facts(spark, engagement, [], settings)
     assert [r["performance_band"] for r in days.orderBy("date").collect()] == [
@@ -365,8 +367,14 @@ def gold_rows(spark, lake: Path) -> dict[str, list[tuple]]:
     return out
 
 
-def test_the_job_options_in_the_source_are_the_jobs_own_defaults():
-    assert GOLD_JOB_OPTIONS == gold.OPTIONS
+@pytest.mark.parametrize("settings", [gold.GoldSettings(), gold.GoldSettings(
+    trending_reach=10, viral_reach=20, mid_earner_revenue=Decimal("0.5"), top_earner_revenue=Decimal("7.25"),
+    our_platform="Pulse Creators", our_commission_percentage=12)], ids=["defaults", "changed"])
+def test_the_settings_the_dag_passes_are_what_the_job_reads_back(settings):
+    argv = ["--lake-root", "/lake", "--run-date", "2026-11-21", "--source", "creator", *settings.job_args()]
+    args = parse_args(argv, "gold", options=gold.GoldSettings().options())
+    assert gold.GoldSettings.from_options(args.extra) == settings
+    assert CREATOR.gold_job_args == gold.GoldSettings().job_args()
 
 
 @pytest.fixture(scope="module")

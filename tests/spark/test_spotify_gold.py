@@ -24,8 +24,9 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
-from pulse.sources.spotify_gold import GOLD_JOB_ARGS, GOLD_JOB_OPTIONS, GOLD_TABLES
+from pulse.sources.spotify_gold import GOLD_JOB_ARGS, GOLD_TABLES
 from pulse.warehouse import pg_type
+from spark_jobs.common.job import parse_args
 from spark_jobs.spotify import gold
 from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS, SilverDataset
 
@@ -377,8 +378,11 @@ def test_a_duplicated_play_counts_once_and_the_copy_silver_prefers_wins(spark):
 
 
 def test_settings_are_validated_and_the_sources_options_are_the_jobs_defaults():
-    assert GOLD_JOB_OPTIONS == gold.OPTIONS
-    assert gold.GoldSettings.from_options(gold.OPTIONS) == gold.GoldSettings()
+    argv = ["--lake-root", "/lake", "--run-date", "2026-11-21", "--source", "spotify", *GOLD_JOB_ARGS]
+    args = parse_args(argv, "gold", options=gold.GoldSettings().options())
+    assert gold.GoldSettings.from_options(args.extra) == gold.GoldSettings()
+    changed = gold.GoldSettings(skip_threshold_ms=10_000, loyalty_persistence_weeks=2.5)
+    assert gold.GoldSettings.from_options(changed.options()) == changed
     with pytest.raises(ValueError, match="--loyalty-persistence-weeks"):
         gold.GoldSettings(loyalty_persistence_weeks=0)
 

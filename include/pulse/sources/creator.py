@@ -7,22 +7,16 @@ The gold tables, their keys and what the quality gate asserts about them mirror
 from pulse.inputs import HttpEndpoint
 from pulse.simulator_scale import SCALE_PARAM
 from pulse.sources.base import ForeignKey, GoldTable, Source
+from spark_jobs.creator.settings import GoldSettings
 
 _CREATOR = ForeignKey(("creator_id",), "dim_creators")
 _PLATFORM = ForeignKey(("platform",), "dim_platforms")
 _RATIO = (0, 1)
 _NON_NEGATIVE = (0, None)
 
-# The gold job's options, written out so a run's configuration is read here rather than in the job's
-# defaults. Our platform's name and commission are configuration, not API data.
-GOLD_JOB_OPTIONS = {
-    "trending-reach": "25000",
-    "viral-reach": "100000",
-    "mid-earner-revenue": "50",
-    "top-earner-revenue": "500",
-    "our-platform": "Mainstack",
-    "our-commission-percentage": "0",
-}
+# The gold job's thresholds and our platform's name and commission, passed to the job on its command
+# line; their one definition is spark_jobs/creator/settings.py.
+GOLD_SETTINGS = GoldSettings()
 
 CREATOR = Source(
     name="creator",
@@ -34,7 +28,7 @@ CREATOR = Source(
     ),
     silver_job="creator/silver.py",
     gold_job="creator/gold.py",
-    gold_job_args=tuple(arg for name, value in GOLD_JOB_OPTIONS.items() for arg in (f"--{name}", value)),
+    gold_job_args=GOLD_SETTINGS.job_args(),
     gold_tables=(
         GoldTable(
             "dim_creators",

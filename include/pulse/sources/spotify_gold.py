@@ -11,19 +11,16 @@ empty (the classic export names no album, and without the API there is no catalo
 """
 
 from pulse.sources.base import ForeignKey, GoldTable
+from spark_jobs.spotify.settings import GoldSettings
 
 _RATIO = (0, 1)
 _NON_NEGATIVE = (0, None)
 _AT_LEAST_ONE = (1, None)
 _POPULARITY = (0, 100)
 
-# The gold job's options, written out so a run's configuration is read here rather than in the job's
-# defaults (a test keeps them equal to the job's own).
-GOLD_JOB_OPTIONS = {
-    "skip-threshold-ms": "30000",
-    "loyalty-persistence-weeks": "4",
-}
-GOLD_JOB_ARGS = tuple(arg for name, value in GOLD_JOB_OPTIONS.items() for arg in (f"--{name}", value))
+# The gold job's thresholds, passed to the job on its command line; their one definition is
+# spark_jobs/spotify/settings.py.
+GOLD_JOB_ARGS = GoldSettings().job_args()
 
 _PLAY_MEASURES = ("plays", "streams", "skips", "ms_played", "listening_minutes")
 
