@@ -26,11 +26,11 @@ help:
 	@echo "make bench    benchmarks (stage times, load speed against psql \\copy, Spark against DuckDB)"
 	@echo "make down     stop the embedded Postgres and simulators"
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON_BOOTSTRAP) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pulse needs Python 3.11 or newer")'
 	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements.txt
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
