@@ -20,6 +20,22 @@ def realdata() -> Path:
 
 
 @pytest.fixture(scope="session")
+def spark():
+    """The local Spark session every test that needs Spark shares (real Spark, small and quiet), with the
+    settings the jobs set themselves (``spark_jobs.common.job.SESSION_CONF``)."""
+    from pyspark.sql import SparkSession
+
+    from spark_jobs.common.job import spark_session
+
+    builder = (SparkSession.builder.master("local[2]").config("spark.sql.shuffle.partitions", "2")
+               .config("spark.ui.enabled", "false"))
+    session = spark_session("pulse-tests", builder)
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
 def postgres(tmp_path_factory) -> dict:
     """A real PostgreSQL server for the test session (the pgserver wheel), stopped afterwards.
 

@@ -13,8 +13,8 @@ import pytest
 
 from pulse.sources.creator import CREATOR
 from pulse.sources.spotify import SPOTIFY
-from tests.bi.gold_lakes import build_creator_gold, build_spotify_gold, publish
 from tests.browser import CHROMIUM, BoundedBrowser
+from tests.builders.gold_lakes import build_creator_gold, build_spotify_gold, publish
 
 REPO = Path(__file__).resolve().parents[2]
 # Kept after the run (pytest rotates its basetemp away); PULSE_SCREENSHOTS moves them, e.g. for CI artifacts.
@@ -22,15 +22,8 @@ SCREENSHOTS = Path(os.environ.get("PULSE_SCREENSHOTS", REPO / ".pulse" / "screen
 
 
 @pytest.fixture(scope="session")
-def gold_lakes(tmp_path_factory) -> dict[str, Path]:
+def gold_lakes(spark, tmp_path_factory) -> dict[str, Path]:
     """Gold of both sources, written by the real gold jobs from generated silver."""
-    from pyspark.sql import SparkSession
-
-    # The same local session the Spark tests use (getOrCreate returns theirs when it is running).
-    spark = (SparkSession.builder.master("local[2]").appName("pulse-tests")
-             .config("spark.sql.shuffle.partitions", "2").config("spark.sql.session.timeZone", "UTC")
-             .config("spark.ui.enabled", "false")
-             .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS").getOrCreate())
     lake = tmp_path_factory.mktemp("bi_lake")
     # Two threads on one session: the jobs are many small stages, so they overlap well.
     with ThreadPoolExecutor(2) as pool:

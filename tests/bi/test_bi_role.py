@@ -15,7 +15,7 @@ from pulse.bi_access import BI_ROLE, grants_sql
 from pulse.sources.creator import CREATOR
 from pulse.sources.spotify import SPOTIFY
 from tests.bi.conftest import connect
-from tests.bi.gold_lakes import publish
+from tests.builders.gold_lakes import publish
 
 pytestmark = pytest.mark.spark
 

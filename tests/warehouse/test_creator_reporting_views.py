@@ -21,19 +21,13 @@ import pytest
 from pulse.quality import orphan_rows_sql, table_checks
 from pulse.sources.creator import CREATOR
 from pulse.warehouse import publish_gold, stage_gold
-from tests.spark.test_creator_gold import run_gold, write_tiny_silver
+from tests.builders.creator import run_gold, write_tiny_silver
 
 pytestmark = pytest.mark.spark
 
 
 @pytest.fixture(scope="module")
-def tiny_gold(tmp_path_factory):
-    from pyspark.sql import SparkSession
-
-    # The same local session the Spark tests use (getOrCreate returns theirs when it is running).
-    spark = (SparkSession.builder.master("local[2]").appName("pulse-tests")
-             .config("spark.sql.shuffle.partitions", "2").config("spark.sql.session.timeZone", "UTC")
-             .config("spark.ui.enabled", "false").getOrCreate())
+def tiny_gold(spark, tmp_path_factory):
     lake = tmp_path_factory.mktemp("creator_lake")
     write_tiny_silver(spark, lake)
     run_gold(lake)

@@ -20,7 +20,7 @@ from pulse.config import SQL_DIR
 from pulse.quality import orphan_rows_sql, table_checks
 from pulse.sources.spotify_gold import GOLD_TABLES
 from pulse.warehouse import publish_gold, stage_gold
-from tests.spark.test_spotify_gold import ALL_PLAYS, run_gold, write_silver
+from tests.builders.spotify import ALL_PLAYS, run_gold, write_silver
 
 pytestmark = pytest.mark.spark
 
@@ -28,13 +28,7 @@ REPORTING_SQL = (SQL_DIR / "spotify" / "reporting_views.sql").read_text()
 
 
 @pytest.fixture(scope="module")
-def tiny_gold(tmp_path_factory):
-    from pyspark.sql import SparkSession
-
-    # The same local session the Spark tests use (getOrCreate returns theirs when it is running).
-    spark = (SparkSession.builder.master("local[2]").appName("pulse-tests")
-             .config("spark.sql.shuffle.partitions", "2").config("spark.sql.session.timeZone", "UTC")
-             .config("spark.ui.enabled", "false").getOrCreate())
+def tiny_gold(spark, tmp_path_factory):
     lake = tmp_path_factory.mktemp("spotify_lake")
     write_silver(spark, lake, ALL_PLAYS)
     run_gold(lake)

@@ -1,8 +1,8 @@
 """Small but real gold for the BI tests: the real gold jobs run on generated silver.
 
-The creator lake is the tiny lake's kind of rows (``tests/spark/test_creator_gold.py``'s helpers) at a
+The creator lake is the tiny lake's kind of rows (``tests/builders/creator.py``) at a
 size a dashboard can show: 18 creators, four tiers, five platforms, six weeks, a few hundred posts. The
-Spotify lake is the five hand-made listeners of ``tests/spark/test_spotify_gold.py`` plus ``mia``, who
+Spotify lake is the five hand-made listeners of ``tests/builders/spotify.py`` plus ``mia``, who
 listened for half a year to twelve artists with albums (what the drill-down needs). Both are
 deterministic. Gold is then staged and published by :mod:`pulse.warehouse` with the reporting views and
 the BI grants, exactly as ``publish_gold`` does in a DAG run.
@@ -29,7 +29,7 @@ MIA_ARTISTS = ("Aurora Lane", "Brass Monkeys", "Cold Harbour", "Delta Nine", "Ec
 
 def creator_silver(seed: int = 7, creators: int = 18, days: int = 42) -> dict[str, list[dict]]:
     """Silver rows of the creator source, by dataset name (``demographics`` … ``competitors``)."""
-    from tests.spark.test_creator_gold import competitor_rows, creator, day, post
+    from tests.builders.creator import competitor_rows, creator, day, post
 
     rng = Random(seed)
     first_day = CREATOR_RUN_DATE - dt.timedelta(days=days)
@@ -69,7 +69,7 @@ def creator_silver(seed: int = 7, creators: int = 18, days: int = 42) -> dict[st
 def mia_plays(seed: int = 3) -> list[dict]:
     """Half a year of one listener's plays: twelve artists with one to three albums each, evenings and
     weekends busier, a few artists found late, some skips."""
-    from tests.spark.test_spotify_gold import play
+    from tests.builders.spotify import play
 
     rng = Random(seed)
     catalogue = []
@@ -97,7 +97,7 @@ def mia_plays(seed: int = 3) -> list[dict]:
 
 def build_creator_gold(spark, lake: Path) -> Path:
     from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
-    from tests.spark.test_creator_gold import frame, run_gold
+    from tests.builders.creator import frame, run_gold
 
     datasets = {"demographics": DEMOGRAPHICS, "engagement": ENGAGEMENT, "content": CONTENT,
                 "competitors": COMPETITORS}
@@ -109,7 +109,7 @@ def build_creator_gold(spark, lake: Path) -> Path:
 
 
 def build_spotify_gold(spark, lake: Path) -> Path:
-    from tests.spark.test_spotify_gold import ALL_PLAYS, run_gold, write_silver
+    from tests.builders.spotify import ALL_PLAYS, run_gold, write_silver
 
     write_silver(spark, lake, ALL_PLAYS + mia_plays())
     run_gold(lake)
