@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 
-import psycopg
 import pyarrow.parquet as pq
 import pytest
 
@@ -19,7 +18,6 @@ from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig
 from devstack.stack import http_connection
 from pulse.sources.creator import CREATOR
-from tests.e2e.airflow_runner import AirflowRunner
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -34,44 +32,14 @@ FAULTS = FaultConfig(fail_rate=0.3, rate_limit_rate=0.2, rate_limit_retry_after=
                      late_update_rate=0.3)
 
 
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory):
-    r = AirflowRunner(tmp_path_factory.mktemp("e2e"))
-    r.migrate()
-    return r
-
-
-@pytest.fixture(scope="module")
-def warehouse(postgres):
-    admin = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname="postgres",
-                            autocommit=True)
-    admin.execute("DROP DATABASE IF EXISTS e2e WITH (FORCE)")
-    admin.execute("CREATE DATABASE e2e")
-    admin.close()
-    return {**postgres, "schema": "e2e"}
-
-
 def port_of(base_url: str) -> int:
     return int(base_url.rsplit(":", 1)[1].split("/")[0])
-
-
-def gold_snapshot(warehouse: dict) -> dict[str, list[tuple]]:
-    with psycopg.connect(host=warehouse["host"], port=warehouse["port"], user="postgres",
-                         dbname=warehouse["schema"]) as conn:
-        snapshot = {}
-        for table in CREATOR.gold_tables:
-            columns = [r[0] for r in conn.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold' "
-                "AND table_name = %s ORDER BY ordinal_position", (table.name,))]
-            order = ", ".join(f'"{c}"' for c in columns)
-            snapshot[table.name] = conn.execute(f"SELECT * FROM gold.{table.name} ORDER BY {order}").fetchall()
-        return snapshot
 
 
 def run(runner, warehouse, lake, sim_config, log_name, extra_env=None, cluster=None, cwd=None):
     """One ``airflow dags test``; with ``cluster``, its Spark jobs go to that standalone cluster."""
     with running_simulator(sim_config) as base_url:
-        conns = {"pulse_warehouse": warehouse, "creator_api": http_connection(port_of(base_url))}
+        conns = {"pulse_warehouse": warehouse.connection, "creator_api": http_connection(port_of(base_url))}
         if cluster is not None:
             conns["spark_default"] = cluster.connection()
             extra_env = {**(extra_env or {}), "SPARK_LOCAL_IP": "127.0.0.1"}
@@ -83,7 +51,7 @@ def reference(runner, warehouse, tmp_path_factory):
     lake = tmp_path_factory.mktemp("lake_clean")
     done = run(runner, warehouse, lake, SimulatorConfig(**SCALE), "clean")
     assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
-    return gold_snapshot(warehouse)
+    return warehouse.gold(CREATOR)
 
 
 def test_a_fault_free_run_fills_every_gold_table(reference):
@@ -108,7 +76,7 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
     counts = json.loads((lake / "silver" / "creator" / "_counts.json").read_text())
     assert sum(d["quarantined_rows"] for d in counts.values()) > 0
     assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
-    after_faults = gold_snapshot(warehouse)
+    after_faults = warehouse.gold(CREATOR)
     for table in CREATOR.gold_tables:
         assert after_faults[table.name] == reference[table.name], (
             f"gold.{table.name} built on the standalone cluster {spark_cluster.master_url} (with faults) differs "
@@ -118,7 +86,7 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
     bronze_rows = {e.name: pq.read_table(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
     again = run(runner, warehouse, lake, config, "faults_again")
     assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
-    assert gold_snapshot(warehouse) == reference
+    assert warehouse.gold(CREATOR) == reference
     for endpoint in CREATOR.inputs:
         partitions = [p.name for p in (lake / "bronze" / "creator" / endpoint.name).iterdir()]
         assert partitions == [f"run_date={RUN_DATE}"]
@@ -135,4 +103,4 @@ def test_a_page_that_never_comes_back_fails_the_run_and_leaves_gold_as_it_was(
     assert "creator_api at http://127.0.0.1" in log and "(page 1) answered 502 after 2 tries" in log
     assert not (lake / "bronze" / "creator" / "engagement").exists() or not any(
         (lake / "bronze" / "creator" / "engagement").glob("run_date=*"))
-    assert gold_snapshot(warehouse) == reference
+    assert warehouse.gold(CREATOR) == reference

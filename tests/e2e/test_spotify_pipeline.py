@@ -13,7 +13,6 @@ import json
 import shutil
 from datetime import UTC, datetime
 
-import psycopg
 import pytest
 
 from devstack.demo import LISTENERS, fill_inbox
@@ -21,7 +20,6 @@ from devstack.simulators.faults import FaultConfig
 from devstack.simulators.spotify_api import SimulatorConfig, running_simulator
 from devstack.stack import spotify_connection
 from pulse.sources.spotify import SPOTIFY
-from tests.e2e.airflow_runner import AirflowRunner
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -35,46 +33,13 @@ FAULTS = FaultConfig(fail_rate=0.15, rate_limit_rate=0.05, rate_limit_retry_afte
                      slow_seconds=0.2, bad_page_rate=0.05, malformed_rate=0.3, duplicate_rate=0.3)
 
 
-@pytest.fixture(scope="module")
-def runner(tmp_path_factory):
-    r = AirflowRunner(tmp_path_factory.mktemp("spotify_e2e"))
-    r.migrate()
-    return r
-
-
-@pytest.fixture(scope="module")
-def warehouse(postgres):
-    admin = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname="postgres",
-                            autocommit=True)
-    admin.execute("DROP DATABASE IF EXISTS spotify_e2e WITH (FORCE)")
-    admin.execute("CREATE DATABASE spotify_e2e")
-    admin.close()
-    return {**postgres, "schema": "spotify_e2e"}
-
-
-def query(warehouse: dict, sql: str, params=()) -> list[tuple]:
-    with psycopg.connect(host=warehouse["host"], port=warehouse["port"], user="postgres",
-                         dbname=warehouse["schema"]) as conn:
-        return conn.execute(sql, params).fetchall()
-
-
-def gold_snapshot(warehouse: dict) -> dict[str, list[tuple]]:
-    snapshot = {}
-    for table in SPOTIFY.gold_tables:
-        columns = [r[0] for r in query(
-            warehouse, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold' "
-            "AND table_name = %s ORDER BY ordinal_position", (table.name,))]
-        order = ", ".join(f'"{c}"' for c in columns)
-        snapshot[table.name] = query(warehouse, f"SELECT * FROM gold.{table.name} ORDER BY {order}")
-    return snapshot
-
-
 def run(runner, warehouse, lake, inbox, sim_config, log_name, cluster=None, cwd=None):
     """One ``airflow dags test``; with ``cluster``, its Spark jobs go to that standalone cluster."""
     env = {"PULSE_SPOTIFY_INBOX": str(inbox), "PULSE_INBOX_WAIT_SECONDS": "5"}
     with running_simulator(sim_config) as base_url:
         port = int(base_url.rsplit(":", 1)[1])
-        conns = {"pulse_warehouse": warehouse, "spotify_api": spotify_connection(port, sim_config, API_LISTENER)}
+        conns = {"pulse_warehouse": warehouse.connection,
+                 "spotify_api": spotify_connection(port, sim_config, API_LISTENER)}
         if cluster is not None:
             conns["spark_default"] = cluster.connection()
             env["SPARK_LOCAL_IP"] = "127.0.0.1"
@@ -92,15 +57,15 @@ def reference(runner, warehouse, real_exports, tmp_path_factory):
     fill_inbox(real_exports, inbox)
     done = run(runner, warehouse, lake, inbox, SimulatorConfig(**SIM), "clean")
     assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
-    return gold_snapshot(warehouse)
+    return warehouse.gold(SPOTIFY)
 
 
 def test_a_fault_free_run_publishes_every_listener_from_exports_and_the_api(reference, warehouse):
     for table in SPOTIFY.gold_tables:
         assert reference[table.name] or table.allow_empty, f"gold.{table.name} is empty"
-    listeners = {r[0] for r in query(warehouse, "SELECT DISTINCT listener FROM gold.dim_artist_stats")}
+    listeners = {r[0] for r in warehouse.query("SELECT DISTINCT listener FROM gold.dim_artist_stats")}
     assert listeners == {*LISTENERS.values(), API_LISTENER}
-    kpis = {r[0] for r in query(warehouse, "SELECT listener FROM reporting.spotify_kpis")}
+    kpis = {r[0] for r in warehouse.query("SELECT listener FROM reporting.spotify_kpis")}
     assert kpis == listeners
 
 
@@ -118,7 +83,7 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
     assert f"--master {spark_cluster.master_url}" in log, "the Spark jobs were not submitted to the cluster"
     ran = spark_cluster.application_names()
     assert {"pulse-spotify-silver", "pulse-spotify-gold"} <= set(ran), f"the cluster ran {ran}"
-    after_faults = gold_snapshot(warehouse)
+    after_faults = warehouse.gold(SPOTIFY)
     for table in SPOTIFY.gold_tables:
         assert after_faults[table.name] == reference[table.name], (
             f"gold.{table.name} built on the standalone cluster {spark_cluster.master_url} (with faults) differs "
@@ -130,4 +95,4 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
         shutil.copyfile(export, export.parent.parent / f"again-{export.name}")
     again = run(runner, warehouse, lake, inbox, config, "faults_again")
     assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
-    assert gold_snapshot(warehouse) == reference
+    assert warehouse.gold(SPOTIFY) == reference
