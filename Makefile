@@ -17,10 +17,11 @@ WITH_STACK := set -a; source $(PULSE_HOME)/stack.env; set +a;
 DEMO_DATE ?= $(shell date -u -d yesterday +%F)
 DEMO_LOOKBACK_DAYS ?= 90
 
-.PHONY: help install check-java browser stack down airflow-db demo test lint airflow psql bench clean
+.PHONY: help install check-java browser stack down airflow-db demo test test-fast lint airflow psql bench clean
 help:
 	@echo "make demo     set up everything and run both pipelines end to end on the embedded stack"
-	@echo "make test     run the test suite"
+	@echo "make test     run the test suite (what CI runs)"
+	@echo "make test-fast  the unit tests: no Spark, browser or DAG run (under 2 minutes)"
 	@echo "make airflow  the Airflow UI (api-server, scheduler, dag-processor, triggerer) on http://localhost:8080"
 	@echo "make psql     a psql shell on the warehouse"
 	@echo "make bench    benchmarks (stage times, load speed against psql \\copy, Spark against DuckDB)"
@@ -86,6 +87,9 @@ browser:
 
 test: install check-java browser
 	python -m pytest
+
+test-fast: install
+	python -m pytest -m "not spark and not e2e and not browser"
 
 lint: install
 	ruff check .

@@ -11,6 +11,18 @@ REPO = Path(__file__).resolve().parents[1]
 REALDATA = REPO.parent / "shared" / "realdata"
 
 
+# What a test needs decides its markers, so `make test-fast` (-m "not spark and not e2e and not browser")
+# never starts Spark, a browser or a DAG run, even in a test that forgot its module's pytestmark.
+_MARKERS_BY_FIXTURE = {"spark": "spark", "spark_cluster": "e2e", "runner": "e2e", "azurite": "e2e", "browser": "browser"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for fixture, marker in _MARKERS_BY_FIXTURE.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     """The shared real datasets beside the checkout (../shared/realdata)."""
