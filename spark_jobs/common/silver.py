@@ -35,17 +35,25 @@ Fields a payload has beyond the declared ones are ignored.
 
 from __future__ import annotations
 
+import logging
 import math
 import operator
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import reduce
+from typing import TYPE_CHECKING
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import types as T
 
-from spark_jobs.common.job import path_exists
+from spark_jobs.common.job import JobArgs, path_exists
+
+if TYPE_CHECKING:
+    from spark_jobs.common.schemas import SilverDataset
+
+log = logging.getLogger(__name__)
 
 # The bronze contract (docs/architecture.md, pulse.lake.BRONZE_SCHEMA) as Spark reads it, with the
 # partition column taken from the path. Declared here because the ingest's code does not ship to Spark.
@@ -424,3 +432,62 @@ def read_bronze(spark: SparkSession, uri: str) -> DataFrame:
             "run its ingest task for at least one run date, then rerun silver"
         )
     return spark.read.schema(BRONZE_SCHEMA).parquet(uri)
+
+
+# ---------------------------------------------------------------------------------------------------
+# A silver job's one step per dataset
+
+
+@dataclass(frozen=True)
+class TypedPart:
+    """Bronze rows typed against one payload, and how their valid rows become the dataset's rows."""
+
+    typed: DataFrame
+    normalise: Callable[[DataFrame], DataFrame]
+
+
+def _write(frame: DataFrame, uri: str, files: int) -> None:
+    frame.coalesce(files).write.mode("overwrite").parquet(uri)
+
+
+def build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, parts: Sequence[TypedPart],
+                  finish: Callable[[DataFrame], DataFrame], rows_per_file: int,
+                  quarantine_schema: T.StructType) -> dict:
+    """Count, quarantine and write one silver dataset from its typed parts; return its counts.
+
+    ``finish`` makes silver of the union of the parts' normalised valid rows (the latest version per key,
+    the schema's columns); rejected rows go to ``silver/<source>/_quarantine/<dataset>`` with their
+    reasons, written even when empty so readers always find it."""
+    started = time.perf_counter()
+    # The typed rows are read for the counts, the quarantine and silver: cached once, without the raw
+    # payload of valid rows, which nothing needs any more.
+    typed = [p.typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
+             for p in parts]
+    try:
+        checks = reduce(DataFrame.unionByName, [t.select(REASON, REASON_KINDS) for t in typed])
+        totals = {name: int(value) for name, value in checks.agg(*count_aggregates()).first().asDict().items()}
+        reasons = ({row["kind"]: int(row["rows"]) for row in reason_counts(checks).collect()}
+                   if totals["quarantined_rows"] else {})
+        quarantined = (reduce(DataFrame.unionByName,
+                              [quarantine_rows(t, dataset.name, quarantine_schema) for t in typed])
+                       if totals["quarantined_rows"] else spark.createDataFrame([], quarantine_schema))
+        _write(quarantined, args.zone("silver", f"_quarantine/{dataset.name}"),
+               output_files(totals["quarantined_rows"], rows_per_file))
+        normalised = reduce(DataFrame.unionByName,
+                            [p.normalise(valid_rows(t)) for p, t in zip(parts, typed, strict=True)])
+        kept = Observation(f"{dataset.name}_silver")
+        silver = finish(normalised).observe(kept, F.count(F.lit(1)).alias("rows"))
+        _write(silver, args.zone("silver", dataset.name),
+               output_files(totals["valid_rows"], rows_per_file))
+        counts = silver_counts(totals, reasons, int(kept.get["rows"]))
+    finally:
+        for frame in typed:
+            frame.unpersist()
+    log.info(
+        "silver %s: %d bronze rows = %d valid + %d quarantined; %d valid = %d kept + %d duplicates; "
+        "reasons %s (%.1fs)",
+        dataset.name, counts["bronze_rows"], counts["valid_rows"], counts["quarantined_rows"],
+        counts["valid_rows"], counts["silver_rows"], counts["duplicates_dropped"],
+        counts["reasons"] or "none", time.perf_counter() - started,
+    )
+    return counts

@@ -13,18 +13,16 @@ from __future__ import annotations
 
 import sys
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark_jobs.common.job import JobArgs, parse_args, spark_session
-from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT, SilverDataset
+from spark_jobs.common.gold import RATIO_DECIMALS, calendar, col, exact_mean, ratio, read_silver, write_gold
+from spark_jobs.common.job import parse_args, spark_session
+from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
 from spark_jobs.creator.settings import GoldSettings
 
 MONEY = T.DecimalType(18, 2)
-RATIO_DECIMALS = 6
-# Averages of doubles are summed as exact decimals so their value does not depend on summation order.
-_EXACT = T.DecimalType(38, 18)
 
 MODERATE_REACH, TRENDING_REACH, VIRAL_REACH = "Moderate Reach", "Trending Reach", "🔥 Viral Reach"
 NOT_MONETIZED, NO_REVENUE = "Not Monetized", "Monetized, No Revenue"
@@ -49,24 +47,9 @@ SMALL_TABLES = ("dim_creators", "dim_platforms", "dim_time", "dim_content_types"
 # Column expressions
 
 
-def _col(column: Column | str) -> Column:
-    return F.col(column) if isinstance(column, str) else column
-
-
-def ratio(numerator: Column | str, denominator: Column | str) -> Column:
-    """``numerator / denominator`` rounded to 6 decimals; null when the denominator is 0 or null."""
-    den = _col(denominator)
-    return F.when(den > 0, F.round(_col(numerator).cast("double") / den, RATIO_DECIMALS))
-
-
-def exact_mean(column: Column | str) -> Column:
-    """The mean of a double column, summed exactly (as a decimal) and rounded to 6 decimals."""
-    return F.round(F.avg(_col(column).cast(_EXACT)), RATIO_DECIMALS).cast("double")
-
-
 def money_sum(column: Column | str) -> Column:
     """The sum of a money column as ``decimal(18,2)`` (each value rounded to cents first)."""
-    return F.sum(_col(column).cast(MONEY)).cast(MONEY)
+    return F.sum(col(column).cast(MONEY)).cast(MONEY)
 
 
 def performance_band(reach: Column, settings: GoldSettings) -> Column:
@@ -225,30 +208,9 @@ def dim_content_types(fact_content: DataFrame) -> DataFrame:
 
 
 def dim_time(fact_engagement: DataFrame, fact_content: DataFrame) -> DataFrame:
-    """One row per date in ``fact_engagement.date`` or ``fact_content.published_date``; key ``date``.
-
-    Calendar attributes; weeks are ISO 8601 (Monday first, week 1 holds the year's first Thursday), so
-    ``iso_year`` can differ from ``year`` in the first and last days of a year.
-    """
-    dates = (fact_engagement.select("date")
-             .union(fact_content.select(F.col("published_date").alias("date")))
-             .distinct())
-    iso_day = (F.dayofweek("date") + 5) % 7 + 1  # Spark counts Sunday = 1; ISO counts Monday = 1
-    return dates.select(
-        "date",
-        F.year("date").alias("year"),
-        F.quarter("date").alias("quarter"),
-        F.month("date").alias("month"),
-        F.date_format("date", "MMMM").alias("month_name"),
-        F.weekofyear("date").alias("iso_week"),
-        F.year(F.date_add("date", 4 - iso_day)).alias("iso_year"),  # the year of the week's Thursday
-        F.dayofmonth("date").alias("day_of_month"),
-        F.date_format("date", "EEEE").alias("day_of_week"),
-        iso_day.alias("day_of_week_number"),
-        (iso_day >= 6).alias("is_weekend"),
-        F.date_sub("date", iso_day - 1).alias("week_start"),
-        F.trunc("date", "month").alias("month_start"),
-    )
+    """One row per date in ``fact_engagement.date`` or ``fact_content.published_date``, with its calendar
+    attributes (:func:`~spark_jobs.common.gold.calendar`); key ``date``."""
+    return calendar(fact_engagement.select("date").union(fact_content.select(F.col("published_date").alias("date"))))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -355,16 +317,6 @@ def benchmark_niche(dim_creators: DataFrame, creator_platforms: DataFrame) -> Da
 # The application
 
 
-def read_silver(spark: SparkSession, args: JobArgs, dataset: SilverDataset) -> DataFrame:
-    return spark.read.schema(dataset.schema).parquet(args.zone("silver", dataset.name))
-
-
-def write_gold(frame: DataFrame, args: JobArgs, table: str) -> None:
-    if table in SMALL_TABLES:
-        frame = frame.coalesce(1)
-    frame.write.mode("overwrite").parquet(args.zone("gold", table))
-
-
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=GoldSettings().options())
     settings = GoldSettings.from_options(args.extra)
@@ -392,7 +344,7 @@ def main(argv: list[str] | None = None) -> None:
         "benchmark_niche": benchmark_niche(creators, summary),
     }
     for table, frame in tables.items():
-        write_gold(frame, args, table)
+        write_gold(frame, args, table, SMALL_TABLES)
     for frame in (creators, summary, days, posts):
         frame.unpersist()
 

@@ -17,32 +17,8 @@ Required are all the fields of ``../shared/realdata/creator/README.md`` except:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from pyspark.sql import types as T
-
+from spark_jobs.common.schemas import DT, TS, B, D, I, L, S, SilverDataset, fields
 from spark_jobs.common.silver import Field, PayloadSchema, RowCheck
-
-
-@dataclass(frozen=True)
-class SilverDataset:
-    name: str
-    key: tuple[str, ...]
-    schema: T.StructType
-    payload: PayloadSchema | None = None
-    version_order: tuple[str, ...] = ("updated_at", "run_date", "record_index")
-
-    @property
-    def columns(self) -> list[str]:
-        return self.schema.fieldNames()
-
-
-def _fields(*pairs: tuple[str, T.DataType]) -> T.StructType:
-    return T.StructType([T.StructField(name, dtype, nullable=True) for name, dtype in pairs])
-
-
-S, L, I, D, B = T.StringType(), T.LongType(), T.IntegerType(), T.DoubleType(), T.BooleanType()  # noqa: E741
-TS, DT = T.TimestampType(), T.DateType()
 
 # The platforms' canonical spellings: silver matches them case-insensitively; others are kept as sent.
 PLATFORMS = ("Twitter", "Instagram", "YouTube", "TikTok", "Facebook", "LinkedIn")
@@ -151,7 +127,7 @@ ENGAGEMENT_PAYLOAD = PayloadSchema(
 DEMOGRAPHICS = SilverDataset(
     "demographics",
     key=("user_id",),
-    schema=_fields(
+    schema=fields(
         ("user_id", S), ("age", I), ("age_group", S), ("device", S), ("creator_segment", S),
         ("signup_at", TS), ("active_status", S), ("subscription_tier", S), ("updated_at", TS),
     ),
@@ -161,7 +137,7 @@ DEMOGRAPHICS = SilverDataset(
 COMPETITORS = SilverDataset(
     "competitors",
     key=("competitor_id",),
-    schema=_fields(
+    schema=fields(
         ("competitor_id", S), ("platform_name", S), ("founding_year", I), ("headquarter_location", S),
         ("headquarter_city", S), ("headquarter_country", S), ("commission_percentage", I),
         ("supported_countries", I), ("market_share_percentage", D), ("sentiment_score", D),
@@ -174,7 +150,7 @@ COMPETITORS = SilverDataset(
 CONTENT = SilverDataset(
     "content",
     key=("content_id",),
-    schema=_fields(
+    schema=fields(
         ("content_id", S), ("creator_id", S), ("platform", S), ("content_type", S), ("title", S),
         ("description", S), ("published_at", TS), ("published_date", DT), ("day_of_week", S),
         ("time_of_day", S), ("likes", L), ("comments", L), ("shares", L), ("views", L), ("impressions", L),
@@ -190,7 +166,7 @@ CONTENT = SilverDataset(
 ENGAGEMENT = SilverDataset(
     "engagement",
     key=("creator_id", "platform", "date"),
-    schema=_fields(
+    schema=fields(
         ("creator_id", S), ("platform", S), ("date", DT), ("total_likes", L), ("total_comments", L),
         ("total_shares", L), ("average_view_duration", D), ("impressions", L), ("reach", L),
         ("click_through_rate", D), ("updated_at", TS),
@@ -202,7 +178,7 @@ SILVER_DATASETS: dict[str, SilverDataset] = {
     d.name: d for d in (DEMOGRAPHICS, COMPETITORS, CONTENT, ENGAGEMENT)
 }
 
-QUARANTINE_SCHEMA = _fields(
+QUARANTINE_SCHEMA = fields(
     ("dataset", S), ("run_date", DT), ("page", I), ("record_index", L), ("request_url", S),
     ("ingested_at", TS), ("payload", S), ("reason", S),
 )

@@ -20,27 +20,22 @@ version per natural key, and overwrites
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 
 from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session, write_json, zone_uri
 from spark_jobs.common.silver import (
-    REASON,
+    TypedPart,
+    build_dataset,
     canonical_spelling,
     collapse_whitespace,
     conform,
-    count_aggregates,
     latest_versions,
-    output_files,
-    quarantine_rows,
     read_bronze,
-    reason_counts,
-    silver_counts,
     type_payloads,
-    valid_rows,
 )
 from spark_jobs.creator.schemas import (
     DAYS_OF_WEEK,
@@ -185,12 +180,12 @@ def silver_rows(valid: DataFrame, dataset: SilverDataset) -> DataFrame:
     key kept (greatest ``dataset.version_order``), exactly the schema's columns in order.
 
     Grain: one row per ``dataset.key``."""
-    normalised = NORMALISERS[dataset.name](valid)
-    return conform(latest_versions(normalised, dataset.key, dataset.version_order), dataset.schema)
+    return _latest(dataset)(NORMALISERS[dataset.name](valid))
 
 
-def _write(frame: DataFrame, uri: str, files: int) -> None:
-    frame.coalesce(files).write.mode("overwrite").parquet(uri)
+def _latest(dataset: SilverDataset) -> Callable[[DataFrame], DataFrame]:
+    """The latest version of each key of the normalised rows, with exactly the schema's columns."""
+    return lambda normalised: conform(latest_versions(normalised, dataset.key, dataset.version_order), dataset.schema)
 
 
 def _bronze_uri(args: JobArgs, endpoint: str) -> str:
@@ -199,33 +194,9 @@ def _bronze_uri(args: JobArgs, endpoint: str) -> str:
 
 def _build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, rows_per_file: int) -> dict:
     """Read, type, write silver and quarantine for one dataset; return its counts."""
-    started = time.perf_counter()
-    bronze = read_bronze(spark, _bronze_uri(args, dataset.name))
-    typed = type_payloads(bronze, dataset.payload)
-    # Bronze is read and parsed once: the typed rows are cached for the counts and both outputs. A valid
-    # row's raw JSON is not needed any more, so it is left out of the cache.
-    typed = typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
-    try:
-        typed_counts = typed.agg(*count_aggregates()).first().asDict()
-        reasons = {row["kind"]: row["rows"] for row in reason_counts(typed).collect()}
-        quarantined = quarantine_rows(typed, dataset.name, QUARANTINE_SCHEMA)
-        _write(quarantined, args.zone("silver", f"_quarantine/{dataset.name}"),
-               output_files(typed_counts["quarantined_rows"], rows_per_file))
-        kept = Observation(f"{dataset.name}_silver")
-        silver = silver_rows(valid_rows(typed), dataset).observe(kept, F.count(F.lit(1)).alias("rows"))
-        _write(silver, args.zone("silver", dataset.name),
-               output_files(typed_counts["valid_rows"], rows_per_file))
-        counts = silver_counts(typed_counts, reasons, int(kept.get["rows"]))
-    finally:
-        typed.unpersist()
-    log.info(
-        "silver %s: %d bronze rows = %d valid + %d quarantined; %d valid = %d kept + %d duplicates; "
-        "reasons %s (%.1fs)",
-        dataset.name, counts["bronze_rows"], counts["valid_rows"], counts["quarantined_rows"],
-        counts["valid_rows"], counts["silver_rows"], counts["duplicates_dropped"],
-        counts["reasons"] or "none", time.perf_counter() - started,
-    )
-    return counts
+    typed = type_payloads(read_bronze(spark, _bronze_uri(args, dataset.name)), dataset.payload)
+    return build_dataset(spark, args, dataset, [TypedPart(typed, NORMALISERS[dataset.name])],
+                         _latest(dataset), rows_per_file, QUARANTINE_SCHEMA)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,19 +20,27 @@ from __future__ import annotations
 
 import sys
 
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session
-from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS, SilverDataset
+from spark_jobs.common.gold import (
+    RATIO_DECIMALS,
+    calendar,
+    col,
+    exact_mean,
+    iso_day_of_week,
+    iso_year,
+    ratio,
+    read_silver,
+    week_start,
+    write_gold,
+)
+from spark_jobs.common.job import parse_args, spark_session
+from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS
 from spark_jobs.spotify.settings import GoldSettings
 
-RATIO_DECIMALS = 6
 MS_PER_MINUTE = 60_000.0
 STREAM_MS = 30_000  # a stream: at least 30 seconds played, as Spotify counts royalties (silver's is_stream)
-# Means of ratios are summed as exact decimals so their value does not depend on summation order.
-_EXACT = T.DecimalType(38, 18)
 _SEP = "\x1f"  # between the parts of a name key: a character no artist, track or album name holds
 
 MUSIC, PODCAST, OTHER = "music", "podcast", "other"
@@ -53,50 +61,20 @@ SMALL_TABLES = ("dim_artist_stats", "dim_album_stats", "dim_date_dimension", "di
 # Column expressions
 
 
-def _col(column: Column | str) -> Column:
-    return F.col(column) if isinstance(column, str) else column
-
-
-def ratio(numerator: Column | str, denominator: Column | str) -> Column:
-    """``numerator / denominator`` rounded to 6 decimals; null when the denominator is 0 or null."""
-    den = _col(denominator)
-    return F.when(den > 0, F.round(_col(numerator).cast("double") / den, RATIO_DECIMALS))
-
-
 def minutes(ms: Column | str) -> Column:
     """Milliseconds (a long, summed exactly) as minutes, rounded to 6 decimals."""
-    return F.round(_col(ms) / MS_PER_MINUTE, RATIO_DECIMALS)
-
-
-def exact_mean(column: Column | str) -> Column:
-    """The mean of a double column, summed exactly (as a decimal) and rounded to 6 decimals."""
-    return F.round(F.avg(_col(column).cast(_EXACT)), RATIO_DECIMALS).cast("double")
+    return F.round(col(ms) / MS_PER_MINUTE, RATIO_DECIMALS)
 
 
 def normalised(name: Column | str) -> Column:
     """A name as identities compare it: trimmed, inner whitespace collapsed, lower case; null when blank."""
-    text = F.lower(F.trim(F.regexp_replace(_col(name), r"\s+", " ")))
+    text = F.lower(F.trim(F.regexp_replace(col(name), r"\s+", " ")))
     return F.when(text != "", text)
 
 
 def name_key(*normalised_parts: Column) -> Column:
     """A stable key for an item known by names only: ``name:`` + SHA-256 of the normalised names."""
     return F.concat(F.lit("name:"), F.sha2(F.concat_ws(_SEP, *normalised_parts), 256))
-
-
-def iso_day_of_week(date: Column) -> Column:
-    """ISO day of the week: Monday = 1 … Sunday = 7 (Spark's ``dayofweek`` counts Sunday = 1)."""
-    return (F.dayofweek(date) + 5) % 7 + 1
-
-
-def week_start(date: Column) -> Column:
-    """The Monday of the date's ISO week."""
-    return F.date_sub(date, iso_day_of_week(date) - 1)
-
-
-def iso_year(date: Column) -> Column:
-    """The year the date's ISO week belongs to: the year of that week's Thursday."""
-    return F.year(F.date_add(date, 4 - iso_day_of_week(date)))
 
 
 def iso_week_label(date: Column) -> Column:
@@ -456,29 +434,9 @@ def dim_album_stats(music: DataFrame, albums: DataFrame) -> DataFrame:
 
 
 def dim_date_dimension(events: DataFrame) -> DataFrame:
-    """One row per UTC date with at least one play (of any listener, any kind); key ``date``.
-
-    Calendar attributes; weeks are ISO 8601 (Monday first, week 1 holds the year's first Thursday), so
-    ``iso_year`` can differ from ``year`` in the first and last days of a year.
-    """
-    dates = events.select(F.col("play_date").alias("date")).distinct()
-    date = F.col("date")
-    iso_day = iso_day_of_week(date)
-    return dates.select(
-        "date",
-        F.year(date).alias("year"),
-        F.quarter(date).alias("quarter"),
-        F.month(date).alias("month"),
-        F.date_format(date, "MMMM").alias("month_name"),
-        iso_year(date).alias("iso_year"),
-        F.weekofyear(date).alias("iso_week"),
-        F.dayofmonth(date).alias("day_of_month"),
-        F.date_format(date, "EEEE").alias("day_of_week"),
-        iso_day.alias("day_of_week_number"),
-        (iso_day >= 6).alias("is_weekend"),
-        week_start(date).alias("week_start"),
-        F.trunc(date, "month").alias("month_start"),
-    )
+    """One row per UTC date with at least one play (of any listener, any kind), with its calendar
+    attributes (:func:`~spark_jobs.common.gold.calendar`); key ``date``."""
+    return calendar(events.select(F.col("play_date").alias("date")))
 
 
 def _periods(moment: Column, grains: tuple[str, ...]) -> Column:
@@ -583,23 +541,6 @@ def dim_top_tier_tracks(track_breakdown: DataFrame) -> DataFrame:
 # The application
 
 
-def read_silver(spark: SparkSession, args: JobArgs, dataset: SilverDataset, required: bool = True) -> DataFrame:
-    """A silver dataset, or, when ``required`` is false and silver has none (a run fed by exports
-    alone has no catalogue), an empty frame with its schema."""
-    uri = args.zone("silver", dataset.name)
-    if not path_exists(spark, uri):
-        if required:
-            raise FileNotFoundError(f"silver dataset {uri} does not exist: run the Spotify silver job first")
-        return spark.createDataFrame([], dataset.schema)
-    return spark.read.schema(dataset.schema).parquet(uri)
-
-
-def write_gold(frame: DataFrame, args: JobArgs, table: str) -> None:
-    if table in SMALL_TABLES:
-        frame = frame.coalesce(1)
-    frame.write.mode("overwrite").parquet(args.zone("gold", table))
-
-
 def gold_tables(plays: DataFrame, tracks: DataFrame, artists: DataFrame, albums: DataFrame,
                 settings: GoldSettings) -> tuple[dict[str, DataFrame], list[DataFrame]]:
     """Every gold table from the silver frames, and the frames cached on the way (to unpersist)."""
@@ -631,7 +572,7 @@ def main(argv: list[str] | None = None) -> None:
 
     tables, cached = gold_tables(plays, tracks, artists, albums, settings)
     for table, frame in tables.items():
-        write_gold(frame, args, table)
+        write_gold(frame, args, table, SMALL_TABLES)
     for frame in cached:
         frame.unpersist()
 

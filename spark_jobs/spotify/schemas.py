@@ -12,30 +12,11 @@ bronze: no silver schema has a place for them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from pyspark.sql import types as T
 
+from spark_jobs.common.schemas import DT, TS, B, I, L, S, SilverDataset, fields
 from spark_jobs.common.silver import Field, PayloadSchema, RowCheck
 
-
-@dataclass(frozen=True)
-class SilverDataset:
-    name: str
-    key: tuple[str, ...]
-    schema: T.StructType
-
-    @property
-    def columns(self) -> list[str]:
-        return self.schema.fieldNames()
-
-
-def _fields(*pairs: tuple[str, T.DataType]) -> T.StructType:
-    return T.StructType([T.StructField(name, dtype, nullable=True) for name, dtype in pairs])
-
-
-S, L, I, D, B = T.StringType(), T.LongType(), T.IntegerType(), T.DoubleType(), T.BooleanType()  # noqa: E741
-TS, DT = T.TimestampType(), T.DateType()
 STRINGS = T.ArrayType(T.StringType())
 
 # One row per play. ``play_key`` is stable across formats and re-deliveries: the same play in two
@@ -44,7 +25,7 @@ STRINGS = T.ArrayType(T.StringType())
 PLAYS = SilverDataset(
     "plays",
     key=("play_key",),
-    schema=_fields(
+    schema=fields(
         ("play_key", S),
         ("listener", S),
         ("ended_at", TS),  # when playback stopped (UTC)
@@ -80,7 +61,7 @@ PLAYS = SilverDataset(
 TRACKS = SilverDataset(
     "tracks",
     key=("track_id",),
-    schema=_fields(
+    schema=fields(
         ("track_id", S), ("name", S), ("duration_ms", L), ("popularity", I), ("explicit", B),
         ("album_id", S), ("album_name", S), ("artist_id", S), ("artist_name", S), ("artist_ids", STRINGS),
         ("disc_number", I), ("track_number", I), ("isrc", S),
@@ -90,7 +71,7 @@ TRACKS = SilverDataset(
 ARTISTS = SilverDataset(
     "artists",
     key=("artist_id",),
-    schema=_fields(
+    schema=fields(
         ("artist_id", S), ("name", S), ("genres", STRINGS), ("popularity", I), ("followers", L),
     ),
 )
@@ -98,7 +79,7 @@ ARTISTS = SilverDataset(
 ALBUMS = SilverDataset(
     "albums",
     key=("album_id",),
-    schema=_fields(
+    schema=fields(
         ("album_id", S), ("name", S), ("album_type", S), ("release_date", DT), ("release_date_precision", S),
         ("release_year", I), ("total_tracks", I), ("label", S), ("popularity", I), ("artist_id", S),
         ("artist_name", S),
@@ -108,7 +89,7 @@ ALBUMS = SilverDataset(
 PLAYLIST_TRACKS = SilverDataset(
     "playlist_tracks",
     key=("playlist_id", "position"),
-    schema=_fields(
+    schema=fields(
         ("playlist_id", S), ("playlist_name", S), ("position", I), ("track_id", S), ("added_at", TS),
         ("added_by", S), ("is_local", B),
         ("item_type", S),  # "track", "episode", "local" (a local file: no id) or null (the item is gone)
@@ -240,7 +221,7 @@ PLAYLIST_ITEM_PAYLOAD = PayloadSchema(  # a playlist item, with what its page's 
 
 # A rejected bronze row (or object inside one) of a Spotify silver dataset, with where it came from.
 # An export's row is kept without its personal fields.
-QUARANTINE_SCHEMA = _fields(
+QUARANTINE_SCHEMA = fields(
     ("dataset", S), ("bronze_dataset", S), ("listener", S), ("export_id", S), ("run_date", DT), ("page", I),
     ("record_index", L), ("request_url", S), ("ingested_at", TS), ("payload", S), ("reason", S),
 )

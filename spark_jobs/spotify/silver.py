@@ -64,30 +64,22 @@ the page; the name comes from ``playlists``.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from functools import reduce
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import types as T
 
-from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session, write_json, zone_uri
+from spark_jobs.common.job import parse_args, path_exists, spark_session, write_json, zone_uri
 from spark_jobs.common.silver import (
     BRONZE_SCHEMA,
     REASON,
-    REASON_KINDS,
+    TypedPart,
+    build_dataset,
     conform,
-    count_aggregates,
     latest_versions,
-    output_files,
-    quarantine_rows,
-    reason_counts,
-    silver_counts,
     trimmed,
     type_payloads,
-    valid_rows,
 )
 from spark_jobs.spotify.schemas import (
     ALBUM_PAYLOAD,
@@ -645,56 +637,6 @@ def silver_playlist_tracks(valid: DataFrame, names: DataFrame) -> DataFrame:
 # The job
 
 
-@dataclass(frozen=True)
-class TypedPart:
-    """Bronze rows typed against one payload, and how their valid rows become the dataset's rows."""
-
-    typed: DataFrame
-    normalise: Callable[[DataFrame], DataFrame]
-
-
-def _write(frame: DataFrame, uri: str, files: int) -> None:
-    frame.coalesce(files).write.mode("overwrite").parquet(uri)
-
-
-def _build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, parts: Sequence[TypedPart],
-                   finish: Callable[[DataFrame], DataFrame], rows_per_file: int) -> dict:
-    """Count, quarantine and write one silver dataset from its typed parts; return its counts."""
-    started = time.perf_counter()
-    # The typed rows are read for the counts, the quarantine and silver: cached once, without the raw
-    # payload of valid rows, which nothing needs any more.
-    typed = [p.typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
-             for p in parts]
-    try:
-        checks = reduce(DataFrame.unionByName, [t.select(REASON, REASON_KINDS) for t in typed])
-        totals = {name: int(value) for name, value in checks.agg(*count_aggregates()).first().asDict().items()}
-        reasons = ({row["kind"]: int(row["rows"]) for row in reason_counts(checks).collect()}
-                   if totals["quarantined_rows"] else {})
-        quarantined = (reduce(DataFrame.unionByName,
-                              [quarantine_rows(t, dataset.name, QUARANTINE_SCHEMA) for t in typed])
-                       if totals["quarantined_rows"] else spark.createDataFrame([], QUARANTINE_SCHEMA))
-        _write(quarantined, zone_uri(args.lake_root, "silver", SOURCE, f"_quarantine/{dataset.name}"),
-               output_files(totals["quarantined_rows"], rows_per_file))
-        normalised = reduce(DataFrame.unionByName,
-                            [p.normalise(valid_rows(t)) for p, t in zip(parts, typed, strict=True)])
-        kept = Observation(f"{dataset.name}_silver")
-        silver = finish(normalised).observe(kept, F.count(F.lit(1)).alias("rows"))
-        _write(silver, zone_uri(args.lake_root, "silver", SOURCE, dataset.name),
-               output_files(totals["valid_rows"], rows_per_file))
-        counts = silver_counts(totals, reasons, int(kept.get["rows"]))
-    finally:
-        for frame in typed:
-            frame.unpersist()
-    log.info(
-        "silver %s: %d bronze rows = %d valid + %d quarantined; %d valid = %d kept + %d duplicates; "
-        "reasons %s (%.1fs)",
-        dataset.name, counts["bronze_rows"], counts["valid_rows"], counts["quarantined_rows"],
-        counts["valid_rows"], counts["silver_rows"], counts["duplicates_dropped"],
-        counts["reasons"] or "none", time.perf_counter() - started,
-    )
-    return counts
-
-
 Plan = tuple[list[TypedPart], Callable[[DataFrame], DataFrame]]
 """A silver dataset's typed parts, and how the union of their normalised valid rows becomes silver."""
 
@@ -760,7 +702,7 @@ def main(argv: list[str] | None = None) -> None:
         missing = set(SILVER_DATASETS) - set(plans)
         if missing:
             raise RuntimeError(f"spark_jobs/spotify/silver.py has no plan for the silver datasets {sorted(missing)}")
-        counts = {name: _build_dataset(spark, args, dataset, *plans[name], rows_per_file)
+        counts = {name: build_dataset(spark, args, dataset, *plans[name], rows_per_file, QUARANTINE_SCHEMA)
                   for name, dataset in SILVER_DATASETS.items()}
     finally:
         tracks.unpersist()
