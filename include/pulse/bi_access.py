@@ -64,6 +64,11 @@ BEGIN
     END IF;
 {schema_grants}
     GRANT SELECT ON {tables} TO {_ident(role)};
+    -- Views in gold (a source's older table names) read like its tables.
+    FOR view_name IN SELECT viewname FROM pg_views WHERE schemaname = 'gold'
+    LOOP
+        EXECUTE format('GRANT SELECT ON gold.%I TO %I', view_name, {_literal(role)});
+    END LOOP;
     FOR view_name IN
         SELECT viewname FROM pg_views WHERE schemaname = 'reporting' AND viewname LIKE {_literal(like)}
     LOOP

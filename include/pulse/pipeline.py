@@ -180,7 +180,7 @@ def refresh_bi(source: Source) -> TaskGroup:
         # each reporting view holds (the last statement's rows go to XCom and the log).
         refresh = SQLExecuteQueryOperator(
             task_id="refresh_reporting", conn_id=tasks.WAREHOUSE_CONN_ID,
-            sql=[source.reporting_sql_file, tasks.bi_grants_sql(source),
+            sql=[*source.view_sql_files, tasks.bi_grants_sql(source),
                  *(f"ANALYZE gold.{t.name}" for t in source.gold_tables), "reporting_row_counts.sql"],
             params={"view_prefix": f"{source.name}\\_%"}, return_last=True, show_return_value_in_logs=True,
         )

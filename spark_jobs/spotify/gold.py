@@ -54,7 +54,7 @@ PERIOD_GRAINS = ("day", "week", "month")
 TOP_TRACKS = 50
 TIERS = ((10, "Top 10"), (25, "Top 11-25"), (50, "Top 26-50"))
 
-SMALL_TABLES = ("dim_artist_stats", "dim_album_stats", "dim_date_dimension", "dim_top_tier_tracks")
+SMALL_TABLES = ("agg_listener_artists", "agg_listener_albums", "dim_date", "agg_top_tracks")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -335,7 +335,7 @@ def artist_loyalty(music: DataFrame, settings: GoldSettings) -> DataFrame:
     )
 
 
-def dim_artist_stats(music: DataFrame, artists: DataFrame, settings: GoldSettings) -> DataFrame:
+def agg_listener_artists(music: DataFrame, artists: DataFrame, settings: GoldSettings) -> DataFrame:
     """One row per listener and artist; key ``listener, artist_key`` (the normalised artist name).
 
     ``plays``, ``streams``, ``skips``, ``skip_rate``, ``ms_played``, ``listening_minutes``,
@@ -393,7 +393,7 @@ def dim_artist_stats(music: DataFrame, artists: DataFrame, settings: GoldSetting
 # Albums
 
 
-def dim_album_stats(music: DataFrame, albums: DataFrame) -> DataFrame:
+def agg_listener_albums(music: DataFrame, albums: DataFrame) -> DataFrame:
     """One row per listener and album played; key ``listener, album_key`` (plays without an album are
     left out: the classic export names none).
 
@@ -433,7 +433,7 @@ def dim_album_stats(music: DataFrame, albums: DataFrame) -> DataFrame:
 # Time
 
 
-def dim_date_dimension(events: DataFrame) -> DataFrame:
+def dim_date(events: DataFrame) -> DataFrame:
     """One row per UTC date with at least one play (of any listener, any kind), with its calendar
     attributes (:func:`~spark_jobs.common.gold.calendar`); key ``date``."""
     return calendar(events.select(F.col("play_date").alias("date")))
@@ -461,7 +461,7 @@ def _periods(moment: Column, grains: tuple[str, ...]) -> Column:
     ])
 
 
-def dim_timeline_trends(events: DataFrame) -> DataFrame:
+def agg_listening_timeline(events: DataFrame) -> DataFrame:
     """One row per listener, grain and period with plays; key ``listener, grain, period``.
 
     Grains (UTC, by ``ended_at``): ``day`` (``2026-01-31``), ``week`` (ISO, ``2026-W05``), ``month``
@@ -519,7 +519,7 @@ def tier(rank: Column) -> Column:
     return expr
 
 
-def dim_top_tier_tracks(track_breakdown: DataFrame) -> DataFrame:
+def agg_top_tracks(track_breakdown: DataFrame) -> DataFrame:
     """One row per listener and rank, for each listener's top 50 streamed tracks; key ``listener, rank``.
 
     Tracks with at least one stream, ranked by ``streams``, then ``ms_played``, then ``track_key``
@@ -550,11 +550,11 @@ def gold_tables(plays: DataFrame, tracks: DataFrame, artists: DataFrame, albums:
     breakdown = fact_track_breakdown(music).cache()
     tables = {
         "fact_track_breakdown": breakdown,
-        "dim_artist_stats": dim_artist_stats(music, artists, settings),
-        "dim_album_stats": dim_album_stats(music, albums),
-        "dim_date_dimension": dim_date_dimension(events),
-        "dim_timeline_trends": dim_timeline_trends(events),
-        "dim_top_tier_tracks": dim_top_tier_tracks(breakdown),
+        "agg_listener_artists": agg_listener_artists(music, artists, settings),
+        "agg_listener_albums": agg_listener_albums(music, albums),
+        "dim_date": dim_date(events),
+        "agg_listening_timeline": agg_listening_timeline(events),
+        "agg_top_tracks": agg_top_tracks(breakdown),
     }
     return tables, [breakdown, events, played]
 

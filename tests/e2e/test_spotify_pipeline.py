@@ -63,7 +63,7 @@ def reference(runner, warehouse, real_exports, tmp_path_factory):
 def test_a_fault_free_run_publishes_every_listener_from_exports_and_the_api(reference, warehouse):
     for table in SPOTIFY.gold_tables:
         assert reference[table.name] or table.allow_empty, f"gold.{table.name} is empty"
-    listeners = {r[0] for r in warehouse.query("SELECT DISTINCT listener FROM gold.dim_artist_stats")}
+    listeners = {r[0] for r in warehouse.query("SELECT DISTINCT listener FROM gold.agg_listener_artists")}
     assert listeners == {*LISTENERS.values(), API_LISTENER}
     kpis = {r[0] for r in warehouse.query("SELECT listener FROM reporting.spotify_kpis")}
     assert kpis == listeners

@@ -101,8 +101,8 @@ def test_a_name_only_classic_play_takes_the_id_of_the_catalogue_track_with_the_s
 def test_podcasts_audiobooks_and_unidentified_items_stay_out_of_music_but_count_in_the_timeline(tables):
     assert sorted(r["track_name"] for r in of(tables, "fact_track_breakdown", "ida")) == [
         "Deep Cut", "Song One", "Song Two", "Threshold"]  # no episode, audiobook, "Unknown Track" or unknown
-    assert sorted(r["artist_name"] for r in of(tables, "dim_artist_stats", "ida")) == ["Edge", "The Band"]
-    timeline = rows_by(of(tables, "dim_timeline_trends", "ida"), "grain", "period")
+    assert sorted(r["artist_name"] for r in of(tables, "agg_listener_artists", "ida")) == ["Edge", "The Band"]
+    timeline = rows_by(of(tables, "agg_listening_timeline", "ida"), "grain", "period")
     thursday = timeline[("day", "2026-03-05")]  # episode 20 min, audiobook 10 min, unknown 0.5, Threshold 100 s
     assert (thursday["plays"], thursday["music_plays"], thursday["music_minutes"], thursday["podcast_minutes"],
             thursday["other_minutes"], thursday["listening_minutes"]) == (4, 1, 1.666667, 30.0, 0.5, 32.166667)
@@ -114,13 +114,13 @@ def test_podcasts_audiobooks_and_unidentified_items_stay_out_of_music_but_count_
 
 
 def test_artist_and_album_stats_take_catalogue_attributes_when_known(tables):
-    artists = rows_by(of(tables, "dim_artist_stats", "ida"), "artist_key")
+    artists = rows_by(of(tables, "agg_listener_artists", "ida"), "artist_key")
     band = artists["the band"]
     assert (band["artist_id"], band["plays"], band["streams"], band["distinct_tracks"], band["distinct_albums"],
             band["ms_played"], band["listening_minutes"]) == ("art_band", 4, 4, 3, 1, 550_000, 9.166667)
     assert (band["genres"], band["artist_popularity"], band["followers"]) == ("indie rock, rock", 65, 12_345)
     assert (band["rank_by_minutes"], artists["edge"]["rank_by_minutes"], artists["edge"]["genres"]) == (1, 2, None)
-    albums = rows_by(of(tables, "dim_album_stats", "ida"), "album_key")
+    albums = rows_by(of(tables, "agg_listener_albums", "ida"), "album_key")
     assert sorted(albums) == ["alb_edge", "alb_first"]  # Deep Cut names no album
     first = albums["alb_first"]
     # Song One twice (the classic play through its catalogue track) and Song Two: 2 of 4 tracks.
@@ -132,22 +132,22 @@ def test_artist_and_album_stats_take_catalogue_attributes_when_known(tables):
 
 def test_listeners_never_mix(tables):
     listeners = {"tina", "ida", "sam", "rae", "rita"}
-    for name in ("fact_track_breakdown", "dim_artist_stats", "dim_timeline_trends", "dim_top_tier_tracks"):
+    for name in ("fact_track_breakdown", "agg_listener_artists", "agg_listening_timeline", "agg_top_tracks"):
         assert {r["listener"] for r in tables[name]} == listeners, name
     # Both play trk_tina: each row counts its own listener's plays only.
     tina = rows_by(of(tables, "fact_track_breakdown", "tina"), "track_key")["trk_tina"]
     ida = rows_by(of(tables, "fact_track_breakdown", "ida"), "track_key")["trk_tina"]
     assert (tina["plays"], ida["plays"]) == (6, 1)
     # Edge is a new artist for each of them in their own week.
-    assert [r["new_artists"] for r in of(tables, "dim_timeline_trends", "tina") if r["grain"] == "week"] == [1]
-    assert sum(r["plays"] for r in tables["dim_timeline_trends"] if r["grain"] == "day") == len(ALL_PLAYS)
+    assert [r["new_artists"] for r in of(tables, "agg_listening_timeline", "tina") if r["grain"] == "week"] == [1]
+    assert sum(r["plays"] for r in tables["agg_listening_timeline"] if r["grain"] == "day") == len(ALL_PLAYS)
 
 
 # --- loyalty -------------------------------------------------------------------------------------------
 
 def loyalty(tables, listener: str) -> dict[str, tuple]:
     return {r["artist_name"]: (r["stream_weeks"], r["window_weeks"], r["return_rate"], r["persistence"],
-                               r["loyalty_score"]) for r in of(tables, "dim_artist_stats", listener)}
+                               r["loyalty_score"]) for r in of(tables, "agg_listener_artists", listener)}
 
 
 def test_loyalty_rewards_steady_weekly_returns_and_scores_a_one_week_binge_low(tables):
@@ -175,7 +175,7 @@ def test_loyalty_is_normalised_by_the_listeners_own_active_weeks_so_a_rare_liste
 # --- ranks and tiers -----------------------------------------------------------------------------------
 
 def test_top_tier_tracks_rank_by_streams_then_minutes_then_track_key_and_stop_at_50(tables):
-    top = sorted(of(tables, "dim_top_tier_tracks", "rita"), key=lambda r: r["rank"])
+    top = sorted(of(tables, "agg_top_tracks", "rita"), key=lambda r: r["rank"])
     assert [r["rank"] for r in top] == list(range(1, 51))
     # b1 and d1 have 3 streams (240,000 vs 210,000 ms); a1 and a2 tie on 2 streams and 120,000 ms; g46 is
     # the only 1-stream track with 90,000 ms; the other 1-stream tracks tie at 60,000 and go by key, so
@@ -191,7 +191,7 @@ def test_top_tier_tracks_rank_by_streams_then_minutes_then_track_key_and_stop_at
 
 def test_artist_ranks_by_minutes_and_by_distinct_tracks_break_ties_deterministically(tables):
     ranks = {r["artist_name"]: (r["rank_by_minutes"], r["rank_by_tracks"], r["ms_played"], r["distinct_tracks"])
-             for r in of(tables, "dim_artist_stats", "rita")}
+             for r in of(tables, "agg_listener_artists", "rita")}
     assert ranks == {
         "Gamma": (1, 1, 45 * 60_000 + 90_000, 46),
         "Alpha": (2, 3, 240_000, 2),  # ties Beta on 240,000 ms; 4 streams beat 3
@@ -206,7 +206,7 @@ def test_artist_ranks_by_minutes_and_by_distinct_tracks_break_ties_deterministic
 # --- time ----------------------------------------------------------------------------------------------
 
 def test_timeline_grains_follow_iso_weeks_across_the_year_boundary(tables):
-    sam = rows_by(of(tables, "dim_timeline_trends", "sam"), "grain", "period")
+    sam = rows_by(of(tables, "agg_listening_timeline", "sam"), "grain", "period")
     w53 = sam[("week", "2026-W53")]  # Steady on Thu 31 Dec 2026, Skipper on Fri 1 Jan 2027
     assert (w53["period_start"], w53["plays"], w53["streams"], w53["skips"], w53["new_artists"]) == (
         D(2026, 12, 28), 2, 1, 1, 0)
@@ -230,13 +230,13 @@ def test_timeline_grains_follow_iso_weeks_across_the_year_boundary(tables):
     assert (sam[("weekday_hour", "2-08")]["plays"], sam[("weekday_hour", "4-20")]["day_of_week_number"],
             sam[("weekday_hour", "4-20")]["hour"], sam[("weekday_hour", "4-20")]["plays"]) == (1, 4, 20, 10)
     # rae's first week of 2026 starts on Monday 29 December 2025.
-    rae = rows_by(of(tables, "dim_timeline_trends", "rae"), "grain", "period")
+    rae = rows_by(of(tables, "agg_listening_timeline", "rae"), "grain", "period")
     assert (rae[("week", "2026-W01")]["period_start"], rae[("month", "2025-12")]["plays"]) == (D(2025, 12, 29), 1)
     assert {g for g, _ in sam} == set(gold.GRAINS)
 
 
 def test_the_date_dimension_has_every_play_date_with_iso_attributes(tables):
-    dates = rows_by(tables["dim_date_dimension"], "date")
+    dates = rows_by(tables["dim_date"], "date")
     columns = ("year", "quarter", "month", "month_name", "iso_year", "iso_week", "day_of_month", "day_of_week",
                "day_of_week_number", "is_weekend", "week_start", "month_start")
     assert {d: tuple(dates[d][c] for c in columns) for d in (D(2025, 12, 30), D(2026, 12, 31), D(2027, 1, 1),
@@ -367,7 +367,7 @@ def test_gold_from_streaming_history_exports_alone(spark, main_lake, tmp_path):
     ida = {r["track_name"]: r for r in breakdown if r["listener"] == "ida"}
     assert ida["  song ONE "]["track_key"].startswith("name:") and ida["Song Two"]["album_key"].startswith("name:")
     # ida's First Album and Edge Cases, both by name (the earlier gold had 3 catalogue albums).
-    assert counts["dim_album_stats"] == 2
+    assert counts["agg_listener_albums"] == 2
 
 
 def test_gold_from_the_web_api_alone(spark, tmp_path):
@@ -379,4 +379,4 @@ def test_gold_from_the_web_api_alone(spark, tmp_path):
     song = breakdown[("ida", "trk_song1")]
     assert (song["plays"], song["album_key"], song["duration_ms"], song["completion_ratio"]) == (
         1, "alb_first", 200_000, 1.0)
-    assert counts["dim_artist_stats"] == 2 and counts["dim_top_tier_tracks"] == 2
+    assert counts["agg_listener_artists"] == 2 and counts["agg_top_tracks"] == 2

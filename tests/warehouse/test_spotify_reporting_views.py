@@ -1,6 +1,6 @@
 """The Spotify reporting views on a real Postgres, over gold that the real gold job wrote.
 
-The gold job runs once on the five listeners of ``tests/spark/test_spotify_gold.py`` (exports, the API
+The gold job runs once on the five listeners of ``tests/builders/spotify.py`` (exports, the API
 and the catalogue together); each test stages that gold, passes it through the quality gate's own SQL,
 publishes it with the reporting views and checks what BI would read against values computed by hand:
 
@@ -16,15 +16,15 @@ import datetime as dt
 
 import pytest
 
-from pulse.config import SQL_DIR
 from pulse.quality import orphan_rows_sql, table_checks
+from pulse.sources.spotify import SPOTIFY
 from pulse.sources.spotify_gold import GOLD_TABLES
 from pulse.warehouse import publish_gold, stage_gold
 from tests.builders.spotify import ALL_PLAYS, run_gold, write_silver
 
 pytestmark = pytest.mark.spark
 
-REPORTING_SQL = (SQL_DIR / "spotify" / "reporting_views.sql").read_text()
+REPORTING_SQL = SPOTIFY.reporting_sql()  # the original's table names as views, then the reporting views
 
 
 @pytest.fixture(scope="module")
@@ -134,3 +134,20 @@ def test_the_drill_down_views_add_up_to_each_artists_and_albums_figures(pg_conn,
     album = view(pg_conn, "spotify_albums", "listener = 'ida' AND album_name = 'First Album'")[0]
     assert sum(t["ms_played"] for t in tracks if t["album_key"] == album["album_key"]) == album["ms_played"] == 490_000
     assert [t["track_name"] for t in tracks if t["album_key"] is None] == ["Deep Cut"]  # a classic play names no album
+
+
+ORIGINAL_NAMES = {"dim_artist_stats": "agg_listener_artists", "dim_album_stats": "agg_listener_albums",
+                  "dim_timeline_trends": "agg_listening_timeline", "dim_top_tier_tracks": "agg_top_tracks",
+                  "dim_date_dimension": "dim_date", "fact_track_breakdown": "fact_track_breakdown"}
+
+
+def test_the_originals_six_table_names_still_read_the_same_rows(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    for original, table in ORIGINAL_NAMES.items():
+        rows = pg_conn.execute(f"SELECT * FROM gold.{original} ORDER BY 1, 2").fetchall()
+        assert rows and rows == pg_conn.execute(f"SELECT * FROM gold.{table} ORDER BY 1, 2").fetchall(), original
+    kinds = dict(pg_conn.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                 "WHERE table_schema = 'gold'").fetchall())
+    assert {kinds[o] for o in ORIGINAL_NAMES if o not in (t.name for t in GOLD_TABLES)} == {"VIEW"}
+    assert {t.name for t in GOLD_TABLES} == set(ORIGINAL_NAMES.values())
+

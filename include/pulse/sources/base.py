@@ -52,19 +52,18 @@ class Source:
     gold_job_args: tuple[str, ...] = ()
     extra_params: Mapping[str, Any] = field(default_factory=dict)
     """Trigger-form params beyond the common ones (``pulse.pipeline.pipeline_params``), by name."""
+    view_sql_files: tuple[str, ...] = ()
+    """The SQL files (relative to ``include/sql``, the DAGs' template search path) that create the source's
+    views over its gold tables, in order: run in the publish transaction and by ``refresh_reporting``.
+    Default: ``<source>/reporting_views.sql``."""
 
-    @property
-    def reporting_sql_file(self) -> str:
-        """The reporting views' SQL file, relative to ``include/sql`` (the DAGs' template search path)."""
-        return f"{self.name}/reporting_views.sql"
-
-    @property
-    def reporting_sql_path(self):
-        return SQL_DIR / self.reporting_sql_file
+    def __post_init__(self) -> None:
+        if not self.view_sql_files:
+            object.__setattr__(self, "view_sql_files", (f"{self.name}/reporting_views.sql",))
 
     def reporting_sql(self) -> str:
-        path = self.reporting_sql_path
-        return path.read_text() if path.exists() else ""
+        """The source's view SQL, every file in order."""
+        return "\n".join((SQL_DIR / f).read_text() for f in self.view_sql_files)
 
     @property
     def connections(self) -> tuple[str, ...]:

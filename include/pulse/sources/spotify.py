@@ -20,4 +20,6 @@ SPOTIFY = Source(
     gold_job="spotify/gold.py",
     gold_job_args=GOLD_JOB_ARGS,
     gold_tables=GOLD_TABLES,
+    # The original's table names first (views in gold), then the reporting views.
+    view_sql_files=("spotify/original_names.sql", "spotify/reporting_views.sql"),
 )

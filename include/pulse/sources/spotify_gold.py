@@ -4,9 +4,9 @@ They mirror ``spark_jobs/spotify/gold.py``; every definition and formula is in
 ``docs/spotify_metrics.md``. The Spotify :class:`~pulse.sources.base.Source` takes ``GOLD_TABLES`` as
 its ``gold_tables`` and ``GOLD_JOB_ARGS`` as its ``gold_job_args``.
 
-Every table is per listener (``listener`` leads each key) except ``dim_date_dimension``, a calendar of
+Every table is per listener (``listener`` leads each key) except ``dim_date``, a calendar of
 the dates with plays. A run may be fed by streaming-history exports alone, by the Web API alone
-(recently played and the catalogue) or by both; only ``dim_album_stats`` can then be legitimately
+(recently played and the catalogue) or by both; only ``agg_listener_albums`` can then be legitimately
 empty (the classic export names no album, and without the API there is no catalogue to find one in).
 """
 
@@ -35,12 +35,12 @@ GOLD_TABLES = (
                 "completion_ratio": _RATIO, "days_played": _AT_LEAST_ONE, "popularity": _POPULARITY,
                 "duration_ms": _NON_NEGATIVE},
         references=(
-            ForeignKey(("listener", "artist_key"), "dim_artist_stats"),
-            ForeignKey(("listener", "album_key"), "dim_album_stats"),
+            ForeignKey(("listener", "artist_key"), "agg_listener_artists"),
+            ForeignKey(("listener", "album_key"), "agg_listener_albums"),
         ),
     ),
     GoldTable(
-        "dim_artist_stats",
+        "agg_listener_artists",
         key=("listener", "artist_key"),
         not_null=("artist_name", *_PLAY_MEASURES, "skip_rate", "distinct_tracks", "distinct_albums",
                   "first_played_at", "last_played_at", "active_weeks", "rank_by_minutes", "rank_by_tracks",
@@ -53,7 +53,7 @@ GOLD_TABLES = (
                 "followers": _NON_NEGATIVE},
     ),
     GoldTable(
-        "dim_album_stats",
+        "agg_listener_albums",
         key=("listener", "album_key"),
         not_null=("album_name", *_PLAY_MEASURES, "distinct_tracks", "first_played_at", "last_played_at"),
         bounds={"plays": _AT_LEAST_ONE, "listening_minutes": _NON_NEGATIVE, "distinct_tracks": _AT_LEAST_ONE,
@@ -61,24 +61,24 @@ GOLD_TABLES = (
         allow_empty=True,
     ),
     GoldTable(
-        "dim_date_dimension",
+        "dim_date",
         key=("date",),
         not_null=("year", "quarter", "month", "month_name", "iso_year", "iso_week", "day_of_month", "day_of_week",
                   "day_of_week_number", "is_weekend", "week_start", "month_start"),
         bounds={"iso_week": (1, 53), "day_of_week_number": (1, 7), "quarter": (1, 4), "month": (1, 12)},
     ),
     GoldTable(
-        "dim_timeline_trends",
+        "agg_listening_timeline",
         key=("listener", "grain", "period"),
         not_null=("plays", "streams", "skips", "ms_played", "listening_minutes", "music_plays", "music_minutes",
                   "podcast_minutes", "other_minutes", "distinct_artists", "distinct_tracks"),
         bounds={"plays": _AT_LEAST_ONE, "day_of_week_number": (1, 7), "hour": (0, 23),
                 "listening_minutes": _NON_NEGATIVE, "new_artists": _NON_NEGATIVE},
         # Day rows carry their date; the other grains leave it null (not checked).
-        references=(ForeignKey(("date",), "dim_date_dimension"),),
+        references=(ForeignKey(("date",), "dim_date"),),
     ),
     GoldTable(
-        "dim_top_tier_tracks",
+        "agg_top_tracks",
         key=("listener", "rank"),
         not_null=("tier", "track_key", "track_name", "artist_name", "streams", "plays", "ms_played",
                   "listening_minutes"),

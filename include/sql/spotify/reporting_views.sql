@@ -26,11 +26,11 @@ WITH music AS (
            count(*) AS distinct_artists,
            count(*) FILTER (WHERE stream_weeks > 0) AS streamed_artists,
            round(avg(loyalty_score::numeric) FILTER (WHERE stream_weeks > 0), 2) AS mean_loyalty
-    FROM gold.dim_artist_stats
+    FROM gold.agg_listener_artists
     GROUP BY listener
 ), top_artist AS (
     SELECT listener, artist_name, ms_played, loyalty_score
-    FROM gold.dim_artist_stats
+    FROM gold.agg_listener_artists
     WHERE rank_by_minutes = 1
 ), days AS (
     SELECT listener,
@@ -40,7 +40,7 @@ WITH music AS (
            sum(podcast_minutes::numeric) AS podcast_minutes,
            min(period_start) AS first_date,
            max(period_start) AS last_date
-    FROM gold.dim_timeline_trends
+    FROM gold.agg_listening_timeline
     WHERE grain = 'day'
     GROUP BY listener
 )
@@ -86,7 +86,7 @@ SELECT listener,
        distinct_artists,
        distinct_tracks,
        new_artists
-FROM gold.dim_timeline_trends
+FROM gold.agg_listening_timeline
 WHERE grain = 'month';
 
 -- One row per listener and artist among the listener's 25 most listened (by music minutes).
@@ -104,7 +104,7 @@ SELECT listener,
        distinct_tracks,
        loyalty_score,
        genres
-FROM gold.dim_artist_stats
+FROM gold.agg_listener_artists
 WHERE rank_by_minutes <= 25;
 
 -- One row per listener and artist among the 25 with the most distinct tracks played.
@@ -118,7 +118,7 @@ SELECT listener,
        round(ms_played / 60000.0, 2)::double precision AS listening_minutes,
        streams,
        loyalty_score
-FROM gold.dim_artist_stats
+FROM gold.agg_listener_artists
 WHERE rank_by_tracks <= 25;
 
 -- One row per listener and rank: the top 50 tracks by streams, with their tier.
@@ -133,13 +133,13 @@ SELECT listener,
        plays,
        round(ms_played / 60000.0, 2)::double precision AS listening_minutes,
        track_key
-FROM gold.dim_top_tier_tracks;
+FROM gold.agg_top_tracks;
 
 -- One row per listener, ISO weekday (1 = Monday) and UTC hour: all 168 cells, 0 where nothing played
 -- (the heatmap). pct_of_listening is the cell's share of the listener's listening milliseconds.
 CREATE OR REPLACE VIEW reporting.spotify_weekly_activity AS
 WITH listeners AS (
-    SELECT DISTINCT listener FROM gold.dim_timeline_trends
+    SELECT DISTINCT listener FROM gold.agg_listening_timeline
 ), cells AS (
     SELECT l.listener, d.day_of_week_number, h.hour
     FROM listeners l
@@ -160,7 +160,7 @@ SELECT c.listener,
              / nullif(sum(coalesce(t.ms_played, 0)) OVER (PARTITION BY c.listener), 0), 2)::double precision
            AS pct_of_listening
 FROM cells c
-LEFT JOIN gold.dim_timeline_trends t
+LEFT JOIN gold.agg_listening_timeline t
        ON t.listener = c.listener AND t.grain = 'weekday_hour'
       AND t.day_of_week_number = c.day_of_week_number AND t.hour = c.hour;
 
@@ -181,7 +181,7 @@ SELECT listener,
        round(ms_played / 60000.0, 2)::double precision AS listening_minutes,
        streams,
        rank_by_minutes
-FROM gold.dim_artist_stats
+FROM gold.agg_listener_artists
 WHERE stream_weeks > 0;
 
 -- One row per listener and artist played (music): what the artist search lists and the drill-down
@@ -207,7 +207,7 @@ SELECT listener,
        first_played_at,
        last_played_at,
        genres
-FROM gold.dim_artist_stats;
+FROM gold.agg_listener_artists;
 
 -- One row per listener and album with plays (music plays that name an album).
 CREATE OR REPLACE VIEW reporting.spotify_albums AS
@@ -225,7 +225,7 @@ SELECT listener,
        release_year,
        first_played_at,
        last_played_at
-FROM gold.dim_album_stats;
+FROM gold.agg_listener_albums;
 
 -- One row per listener and track (music): the drill-down's levels artist -> album -> track. A track
 -- whose plays name no album (classic exports) has a NULL album_key. Sum ms_played for an artist's or an

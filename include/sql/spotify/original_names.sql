@@ -1,0 +1,12 @@
+-- The Spotify original's gold table names, kept working as views over the tables that replaced them.
+--
+-- The original called per-listener aggregates dimensions (dim_artist_stats, dim_timeline_trends,
+-- dim_top_tier_tracks, dim_album_stats) and its calendar dim_date_dimension; Pulse names them for what
+-- they are (docs/spotify_metrics.md, "Table names"). fact_track_breakdown kept its name. Run in the
+-- publish transaction before the reporting views, and again by refresh_reporting.
+
+CREATE OR REPLACE VIEW gold.dim_artist_stats AS SELECT * FROM gold.agg_listener_artists;
+CREATE OR REPLACE VIEW gold.dim_album_stats AS SELECT * FROM gold.agg_listener_albums;
+CREATE OR REPLACE VIEW gold.dim_timeline_trends AS SELECT * FROM gold.agg_listening_timeline;
+CREATE OR REPLACE VIEW gold.dim_top_tier_tracks AS SELECT * FROM gold.agg_top_tracks;
+CREATE OR REPLACE VIEW gold.dim_date_dimension AS SELECT * FROM gold.dim_date;
