@@ -94,8 +94,9 @@ GOLD = {
                round((total_likes + total_comments + total_shares) / NULLIF(reach, 0), 6)
                    AS engagement_rate_by_reach,
                click_through_rate, average_view_duration,
-               CASE WHEN reach >= 100000 THEN 'Viral Reach' WHEN reach >= 25000 THEN 'Trending Reach'
-                    ELSE 'Moderate Reach' END AS performance_band,
+               CASE WHEN reach >= 100000 THEN 'viral' WHEN reach >= 25000 THEN 'trending'
+                    ELSE 'moderate' END AS performance_band,
+               CASE WHEN reach >= 100000 THEN 3 WHEN reach >= 25000 THEN 2 ELSE 1 END AS performance_band_order,
                coalesce(posts_published, 0) AS posts_published,
                coalesce(content_engagement_score, 0) AS content_engagement_score,
                coalesce(content_revenue, 0) AS content_revenue

@@ -24,7 +24,10 @@ from spark_jobs.creator.settings import GoldSettings
 
 MONEY = T.DecimalType(18, 2)
 
-MODERATE_REACH, TRENDING_REACH, VIRAL_REACH = "Moderate Reach", "Trending Reach", "🔥 Viral Reach"
+# Reach bands: gold stores a stable code and its order; the label people read is reporting's
+# (reporting.creator_band_labels).
+MODERATE_REACH, TRENDING_REACH, VIRAL_REACH = "moderate", "trending", "viral"
+BAND_ORDER = {MODERATE_REACH: 1, TRENDING_REACH: 2, VIRAL_REACH: 3}
 NOT_MONETIZED, NO_REVENUE = "Not Monetized", "Monetized, No Revenue"
 LOW_EARNER, MID_EARNER, TOP_EARNER = "Low Earner", "Mid Earner", "Top Earner"
 PERCENTILES = (25, 50, 75, 90)
@@ -53,12 +56,19 @@ def money_sum(column: Column | str) -> Column:
 
 
 def performance_band(reach: Column, settings: GoldSettings) -> Column:
-    """``🔥 Viral Reach`` (≥ viral), ``Trending Reach`` (≥ trending), else ``Moderate Reach``.
-
-    A null reach has no band."""
+    """``viral`` (≥ viral), ``trending`` (≥ trending), else ``moderate``. A null reach has no band."""
     return (F.when(reach >= settings.viral_reach, F.lit(VIRAL_REACH))
             .when(reach >= settings.trending_reach, F.lit(TRENDING_REACH))
             .when(reach.isNotNull(), F.lit(MODERATE_REACH)))
+
+
+def performance_band_columns(reach: Column, settings: GoldSettings) -> list[Column]:
+    """``performance_band`` (the code) and ``performance_band_order`` (1 moderate … 3 viral; null with it)."""
+    band = performance_band(reach, settings)
+    order = F.lit(None).cast("int")
+    for code, rank in BAND_ORDER.items():
+        order = F.when(band == code, F.lit(rank)).otherwise(order)
+    return [band.alias("performance_band"), order.alias("performance_band_order")]
 
 
 def monetization_category(enabled: Column, revenue: Column, settings: GoldSettings) -> Column:
@@ -126,7 +136,7 @@ def fact_engagement(engagement: DataFrame, content_days: DataFrame, settings: Go
         ratio(score, "impressions").alias("engagement_rate"),
         ratio(score, "reach").alias("engagement_rate_by_reach"),
         "click_through_rate", "average_view_duration",
-        performance_band(F.col("reach"), settings).alias("performance_band"),
+        *performance_band_columns(F.col("reach"), settings),
     )
     joined = measures.join(content_days, ["creator_id", "platform", "date"], "left")
     return joined.select(
@@ -193,7 +203,7 @@ def dim_creators(demographics: DataFrame, creator_platforms: DataFrame, fact_eng
         *creators.columns, "platforms_active", "days_active", "total_reach",
         avg_daily_reach.alias("avg_daily_reach"), "engagement_score", "impressions",
         ratio("engagement_score", "impressions").alias("engagement_rate"), "posts", "revenue",
-        performance_band(avg_daily_reach, settings).alias("performance_band"),
+        *performance_band_columns(avg_daily_reach, settings),
     )
 
 

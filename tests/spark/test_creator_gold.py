@@ -71,15 +71,15 @@ def test_a_days_engagement_score_is_likes_comments_and_shares_and_its_rates_are_
 
 
 # reach → band, at and around each default threshold (25,000 and 100,000)
-BANDS = [(0, "Moderate Reach"), (24_999, "Moderate Reach"), (25_000, "Trending Reach"),
-         (25_001, "Trending Reach"), (99_999, "Trending Reach"), (100_000, "🔥 Viral Reach"),
-         (100_001, "🔥 Viral Reach")]
+BANDS = [(0, "moderate", 1), (24_999, "moderate", 1), (25_000, "trending", 2), (25_001, "trending", 2),
+         (99_999, "trending", 2), (100_000, "viral", 3), (100_001, "viral", 3)]
 
 
 def test_a_days_performance_band_is_set_by_its_reach_at_and_around_each_threshold(spark):
-    engagement = [day("c1", "TikTok", D(2026, 11, i + 1), reach=reach) for i, (reach, _) in enumerate(BANDS)]
+    engagement = [day("c1", "TikTok", D(2026, 11, i + 1), reach=reach) for i, (reach, *_) in enumerate(BANDS)]
     days, _ = facts(spark, engagement, [])
-    assert [(r["reach"], r["performance_band"]) for r in days.orderBy("date").collect()] == BANDS
+    assert [(r["reach"], r["performance_band"], r["performance_band_order"])
+            for r in days.orderBy("date").collect()] == BANDS
 
 
 def test_reach_thresholds_are_job_options(spark):
@@ -87,8 +87,7 @@ def test_reach_thresholds_are_job_options(spark):
                                                "viral-reach": "20"})
     engagement = [day("c1", "TikTok", D(2026, 11, d), reach=r) for d, r in ((1, 9), (2, 10), (3, 20))]
     days, _ = facts(spark, engagement, [], settings)
-    assert [r["performance_band"] for r in days.orderBy("date").collect()] == [
-        "Moderate Reach", "Trending Reach", "🔥 Viral Reach"]
+    assert [r["performance_band"] for r in days.orderBy("date").collect()] == ["moderate", "trending", "viral"]
     with pytest.raises(ValueError, match="--trending-reach"):
         gold.GoldSettings(trending_reach=100, viral_reach=100)
 
@@ -192,9 +191,9 @@ def test_dim_creators_sums_each_creators_facts_and_keeps_creators_without_facts(
         2, 2, 151_000, 75_500.0)
     # score 125 + 250 + 50 = 425 over impressions 3,500 = 0.121429 (0.1214285…).
     assert (c1["engagement_score"], c1["impressions"], c1["engagement_rate"]) == (425, 3_500, 0.121429)
-    assert (c1["posts"], c1["revenue"], c1["performance_band"]) == (3, Decimal("120.50"), "Trending Reach")
+    assert (c1["posts"], c1["revenue"], c1["performance_band"]) == (3, Decimal("120.50"), "trending")
     assert (c2["avg_daily_reach"], c2["engagement_rate"], c2["revenue"], c2["performance_band"]) == (
-        5_000.0, 0.05, Decimal("600.00"), "Moderate Reach")
+        5_000.0, 0.05, Decimal("600.00"), "moderate")
     assert (c3["platforms_active"], c3["days_active"], c3["total_reach"], c3["posts"], c3["revenue"]) == (
         0, 0, 0, 0, Decimal("0.00"))
     assert (c3["avg_daily_reach"], c3["engagement_rate"], c3["performance_band"]) == (None, None, None)

@@ -46,7 +46,8 @@ CREATOR = Source(
         GoldTable(
             "fact_engagement",
             key=("creator_id", "platform", "date"),
-            not_null=("engagement_score", "performance_band", "impressions", "reach", "posts_published",
+            not_null=("engagement_score", "performance_band", "performance_band_order", "impressions", "reach",
+                      "posts_published",
                       "content_revenue"),
             bounds={"engagement_rate": _RATIO, "engagement_rate_by_reach": _NON_NEGATIVE,
                     "click_through_rate": _RATIO, "engagement_score": _NON_NEGATIVE,

@@ -6,8 +6,8 @@
 --
 -- Conventions: averages of doubles are taken over numeric (exact, independent of row order) and
 -- rounded to 6 decimals for ratios, 2 for everything else; money stays numeric(18,2); a ratio whose
--- denominator is 0 is NULL. This file is kept ASCII: the viral band is matched as the band that is
--- neither Moderate nor Trending.
+-- denominator is 0 is NULL. Reach bands are a code and an order in gold; their labels are
+-- reporting.creator_band_labels.
 
 -- One row: the headline figures.
 CREATE OR REPLACE VIEW reporting.creator_kpis AS
@@ -115,53 +115,58 @@ SELECT platform,
 FROM gold.fact_engagement
 GROUP BY platform;
 
+-- The label of each reach band code that gold stores (fact_engagement and dim_creators.performance_band).
+CREATE OR REPLACE VIEW reporting.creator_band_labels AS
+SELECT band_code, band_label
+FROM (VALUES ('moderate', 'Moderate Reach'), ('trending', 'Trending Reach'), ('viral', 'Viral Reach'))
+     AS band (band_code, band_label);
+
 -- One row per reach band of creator-platform-days (fact_engagement.performance_band).
 CREATE OR REPLACE VIEW reporting.creator_performance_bands AS
-SELECT performance_band,
-       CASE WHEN performance_band = 'Moderate Reach' THEN 1
-            WHEN performance_band = 'Trending Reach' THEN 2
-            ELSE 3 END AS band_order,
+SELECT l.band_label AS performance_band,
+       f.performance_band AS band_code,
+       f.performance_band_order AS band_order,
        count(*) AS creator_days,
        round(100.0 * count(*) / sum(count(*)) OVER (), 2)::double precision AS pct_of_creator_days,
-       count(DISTINCT creator_id) AS creators,
-       sum(reach)::bigint AS reach,
-       round(avg(reach::numeric), 2)::double precision AS avg_reach,
-       round(avg(engagement_rate::numeric), 6)::double precision AS avg_engagement_rate
-FROM gold.fact_engagement
-GROUP BY performance_band;
+       count(DISTINCT f.creator_id) AS creators,
+       sum(f.reach)::bigint AS reach,
+       round(avg(f.reach::numeric), 2)::double precision AS avg_reach,
+       round(avg(f.engagement_rate::numeric), 6)::double precision AS avg_engagement_rate
+FROM gold.fact_engagement AS f
+JOIN reporting.creator_band_labels AS l ON l.band_code = f.performance_band
+GROUP BY l.band_label, f.performance_band, f.performance_band_order;
 
 -- One row per date, platform and reach band of creator-platform-days: creator_performance_bands for any
 -- selection of dates and platforms (its columns are additive).
 CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_date AS
-SELECT date,
-       platform,
-       performance_band,
-       CASE WHEN performance_band = 'Moderate Reach' THEN 1
-            WHEN performance_band = 'Trending Reach' THEN 2
-            ELSE 3 END AS band_order,
+SELECT f.date,
+       f.platform,
+       l.band_label AS performance_band,
+       f.performance_band AS band_code,
+       f.performance_band_order AS band_order,
        count(*) AS creator_days,
-       sum(reach)::bigint AS reach,
-       sum(engagement_score)::bigint AS engagement_score,
-       sum(impressions)::bigint AS impressions
-FROM gold.fact_engagement
-GROUP BY date, platform, performance_band;
+       sum(f.reach)::bigint AS reach,
+       sum(f.engagement_score)::bigint AS engagement_score,
+       sum(f.impressions)::bigint AS impressions
+FROM gold.fact_engagement AS f
+JOIN reporting.creator_band_labels AS l ON l.band_code = f.performance_band
+GROUP BY f.date, f.platform, l.band_label, f.performance_band, f.performance_band_order;
 
 -- One row per creator-level reach band (dim_creators.performance_band, of avg_daily_reach);
 -- creators without engagement days are 'No Activity'.
 CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_creator AS
-SELECT coalesce(performance_band, 'No Activity') AS performance_band,
-       CASE WHEN performance_band IS NULL THEN 0
-            WHEN performance_band = 'Moderate Reach' THEN 1
-            WHEN performance_band = 'Trending Reach' THEN 2
-            ELSE 3 END AS band_order,
+SELECT coalesce(l.band_label, 'No Activity') AS performance_band,
+       c.performance_band AS band_code,
+       coalesce(c.performance_band_order, 0) AS band_order,
        count(*) AS creators,
        round(100.0 * count(*) / sum(count(*)) OVER (), 2)::double precision AS pct_of_creators,
-       sum(total_reach)::bigint AS total_reach,
-       round(avg(avg_daily_reach::numeric), 2)::double precision AS avg_daily_reach,
-       sum(posts)::bigint AS posts,
-       sum(revenue)::numeric(18, 2) AS revenue
-FROM gold.dim_creators
-GROUP BY performance_band;
+       sum(c.total_reach)::bigint AS total_reach,
+       round(avg(c.avg_daily_reach::numeric), 2)::double precision AS avg_daily_reach,
+       sum(c.posts)::bigint AS posts,
+       sum(c.revenue)::numeric(18, 2) AS revenue
+FROM gold.dim_creators AS c
+LEFT JOIN reporting.creator_band_labels AS l ON l.band_code = c.performance_band
+GROUP BY l.band_label, c.performance_band, c.performance_band_order;
 
 -- One row per subscription tier.
 CREATE OR REPLACE VIEW reporting.creator_subscription_tiers AS

@@ -113,14 +113,15 @@
 
   // --- page 2 ------------------------------------------------------------------------------------
 
-  // Moderate, Trending, then the viral band (whatever its label): light to hot.
-  const bandColor = (band, alpha) => {
-    const rgb = { "Moderate Reach": "147,197,253", "Trending Reach": "99,102,241" }[band] || "249,115,22";
+  // The reach bands by their stable code (gold's; the label is reporting's): light to hot.
+  const bandColor = (code, alpha) => {
+    const rgb = { moderate: "147,197,253", trending: "99,102,241", viral: "249,115,22" }[code] || "148,163,184";
     return `rgba(${rgb},${alpha})`;
   };
 
   const drawDetails = () => {
     const bandRows = bands.filter((r) => keep(r));
+    const codeOf = new Map(bandRows.map((r) => [r.performance_band, r.band_code]));
     const bandTotals = [...groupBy(bandRows, (r) => r.performance_band)]
       .sort(([, a], [, b]) => a[0].band_order - b[0].band_order);
     const ids = [];
@@ -143,7 +144,7 @@
       type: "treemap", ids, labels, parents, values, branchvalues: "total",
       texttemplate: "%{label}<br>%{value:,} days<br>%{percentRoot:.0%}",
       hovertemplate: "%{label}<br>%{value:,} creator-days (%{percentRoot:.1%})<extra></extra>",
-      marker: { colors: ids.map((id) => bandColor(id.split("/")[0], id.includes("/") ? 0.7 : 1)) },
+      marker: { colors: ids.map((id) => bandColor(codeOf.get(id.split("/")[0]), id.includes("/") ? 0.7 : 1)) },
     }] : [], { margin: { l: 4, r: 4, t: 4, b: 4 } });
 
     Pulse.plot("chart-tiers", [
