@@ -43,7 +43,15 @@ from itertools import accumulate
 from random import Random
 from urllib.parse import urlencode
 
-from devstack.simulators.faults import FaultConfig, Noise, RecordShape, noisy_records, scaled
+from devstack.simulators.faults import (
+    FaultConfig,
+    Noise,
+    RecordShape,
+    add_fault_arguments,
+    fault_config,
+    noisy_records,
+    scaled,
+)
 from devstack.simulators.http_server import (
     ApiError,
     JsonApi,
@@ -689,13 +697,6 @@ def running_simulator(config: SimulatorConfig | None = None, host: str = "127.0.
 
 # --- command line --------------------------------------------------------------------------------
 
-def _broken_page(text: str) -> tuple[str, int]:
-    resource, _, page = text.rpartition(":")
-    if resource not in SHAPES or not page.isdigit():
-        raise argparse.ArgumentTypeError(f"expected RESOURCE:PAGE, RESOURCE one of {RESOURCES}, not {text!r}")
-    return resource, int(page)
-
-
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, SimulatorConfig]:
     parser = argparse.ArgumentParser(prog="python -m devstack.simulators.creator_api",
                                      description="Serve the creator API simulator until SIGTERM or SIGINT.")
@@ -709,36 +710,12 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
                         help="serve engagement and content only for this many days before --as-of")
     parser.add_argument("--as-of", type=date.fromisoformat,
                         help="the (exclusive) end of the history, YYYY-MM-DD")
-    faults = parser.add_argument_group("faults (all off by default)")
-    faults.add_argument("--fail-rate", type=float, default=0.0, help="fraction of requests answered 502")
-    faults.add_argument("--rate-limit-rate", type=float, default=0.0,
-                        help="fraction of requests that start a burst of 429 answers")
-    faults.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429, in seconds")
-    faults.add_argument("--rate-limit-burst", type=int, default=2, help="429 answers per burst")
-    faults.add_argument("--slow-rate", type=float, default=0.0, help="fraction of requests answered slowly")
-    faults.add_argument("--slow-seconds", type=float, default=1.0)
-    faults.add_argument("--bad-page-rate", type=float, default=0.0,
-                        help="fraction of 200 answers whose JSON body is cut short")
-    faults.add_argument("--malformed-rate", type=float, default=0.0,
-                        help="extra malformed copies, as a fraction of true records")
-    faults.add_argument("--duplicate-rate", type=float, default=0.0,
-                        help="extra exact copies, as a fraction of true records")
-    faults.add_argument("--late-update-rate", type=float, default=0.0,
-                        help="extra older versions served first, as a fraction of true records")
-    faults.add_argument("--broken-page", type=_broken_page, action="append", default=[],
-                        metavar="RESOURCE:PAGE", help="a page that always answers 502 (repeatable)")
-    faults.add_argument("--down", action="store_true", help="answer every request 503")
+    add_fault_arguments(parser, RESOURCES, "true records")
     args = parser.parse_args(argv)
     try:
-        fault_config = FaultConfig(
-            fail_rate=args.fail_rate, rate_limit_rate=args.rate_limit_rate,
-            rate_limit_retry_after=args.retry_after, rate_limit_burst=args.rate_limit_burst,
-            slow_rate=args.slow_rate, slow_seconds=args.slow_seconds,
-            bad_page_rate=args.bad_page_rate, malformed_rate=args.malformed_rate,
-            duplicate_rate=args.duplicate_rate, late_update_rate=args.late_update_rate,
-            broken_pages=frozenset(args.broken_page), down=args.down)
+        faults = fault_config(args)
         config = SimulatorConfig(seed=args.seed, creators=args.creators, posts_per_day=args.posts_per_day,
-                                 history_days=args.history_days, as_of=args.as_of, faults=fault_config)
+                                 history_days=args.history_days, as_of=args.as_of, faults=faults)
     except ValueError as exc:
         parser.error(str(exc))
     return args, config

@@ -15,6 +15,7 @@ Nothing here knows a particular API: a simulator describes its records with a :c
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import random
 import struct
@@ -283,3 +284,51 @@ def noisy_records(records: Iterable[dict], shape: RecordShape, config: FaultConf
             if on_noise:
                 on_noise(Noise.MALFORMED, bad, detail)
             yield Noise.MALFORMED, bad
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def add_fault_arguments(parser: argparse.ArgumentParser, resources: Iterable[str], records: str,
+                        late_updates: bool = True) -> None:
+    """The fault flags every simulator takes. ``resources`` are what ``--broken-page RESOURCE:PAGE`` may
+    name; ``records`` says what the record-level faults copy (e.g. "true records")."""
+    known = tuple(resources)
+
+    def broken_page(text: str) -> tuple[str, int]:
+        resource, _, page = text.rpartition(":")
+        if resource not in known or not page.isdigit():
+            raise argparse.ArgumentTypeError(f"expected RESOURCE:PAGE, RESOURCE one of {known}, not {text!r}")
+        return resource, int(page)
+
+    faults = parser.add_argument_group("faults (all off by default)")
+    faults.add_argument("--fail-rate", type=float, default=0.0, help="fraction of requests answered 502")
+    faults.add_argument("--rate-limit-rate", type=float, default=0.0,
+                        help="fraction of requests that start a burst of 429 answers")
+    faults.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429, in seconds")
+    faults.add_argument("--rate-limit-burst", type=int, default=2, help="429 answers per burst")
+    faults.add_argument("--slow-rate", type=float, default=0.0, help="fraction of requests answered slowly")
+    faults.add_argument("--slow-seconds", type=float, default=1.0)
+    faults.add_argument("--bad-page-rate", type=float, default=0.0,
+                        help="fraction of 200 answers whose JSON body is cut short")
+    faults.add_argument("--malformed-rate", type=float, default=0.0,
+                        help=f"extra malformed copies, as a fraction of {records}")
+    faults.add_argument("--duplicate-rate", type=float, default=0.0,
+                        help=f"extra exact copies, as a fraction of {records}")
+    if late_updates:
+        faults.add_argument("--late-update-rate", type=float, default=0.0,
+                            help=f"extra older versions served first, as a fraction of {records}")
+    faults.add_argument("--broken-page", type=broken_page, action="append", default=[],
+                        metavar="RESOURCE:PAGE", help="a page that always answers 502 (repeatable)")
+    faults.add_argument("--down", action="store_true", help="answer every request 503")
+
+
+def fault_config(args: argparse.Namespace) -> FaultConfig:
+    """The :class:`FaultConfig` of the flags :func:`add_fault_arguments` added (raises ValueError)."""
+    return FaultConfig(
+        fail_rate=args.fail_rate, rate_limit_rate=args.rate_limit_rate, rate_limit_retry_after=args.retry_after,
+        rate_limit_burst=args.rate_limit_burst, slow_rate=args.slow_rate, slow_seconds=args.slow_seconds,
+        bad_page_rate=args.bad_page_rate, malformed_rate=args.malformed_rate, duplicate_rate=args.duplicate_rate,
+        late_update_rate=getattr(args, "late_update_rate", 0.0), broken_pages=frozenset(args.broken_page),
+        down=args.down)
+

@@ -80,7 +80,15 @@ from random import Random
 from typing import Any
 from urllib.parse import parse_qsl
 
-from devstack.simulators.faults import FaultConfig, FaultDecision, Noise, RecordShape, noisy_records
+from devstack.simulators.faults import (
+    FaultConfig,
+    FaultDecision,
+    Noise,
+    RecordShape,
+    add_fault_arguments,
+    fault_config,
+    noisy_records,
+)
 from devstack.simulators.http_server import (
     ApiError,
     JsonApi,
@@ -1205,14 +1213,6 @@ def running_simulator(config: SimulatorConfig | None = None, host: str = "127.0.
 
 # --- command line --------------------------------------------------------------------------------
 
-def _broken_page(text: str) -> tuple[str, int]:
-    resource, _, page = text.rpartition(":")
-    if resource not in FAULT_RESOURCES or not page.isdigit():
-        raise argparse.ArgumentTypeError(f"expected RESOURCE:PAGE, RESOURCE one of {FAULT_RESOURCES}, "
-                                         f"not {text!r}")
-    return resource, int(page)
-
-
 def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, SimulatorConfig]:
     parser = argparse.ArgumentParser(
         prog="python -m devstack.simulators.spotify_api",
@@ -1234,37 +1234,16 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
                         help="how many newest plays recently played shows")
     parser.add_argument("--as-of", type=datetime.fromisoformat,
                         help="'now' for recently played (ISO-8601; default: the clock)")
-    faults = parser.add_argument_group("faults (all off by default)")
-    faults.add_argument("--fail-rate", type=float, default=0.0, help="fraction of requests answered 502")
-    faults.add_argument("--rate-limit-rate", type=float, default=0.0,
-                        help="fraction of requests that start a burst of 429 answers")
-    faults.add_argument("--retry-after", type=int, default=1, help="Retry-After of a 429, in seconds")
-    faults.add_argument("--rate-limit-burst", type=int, default=2, help="429 answers per burst")
-    faults.add_argument("--slow-rate", type=float, default=0.0, help="fraction of requests answered slowly")
-    faults.add_argument("--slow-seconds", type=float, default=1.0)
-    faults.add_argument("--bad-page-rate", type=float, default=0.0,
-                        help="fraction of 200 answers whose JSON body is cut short")
-    faults.add_argument("--malformed-rate", type=float, default=0.0,
-                        help="extra malformed playlist items and plays, as a fraction of true ones")
-    faults.add_argument("--duplicate-rate", type=float, default=0.0,
-                        help="extra exact copies of playlist items and plays, as a fraction of true ones")
-    faults.add_argument("--broken-page", type=_broken_page, action="append", default=[],
-                        metavar="RESOURCE:PAGE", help="a page that always answers 502 (repeatable)")
-    faults.add_argument("--down", action="store_true", help="answer every request 503")
+    add_fault_arguments(parser, FAULT_RESOURCES, "true playlist items and plays", late_updates=False)
     args = parser.parse_args(argv)
     try:
-        fault_config = FaultConfig(
-            fail_rate=args.fail_rate, rate_limit_rate=args.rate_limit_rate,
-            rate_limit_retry_after=args.retry_after, rate_limit_burst=args.rate_limit_burst,
-            slow_rate=args.slow_rate, slow_seconds=args.slow_seconds, bad_page_rate=args.bad_page_rate,
-            malformed_rate=args.malformed_rate, duplicate_rate=args.duplicate_rate,
-            broken_pages=frozenset(args.broken_page), down=args.down)
+        faults = fault_config(args)
         config = SimulatorConfig(seed=args.seed, artists=args.artists, playlists=args.playlists,
                                  listeners=tuple(args.listener), client_id=args.client_id,
                                  client_secret=args.client_secret, api_version=args.api_version,
                                  token_ttl=args.token_ttl, expires_in=args.expires_in,
                                  recently_played_max=args.recently_played_max,
-                                 as_of=args.as_of, faults=fault_config)
+                                 as_of=args.as_of, faults=faults)
     except ValueError as exc:
         parser.error(str(exc))
     return args, config
