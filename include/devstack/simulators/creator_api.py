@@ -725,8 +725,7 @@ def main(argv: list[str] | None = None) -> None:
     args, config = parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(message)s")
     simulator = CreatorApiSimulator(config)
-    serve_until_stopped(simulator.api, args.host, args.port,
-                        f"seed {config.seed}, {config.creators} creators")
+    serve_until_stopped(simulator.api, args.host, args.port, [f"seed {config.seed}, {config.creators} creators"])
 
 
 if __name__ == "__main__":

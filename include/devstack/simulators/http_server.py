@@ -17,7 +17,7 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -241,9 +241,13 @@ class _Server(ThreadingHTTPServer):
                 pass
 
 
-def make_server(api: JsonApi, host: str = "127.0.0.1", port: int = 0) -> _Server:
-    """A threaded server for ``api`` bound to ``host:port`` (0: a free port), not yet serving."""
-    return _Server((host, port), api)
+def make_server(api: JsonApi, host: str = "127.0.0.1", port: int = 0, handler: type | None = None) -> _Server:
+    """A threaded server for ``api`` bound to ``host:port`` (0: a free port), not yet serving; ``handler``
+    replaces the request handler class (a simulator that needs more than GET and HEAD)."""
+    server = _Server((host, port), api)
+    if handler is not None:
+        server.RequestHandlerClass = handler
+    return server
 
 
 def base_url_of(server: ThreadingHTTPServer) -> str:
@@ -252,9 +256,10 @@ def base_url_of(server: ThreadingHTTPServer) -> str:
 
 
 @contextmanager
-def running_server(api: JsonApi, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+def running_server(api: JsonApi, host: str = "127.0.0.1", port: int = 0, handler: type | None = None
+                   ) -> Iterator[str]:
     """Serve ``api`` from a background thread; yields its base URL. Stopped on exit."""
-    server = make_server(api, host, port)
+    server = make_server(api, host, port, handler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
                               name=f"{api.name}-server", daemon=True)
     thread.start()
@@ -267,15 +272,18 @@ def running_server(api: JsonApi, host: str = "127.0.0.1", port: int = 0) -> Iter
         thread.join(timeout=5)
 
 
-def serve_until_stopped(api: JsonApi, host: str, port: int, banner: str = "") -> None:
-    """Serve ``api`` in the foreground until SIGTERM or SIGINT."""
-    server = make_server(api, host, port)
+def serve_until_stopped(api: JsonApi, host: str, port: int, banner: Sequence[str] = (),
+                        handler: type | None = None) -> None:
+    """Serve ``api`` in the foreground until SIGTERM or SIGINT, logging the ``banner`` lines first."""
+    server = make_server(api, host, port, handler)
 
     def stop(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
     signal.signal(signal.SIGTERM, stop)
-    api.log.info("%s listening on %s%s", api.name, base_url_of(server), f" ({banner})" if banner else "")
+    api.log.info("%s listening on %s", api.name, base_url_of(server))
+    for line in banner:
+        api.log.info("%s", line)
     try:
         server.serve_forever(poll_interval=0.2)
     except KeyboardInterrupt as exc:

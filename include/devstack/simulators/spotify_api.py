@@ -67,7 +67,6 @@ import json
 import logging
 import math
 import re
-import signal
 import sys
 import threading
 import time
@@ -97,7 +96,8 @@ from devstack.simulators.http_server import (
     Route,
     _Handler,
     base_url_of,
-    make_server,
+    running_server,
+    serve_until_stopped,
 )
 
 log = logging.getLogger("devstack.simulators.spotify_api")
@@ -763,42 +763,6 @@ class _SpotifyJsonApi(JsonApi):
         return super()._respond(route, request, decision)
 
 
-@contextmanager
-def _serving(api: JsonApi, host: str, port: int) -> Iterator[str]:
-    server = make_server(api, host, port)
-    server.RequestHandlerClass = _ExchangeHandler
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                              name=f"{api.name}-server", daemon=True)
-    thread.start()
-    try:
-        yield base_url_of(server)
-    finally:
-        server.shutdown()
-        server.close_connections()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-def _serve_until_stopped(api: JsonApi, host: str, port: int, banner: list[str]) -> None:
-    server = make_server(api, host, port)
-    server.RequestHandlerClass = _ExchangeHandler
-
-    def stop(signum: int, _frame: Any) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    signal.signal(signal.SIGTERM, stop)
-    api.log.info("%s listening on %s", api.name, base_url_of(server))
-    for line in banner:
-        api.log.info("%s", line)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt as exc:
-        api.log.info("%s stopping (%s)", api.name, exc.args[0] if exc.args else "SIGINT")
-    finally:
-        server.close_connections()
-        server.server_close()
-
-
 # --- tokens --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -955,7 +919,7 @@ class SpotifyApiSimulator:
     @contextmanager
     def serving(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
         """Serve from a background thread; yields the base URL. Stopped on exit."""
-        with _serving(self.api, host, port) as base_url:
+        with running_server(self.api, host, port, _ExchangeHandler) as base_url:
             yield base_url
 
     # helpers
@@ -1253,7 +1217,7 @@ def main(argv: list[str] | None = None) -> None:
     args, config = parse_args(argv)
     logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(asctime)s %(message)s")
     simulator = SpotifyApiSimulator(config)
-    _serve_until_stopped(simulator.api, args.host, args.port, simulator.banner())
+    serve_until_stopped(simulator.api, args.host, args.port, simulator.banner(), _ExchangeHandler)
 
 
 if __name__ == "__main__":
