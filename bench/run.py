@@ -10,7 +10,6 @@ import datetime as dt
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,8 @@ from pulse.config import REPO_ROOT, SPARK_JOBS_DIR
 from pulse.http_ingest import LinksNextPagination, RetryPolicy, ingest_endpoint
 from pulse.sources.creator import CREATOR
 from pulse.warehouse import publish_gold, stage_gold
+from tests.processes import free_port
+from tests.processes import start as start_process
 
 END_DATE = dt.date(2026, 11, 21)
 DAYS = 90
@@ -121,34 +122,16 @@ def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: in
 def simulator_process(creators: int, work: Path):
     """The creator simulator in its own process, as a remote API would be (not sharing our GIL)."""
     port = free_port()
-    log = (work / "simulator.log").open("wb")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "include"), str(REPO_ROOT)])}
-    process = subprocess.Popen([sys.executable, "-m", "devstack.simulators.creator_api", "--host", "127.0.0.1",
-                                "--port", str(port), "--seed", "42", "--creators", str(creators)],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
+    simulator = start_process([sys.executable, "-m", "devstack.simulators.creator_api", "--host", "127.0.0.1", "--port",
+                       str(port), "--seed", "42", "--creators", str(creators)], work / "simulator.log", env=env)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if requests.get(f"{base_url}/api/health", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the creator simulator did not start; see {work / 'simulator.log'}")
-            time.sleep(0.2)
+        simulator.wait_until("the creator simulator", lambda: requests.get(f"{base_url}/api/health", timeout=2).ok,
+                             timeout=120, every=0.2)
         yield base_url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        simulator.stop(grace=30)
 
 
 def spark_submit(job: str, lake: Path) -> float:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -567,36 +565,16 @@ def test_every_fault_that_fires_is_in_the_log(caplog):
     assert sum('"GET /api/engagement?' in line for line in text.splitlines()) == 60
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_the_command_line_serves_until_sigterm_and_logs_one_line_per_request():
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(REPO, "include"), REPO])}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.simulators.creator_api", "--port", str(port), "--seed", "42",
-         "--creators", "30", "--broken-page", "engagement:2", "--malformed-rate", "0.1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base_url}/api/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+def test_the_command_line_serves_until_sigterm_and_logs_one_line_per_request(simulator_command):
+    args = ["--seed", "42", "--creators", "30", "--broken-page", "engagement:2", "--malformed-rate", "0.1"]
+    with simulator_command("devstack.simulators.creator_api", args, "api/health") as served:
+        base_url = served.base_url
         assert get(base_url, "/api/engagement", start_date=START, end_date=END, limit=100).status_code == 200
         broken = get(base_url, "/api/engagement", start_date=START, end_date=END, limit=100, page=2)
         assert broken.status_code == 502
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
-    assert process.returncode == 0, output
-    assert f"listening on http://127.0.0.1:{port}" in output
+    output = served.output
+    assert served.returncode == 0, output
+    assert f"listening on {base_url}" in output
     assert '"GET /api/health" 200' in output
     assert '&page=2" 502' in output and "malformed" in output
 

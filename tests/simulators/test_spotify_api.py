@@ -7,8 +7,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -634,29 +632,11 @@ def test_record_noise_adds_malformed_and_duplicate_items_and_plays_around_the_tr
 
 # --- the command line ------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_the_command_line_lists_what_to_configure_serves_until_sigterm_and_logs_each_request():
-    port = free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)])}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "devstack.simulators.spotify_api", "--port", str(port), "--seed", "7",
-         "--listener", "alice", "--listener", "bob", "--client-id", "cli-app",
-         "--client-secret", "cli-secret", "--api-version", "pre2026", "--broken-page", "artists:1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+def test_the_command_line_lists_what_to_configure_serves_until_sigterm_and_logs_each_request(simulator_command):
+    args = ["--seed", "7", "--listener", "alice", "--listener", "bob", "--client-id", "cli-app", "--client-secret",
+            "cli-secret", "--api-version", "pre2026", "--broken-page", "artists:1"]
+    with simulator_command("devstack.simulators.spotify_api", args, "health") as served:
+        base_url = served.base_url
         answer = requests.post(f"{base_url}/api/token", data={"grant_type": "refresh_token",
                                                                "refresh_token": "refresh-bob"},
                                auth=("cli-app", "cli-secret"), timeout=5)
@@ -671,11 +651,9 @@ def test_the_command_line_lists_what_to_configure_serves_until_sigterm_and_logs_
         broken = requests.get(f"{base_url}/v1/artists/{'0' * 22}",
                               headers={"Authorization": f"Bearer {token}"}, timeout=5)
         assert broken.status_code == 502
-    finally:
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=10)
-    assert process.returncode == 0, output
-    assert f"listening on http://127.0.0.1:{port}" in output
+    output = served.output
+    assert served.returncode == 0, output
+    assert f"listening on {base_url}" in output
     assert f"playlist_ids: {','.join(playlists)}" in output
     assert "listener bob: refresh_token refresh-bob" in output
     assert '"POST /api/token" 200' in output and '"GET /v1/me" 200' in output
