@@ -33,6 +33,31 @@ class Warehouse:
             snapshot[table.name] = self.query(f"SELECT * FROM gold.{table.name} ORDER BY {order}")
         return snapshot
 
+    def assert_gold_equals(self, reference: dict[str, list[tuple]], source: Source, how: str) -> None:
+        """Published gold equals ``reference`` row for row, table by table; ``how`` says what differs."""
+        gold = self.gold(source)
+        for table in source.gold_tables:
+            assert gold[table.name] == reference[table.name], (
+                f"gold.{table.name} {how} differs from the fault-free local[*] run: {len(gold[table.name])} "
+                f"rows against {len(reference[table.name])}")
+
+
+def assert_faults_fired_on_the_cluster(runner: AirflowRunner, done, log_name: str, cluster, source: Source) -> None:
+    """The run succeeded, its 502s and 429s fired, and its Spark jobs ran on ``cluster``."""
+    log_file = runner.home / f"{log_name}.log"
+    assert done.returncode == 0, f"faulty run on the standalone cluster failed; log: {log_file}\n{done.stdout[-4000:]}"
+    log = log_file.read_text()
+    assert "answered 502" in log and "answered 429" in log, "the faults did not fire"
+    assert f"--master {cluster.master_url}" in log, "the Spark jobs were not submitted to the cluster"
+    ran = cluster.application_names()
+    assert {f"pulse-{source.name}-silver", f"pulse-{source.name}-gold"} <= set(ran), f"the cluster ran {ran}"
+
+
+@pytest.fixture(scope="module")
+def faults_fired_on_the_cluster():
+    """:func:`assert_faults_fired_on_the_cluster`, for the test modules."""
+    return assert_faults_fired_on_the_cluster
+
 
 @pytest.fixture(scope="module")
 def runner(request, tmp_path_factory) -> AirflowRunner:

@@ -61,27 +61,16 @@ def test_a_fault_free_run_fills_every_gold_table(reference):
 
 
 def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_local_run_and_a_rerun_changes_nothing(
-        runner, warehouse, reference, tmp_path_factory, spark_cluster):
+        runner, warehouse, reference, tmp_path_factory, spark_cluster, faults_fired_on_the_cluster):
     lake = tmp_path_factory.mktemp("lake_faults")
     config = SimulatorConfig(**SCALE, faults=FAULTS)
     done = run(runner, warehouse, lake, config, "faults", cluster=spark_cluster,
                cwd=tmp_path_factory.mktemp("driver_cwd"))
-    assert done.returncode == 0, (f"faulty run on the standalone cluster failed; log: {runner.home / 'faults.log'}"
-                                  f"\n{done.stdout[-4000:]}")
-    log = (runner.home / "faults.log").read_text()
-    assert "answered 502" in log and "answered 429" in log, "the faults did not fire"
-    assert f"--master {spark_cluster.master_url}" in log, "the Spark jobs were not submitted to the cluster"
-    ran = spark_cluster.application_names()
-    assert {"pulse-creator-silver", "pulse-creator-gold"} <= set(ran), f"the cluster ran {ran}"
+    faults_fired_on_the_cluster(runner, done, "faults", spark_cluster, CREATOR)
     counts = json.loads((lake / "silver" / "creator" / "_counts.json").read_text())
     assert sum(d["quarantined_rows"] for d in counts.values()) > 0
     assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
-    after_faults = warehouse.gold(CREATOR)
-    for table in CREATOR.gold_tables:
-        assert after_faults[table.name] == reference[table.name], (
-            f"gold.{table.name} built on the standalone cluster {spark_cluster.master_url} (with faults) differs "
-            f"from the fault-free local[*] run: {len(after_faults[table.name])} rows against "
-            f"{len(reference[table.name])}")
+    warehouse.assert_gold_equals(reference, CREATOR, f"built on the cluster {spark_cluster.master_url} with faults")
 
     bronze_rows = {e.name: pq.read_table(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
     again = run(runner, warehouse, lake, config, "faults_again")

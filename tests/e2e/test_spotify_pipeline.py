@@ -70,25 +70,14 @@ def test_a_fault_free_run_publishes_every_listener_from_exports_and_the_api(refe
 
 
 def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_local_run_and_redropping_changes_nothing(  # noqa: E501
-        runner, warehouse, reference, real_exports, tmp_path_factory, spark_cluster):
+        runner, warehouse, reference, real_exports, tmp_path_factory, spark_cluster, faults_fired_on_the_cluster):
     lake, inbox = tmp_path_factory.mktemp("spotify_lake_faults"), tmp_path_factory.mktemp("inbox_faults")
     fill_inbox(real_exports, inbox)
     config = SimulatorConfig(**SIM, faults=FAULTS)
     done = run(runner, warehouse, lake, inbox, config, "faults", cluster=spark_cluster,
                cwd=tmp_path_factory.mktemp("spotify_driver_cwd"))
-    assert done.returncode == 0, (f"faulty run on the standalone cluster failed; log: {runner.home / 'faults.log'}"
-                                  f"\n{done.stdout[-4000:]}")
-    log = (runner.home / "faults.log").read_text()
-    assert "answered 502" in log and "answered 429" in log, "the faults did not fire"
-    assert f"--master {spark_cluster.master_url}" in log, "the Spark jobs were not submitted to the cluster"
-    ran = spark_cluster.application_names()
-    assert {"pulse-spotify-silver", "pulse-spotify-gold"} <= set(ran), f"the cluster ran {ran}"
-    after_faults = warehouse.gold(SPOTIFY)
-    for table in SPOTIFY.gold_tables:
-        assert after_faults[table.name] == reference[table.name], (
-            f"gold.{table.name} built on the standalone cluster {spark_cluster.master_url} (with faults) differs "
-            f"from the fault-free local[*] run: {len(after_faults[table.name])} rows against "
-            f"{len(reference[table.name])}")
+    faults_fired_on_the_cluster(runner, done, "faults", spark_cluster, SPOTIFY)
+    warehouse.assert_gold_equals(reference, SPOTIFY, f"built on the cluster {spark_cluster.master_url} with faults")
 
     # the same exports dropped again, under other names: nothing is counted twice
     for export in (inbox).rglob("_ingested/*.json"):
