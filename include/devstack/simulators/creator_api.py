@@ -48,8 +48,8 @@ from devstack.simulators.faults import (
     Noise,
     RecordShape,
     add_fault_arguments,
-    fault_config,
     noisy_records,
+    parse_simulator_args,
     scaled,
 )
 from devstack.simulators.http_server import (
@@ -711,14 +711,9 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
     parser.add_argument("--as-of", type=date.fromisoformat,
                         help="the (exclusive) end of the history, YYYY-MM-DD")
     add_fault_arguments(parser, RESOURCES, "true records")
-    args = parser.parse_args(argv)
-    try:
-        faults = fault_config(args)
-        config = SimulatorConfig(seed=args.seed, creators=args.creators, posts_per_day=args.posts_per_day,
-                                 history_days=args.history_days, as_of=args.as_of, faults=faults)
-    except ValueError as exc:
-        parser.error(str(exc))
-    return args, config
+    return parse_simulator_args(parser, argv, lambda args, faults: SimulatorConfig(
+        seed=args.seed, creators=args.creators, posts_per_day=args.posts_per_day, history_days=args.history_days,
+        as_of=args.as_of, faults=faults))
 
 
 def main(argv: list[str] | None = None) -> None:

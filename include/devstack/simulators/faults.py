@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import IntEnum
+from typing import Any
 
 _RATES = ("fail_rate", "rate_limit_rate", "slow_rate", "bad_page_rate", "malformed_rate", "duplicate_rate",
           "late_update_rate")
@@ -331,4 +332,16 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
         bad_page_rate=args.bad_page_rate, malformed_rate=args.malformed_rate, duplicate_rate=args.duplicate_rate,
         late_update_rate=getattr(args, "late_update_rate", 0.0), broken_pages=frozenset(args.broken_page),
         down=args.down)
+
+
+def parse_simulator_args(parser: argparse.ArgumentParser, argv: list[str] | None,
+                         make_config: Callable[[argparse.Namespace, FaultConfig], Any]
+                         ) -> tuple[argparse.Namespace, Any]:
+    """Parse ``argv`` and make the simulator's config from the arguments and their faults
+    (``make_config``); a combination the config refuses (its ValueError) is a usage error."""
+    args = parser.parse_args(argv)
+    try:
+        return args, make_config(args, fault_config(args))
+    except ValueError as exc:
+        parser.error(str(exc))
 

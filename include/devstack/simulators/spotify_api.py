@@ -85,8 +85,8 @@ from devstack.simulators.faults import (
     Noise,
     RecordShape,
     add_fault_arguments,
-    fault_config,
     noisy_records,
+    parse_simulator_args,
 )
 from devstack.simulators.http_server import (
     ApiError,
@@ -1199,18 +1199,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Simul
     parser.add_argument("--as-of", type=datetime.fromisoformat,
                         help="'now' for recently played (ISO-8601; default: the clock)")
     add_fault_arguments(parser, FAULT_RESOURCES, "true playlist items and plays", late_updates=False)
-    args = parser.parse_args(argv)
-    try:
-        faults = fault_config(args)
-        config = SimulatorConfig(seed=args.seed, artists=args.artists, playlists=args.playlists,
-                                 listeners=tuple(args.listener), client_id=args.client_id,
-                                 client_secret=args.client_secret, api_version=args.api_version,
-                                 token_ttl=args.token_ttl, expires_in=args.expires_in,
-                                 recently_played_max=args.recently_played_max,
-                                 as_of=args.as_of, faults=faults)
-    except ValueError as exc:
-        parser.error(str(exc))
-    return args, config
+    return parse_simulator_args(parser, argv, lambda args, faults: SimulatorConfig(
+        seed=args.seed, artists=args.artists, playlists=args.playlists, listeners=tuple(args.listener),
+        client_id=args.client_id, client_secret=args.client_secret, api_version=args.api_version,
+        token_ttl=args.token_ttl, expires_in=args.expires_in, recently_played_max=args.recently_played_max,
+        as_of=args.as_of, faults=faults))
 
 
 def main(argv: list[str] | None = None) -> None:
