@@ -9,14 +9,13 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pytest
 
 from pulse.sources.creator import CREATOR
-from pulse.warehouse import pg_type
 from spark_jobs.common.job import parse_args
 from spark_jobs.creator import gold
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
+from tests.builders import written_gold
 from tests.builders.creator import (
     NOV_18,
     TINY_CREATORS,
@@ -308,31 +307,10 @@ def tiny_lake(spark, tmp_path_factory) -> Path:
 
 
 def test_main_writes_every_declared_gold_table_with_a_unique_key_and_flat_columns(tiny_lake):
-    lake = tiny_lake
-    tables = {t.name: t for t in CREATOR.gold_tables}
-    written = sorted(p.name for p in (lake / "gold" / "creator").iterdir())
-    assert written == sorted(tables)
-    schemas = {}
-    for name, spec in tables.items():
-        folder = lake / "gold" / "creator" / name
-        arrow = pads.dataset(folder, format="parquet").to_table()
-        schemas[name] = arrow.schema
-        assert arrow.num_rows > 0 or spec.allow_empty, name
-        keys = list(zip(*(arrow.column(k).to_pylist() for k in spec.key), strict=True))
-        assert len(keys) == len(set(keys)), f"{name} key {spec.key} is not unique"
-        for field in arrow.schema:
-            pg_type(field.type)  # raises on a nested type
-        declared = set(spec.key) | set(spec.not_null) | set(spec.bounds)
-        declared |= {c for fk in spec.references for c in fk.columns}
-        assert declared <= set(arrow.schema.names), f"{name} lacks {declared - set(arrow.schema.names)}"
-        if name in gold.SMALL_TABLES:
-            assert len(list(folder.glob("part-*.parquet"))) == 1, name
-    for spec in tables.values():
-        for fk in spec.references:
-            assert set(fk.referenced) <= set(schemas[fk.table].names), (spec.name, fk)
+    schemas, counts = written_gold.check_written_tables(tiny_lake / "gold" / "creator", CREATOR.gold_tables,
+                                                        gold.SMALL_TABLES)
     assert str(schemas["fact_content"].field("published_at").type) == "timestamp[us, tz=UTC]"
     assert str(schemas["fact_content"].field("revenue_generated").type) == "decimal128(18, 2)"
-    counts = {n: pads.dataset(lake / "gold" / "creator" / n, format="parquet").count_rows() for n in tables}
     assert counts == {"dim_creators": 3, "dim_platforms": 2, "dim_time": 2, "dim_content_types": 2,
                       "fact_engagement": 4, "fact_content": 4, "benchmark_competitors": 8,
                       "benchmark_niche": 3}

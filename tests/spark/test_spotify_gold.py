@@ -20,14 +20,13 @@ import math
 import shutil
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pytest
 
 from pulse.sources.spotify_gold import GOLD_JOB_ARGS, GOLD_TABLES
-from pulse.warehouse import pg_type
 from spark_jobs.common.job import parse_args
 from spark_jobs.spotify import gold
 from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS
+from tests.builders import written_gold
 from tests.builders.spotify import (
     ALL_PLAYS,
     API,
@@ -278,38 +277,8 @@ def test_settings_are_validated_and_the_sources_options_are_the_jobs_defaults():
 
 
 def check_written_tables(lake: Path) -> dict[str, int]:
-    """Every declared table exists with a unique key, the spec's columns and flat types; row counts."""
-    root = lake / "gold" / "spotify"
-    specs = {t.name: t for t in GOLD_TABLES}
-    assert sorted(p.name for p in root.iterdir()) == sorted(specs)
-    schemas, counts = {}, {}
-    for name, spec in specs.items():
-        arrow = pads.dataset(root / name, format="parquet").to_table()
-        schemas[name], counts[name] = arrow.schema, arrow.num_rows
-        assert arrow.num_rows > 0 or spec.allow_empty, name
-        keys = list(zip(*(arrow.column(k).to_pylist() for k in spec.key), strict=True))
-        assert len(keys) == len(set(keys)), f"{name} key {spec.key} is not unique"
-        assert all(None not in k for k in keys), f"{name} has a null key"
-        for field in arrow.schema:
-            pg_type(field.type)  # raises on a nested type
-        declared = set(spec.key) | set(spec.not_null) | set(spec.bounds)
-        declared |= {c for fk in spec.references for c in fk.columns}
-        assert declared <= set(arrow.schema.names), f"{name} lacks {declared - set(arrow.schema.names)}"
-        for column in spec.not_null:
-            assert arrow.column(column).null_count == 0, (name, column)
-        for column, (low, high) in spec.bounds.items():
-            values = [v for v in arrow.column(column).to_pylist() if v is not None]
-            assert all((low is None or v >= low) and (high is None or v <= high) for v in values), (name, column)
-        if name in gold.SMALL_TABLES:
-            assert len(list((root / name).glob("part-*.parquet"))) == 1, name
-    for spec in specs.values():
-        for fk in spec.references:
-            assert set(fk.referenced) <= set(schemas[fk.table].names), (spec.name, fk)
-            parent = pads.dataset(root / fk.table, format="parquet").to_table()
-            known = set(zip(*(parent.column(c).to_pylist() for c in fk.referenced), strict=True))
-            child = pads.dataset(root / spec.name, format="parquet").to_table()
-            for values in zip(*(child.column(c).to_pylist() for c in fk.columns), strict=True):
-                assert None in values or values in known, (spec.name, fk, values)
+    """Every declared table written as the gate expects it (:func:`tests.builders.written_gold`); row counts."""
+    schemas, counts = written_gold.check_written_tables(lake / "gold" / "spotify", GOLD_TABLES, gold.SMALL_TABLES)
     assert str(schemas["fact_track_breakdown"].field("first_played_at").type) == "timestamp[us, tz=UTC]"
     return counts
 
