@@ -138,7 +138,7 @@ def fact_engagement(engagement: DataFrame, content_days: DataFrame, settings: Go
         "click_through_rate", "average_view_duration",
         *performance_band_columns(F.col("reach"), settings),
     )
-    joined = measures.join(content_days, ["creator_id", "platform", "date"], "left")
+    joined = measures.join(content_days, ["creator_id", "platform", "date"], how="left")
     return joined.select(
         *measures.columns,
         F.coalesce("posts_published", F.lit(0).cast("long")).alias("posts_published"),
@@ -190,7 +190,7 @@ def dim_creators(demographics: DataFrame, creator_platforms: DataFrame, fact_eng
     creators = demographics.select(
         F.col("user_id").alias("creator_id"), "age", "age_group", "device", "creator_segment",
         "active_status", "subscription_tier", "signup_at", F.to_date("signup_at").alias("signup_date"))
-    joined = creators.join(totals, "creator_id", "left").join(days, "creator_id", "left")
+    joined = creators.join(totals, "creator_id", how="left").join(days, "creator_id", how="left")
     zero = F.lit(0).cast("long")
     filled = joined.select(
         *creators.columns,
@@ -306,7 +306,7 @@ def benchmark_niche(dim_creators: DataFrame, creator_platforms: DataFrame) -> Da
     """
     attributes = F.broadcast(dim_creators.select("creator_id", "creator_segment", "subscription_tier"))
     fractions = [p / 100 for p in PERCENTILES]
-    cells = (creator_platforms.join(attributes, "creator_id")
+    cells = (creator_platforms.join(attributes, "creator_id", how="inner")
              .groupBy("creator_segment", "platform", "subscription_tier")
              .agg(F.count(F.lit(1)).alias("creators"), F.sum("posts").alias("posts"),
                   F.sum("reach").alias("total_reach"), money_sum("revenue").alias("total_revenue"),

@@ -146,8 +146,8 @@ def resolved_track_ids(plays: DataFrame, tracks: DataFrame) -> DataFrame:
     own = (named.where(F.col("track_id").isNotNull())
            .groupBy("listener", *names, "track_id").agg(F.count(F.lit(1)).alias("id_plays")))
     wanted = named.where(F.col("track_id").isNull()).select("listener", *names).distinct()
-    matches = (wanted.join(F.broadcast(catalogue), names)
-               .unionByName(wanted.join(own, ["listener", *names])))
+    matches = (wanted.join(F.broadcast(catalogue), names, how="inner")
+               .unionByName(wanted.join(own, ["listener", *names], how="inner")))
     best = first_per_key(matches, ["listener", *names], [F.desc("id_plays"), F.asc("track_id")])
     return best.select("listener", *names, F.col("track_id").alias("resolved_track_id"))
 
@@ -205,9 +205,9 @@ def listening_events(played: DataFrame, tracks: DataFrame, albums: DataFrame, se
     """
     ids = resolved_track_ids(played, tracks)
     catalogue = F.broadcast(_catalogue_tracks(tracks))
-    identified = (played.join(ids, ["listener", "norm_artist", "norm_track"], "left")
+    identified = (played.join(ids, ["listener", "norm_artist", "norm_track"], how="left")
                   .select("*", F.coalesce("track_id", "resolved_track_id").alias("eff_track_id"))
-                  .join(catalogue, F.col("eff_track_id") == F.col("cat_track_id"), "left"))
+                  .join(catalogue, F.col("eff_track_id") == F.col("cat_track_id"), how="left"))
     named = identified.select(
         "*",
         F.coalesce("cat_name", "track_name").alias("show_track"),
@@ -220,7 +220,7 @@ def listening_events(played: DataFrame, tracks: DataFrame, albums: DataFrame, se
         album_names,
         (F.col("norm_show_artist") == F.col("lookup_artist")) & (F.col("norm_album") == F.col("lookup_album"))
         & F.col("cat_album_id").isNull(),
-        "left",
+        how="left",
     )
 
     placeholder = F.col("eff_track_id").isNull() & (
@@ -362,7 +362,7 @@ def agg_listener_artists(music: DataFrame, artists: DataFrame, settings: GoldSet
     by_name = (artists.where(F.col("artist_id").isNotNull())
                .select(normalised("name").alias("artist_key"), "artist_id")
                .groupBy("artist_key").agg(F.min("artist_id").alias("name_artist_id")))
-    identified = per_artist.join(F.broadcast(by_name), "artist_key", "left").select(
+    identified = per_artist.join(F.broadcast(by_name), "artist_key", how="left").select(
         "*", F.coalesce("last_in_catalogue.cat_artist_id", "name_artist_id").alias("artist_id"))
     catalogue = first_per_key(
         artists.where(F.col("artist_id").isNotNull()).select(
@@ -371,8 +371,8 @@ def agg_listener_artists(music: DataFrame, artists: DataFrame, settings: GoldSet
             .alias("genres"),
             F.col("popularity").alias("artist_popularity"), "followers"),
         ["artist_id"], [F.col(c).asc_nulls_last() for c in ("genres", "artist_popularity", "followers")])
-    described = (identified.join(F.broadcast(catalogue), "artist_id", "left")
-                 .join(artist_loyalty(music, settings), ["listener", "artist_key"], "left"))
+    described = (identified.join(F.broadcast(catalogue), "artist_id", how="left")
+                 .join(artist_loyalty(music, settings), ["listener", "artist_key"], how="left"))
     listener = Window.partitionBy("listener")
     by_minutes = listener.orderBy(F.desc("ms_played"), F.desc("streams"), F.asc("artist_key"))
     by_tracks = listener.orderBy(F.desc("distinct_tracks"), F.desc("ms_played"), F.asc("artist_key"))
@@ -413,7 +413,7 @@ def agg_listener_albums(music: DataFrame, albums: DataFrame) -> DataFrame:
                               ["album_id"], [F.col(c).asc_nulls_last() for c in columns])
     catalogue = catalogue.select(F.col("album_id").alias("cat_album_id"),
                                  *(F.col(c).alias(f"cat_{c}") for c in columns))
-    joined = per_album.join(F.broadcast(catalogue), F.col("last.album_id") == F.col("cat_album_id"), "left")
+    joined = per_album.join(F.broadcast(catalogue), F.col("last.album_id") == F.col("cat_album_id"), how="left")
     return joined.select(
         "listener", "album_key", "last.album_id",
         F.coalesce("cat_name", "last.album_name").alias("album_name"),
@@ -494,7 +494,7 @@ def agg_listening_timeline(events: DataFrame) -> DataFrame:
     new_artists = (firsts.select("listener", F.explode(_periods(F.col("first_stream_at"), PERIOD_GRAINS)).alias("p"))
                    .groupBy("listener", F.col("p.grain").alias("grain"), F.col("p.period").alias("period"))
                    .agg(F.count(F.lit(1)).alias("new_artists")))
-    joined = per_period.join(new_artists, ["listener", "grain", "period"], "left")
+    joined = per_period.join(new_artists, ["listener", "grain", "period"], how="left")
     return joined.select(
         "listener", "grain", "period", "period_start",
         F.when(F.col("grain") == "day", F.col("period_start")).alias("date"),

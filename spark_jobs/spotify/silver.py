@@ -627,10 +627,10 @@ def silver_playlist_tracks(valid: DataFrame, names: DataFrame) -> DataFrame:
     Grain: one row per ``playlist_id, position``."""
     crawls = valid.select("playlist_id", "run_date").unionByName(names.select("playlist_id", "run_date"))
     latest = crawls.groupBy("playlist_id").agg(F.max("run_date").alias("_latest"))
-    current = valid.join(latest, "playlist_id").where(F.col("run_date") == F.col("_latest"))
+    current = valid.join(latest, "playlist_id", how="inner").where(F.col("run_date") == F.col("_latest"))
     kept = latest_versions(current, PLAYLIST_TRACKS.key, ("run_date", "record_index"))
     name = names.select("playlist_id", "playlist_name").distinct()
-    return conform(kept.drop("playlist_name").join(name, "playlist_id", "left"), PLAYLIST_TRACKS.schema)
+    return conform(kept.drop("playlist_name").join(name, "playlist_id", how="left"), PLAYLIST_TRACKS.schema)
 
 
 # ---------------------------------------------------------------------------------------------------
