@@ -222,9 +222,19 @@ def reap(watched: int, run_id: str) -> None:
     registry.unlink(missing_ok=True)
     pids = tagged(RUN_TAG, run_id, sessions)
     if pids:
+        commands = {pid: _command(pid) for pid in pids}
         killed = terminate_tagged(RUN_TAG, run_id, grace=5, sessions=sessions)
         print(f"{time.strftime('%H:%M:%S')} test run {run_id} (pytest pid {watched}) ended with {len(pids)} "
-              f"processes left: {pids}; SIGTERM, then SIGKILL for {killed or 'none'}", flush=True)
+              f"processes left; SIGTERM, then SIGKILL for {killed or 'none'}:", flush=True)
+        for pid, command in commands.items():
+            print(f"  {pid} {command}", flush=True)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:160]
+    except OSError:
+        return "(gone)"
 
 
 if __name__ == "__main__":
