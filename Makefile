@@ -14,6 +14,10 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 export PATH := $(VENV)/bin:$(PATH)
 # The embedded stack's connections (each only where the variable is not already set).
 WITH_STACK := set -a; source $(PULSE_HOME)/stack.env; set +a;
+# pytest's temporary directories, one root per checkout: pytest keeps only its last three runs' folders
+# under a root, so a run from another checkout (a second `make test`) would otherwise delete this run's
+# folders, the test Postgres's data directory among them, while they are in use.
+export PYTEST_DEBUG_TEMPROOT ?= /tmp/pulse-pytest-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-12)
 DEMO_DATE ?= $(shell date -u -d yesterday +%F)
 DEMO_LOOKBACK_DAYS ?= 90
 
@@ -86,6 +90,7 @@ browser:
 	fi
 
 test: install check-java browser
+	mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	python -m pytest
 
 test-fast: install

@@ -9,6 +9,10 @@ The whole test run is tagged too (``PULSE_TEST_RUN``, set by :mod:`tests.process
 started), and a small reaper process watches pytest: when pytest ends, however it ends (a normal exit,
 Ctrl-C, pytest-timeout's forced exit, ``kill -9``), the reaper kills what still carries the run's tag.
 
+Processes that rewrite their environment for a longer ``ps`` title lose the tag; they are found by the
+process group or session they belong to, which the tagged process leads. The reaper also gets the session
+of every child the run started, from a file beside the run's tag.
+
 Only the standard library is imported, so the reaper runs as ``python tests/processes.py --reap …``.
 """
 
@@ -19,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -35,20 +40,34 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def tagged(variable: str, value: str) -> list[int]:
-    """Living processes (not zombies, not this one) whose environment has ``variable=value``."""
-    marker = f"{variable}={value}".encode()
-    found = []
+def _living() -> dict[int, tuple[int, int, bytes]]:
+    """Every living process but this one (zombies left out): pid -> (process group, session, environment)."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
         try:
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            if state != "Z" and marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except (OSError, IndexError):
+            state, _, group, session = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:4]
+            if state != "Z":
+                found[int(entry.name)] = (int(group), int(session), (entry / "environ").read_bytes())
+        except (OSError, ValueError):
             continue  # gone meanwhile, or not ours to read
     return found
+
+
+def tagged(variable: str, value: str, sessions: tuple[int, ...] = ()) -> list[int]:
+    """Living processes whose environment has ``variable=value``, with every process in a process group
+    or session that one of them leads, or in one of ``sessions``.
+
+    The groups and sessions matter because some programs rewrite their environment's memory to show a
+    longer title in ``ps`` (Airflow's api-server and workers, PostgreSQL's backends), and then no longer
+    show the tag."""
+    marker = f"{variable}={value}".encode()
+    living = _living()
+    carriers = {pid for pid, (_, _, environ) in living.items() if marker in environ.split(b"\0")}
+    leaders = carriers | set(sessions)
+    return sorted(pid for pid, (group, session, _) in living.items()
+                  if pid in carriers or group in leaders or session in leaders)
 
 
 def _signal_all(pids: list[int], sig: int) -> None:
@@ -59,23 +78,23 @@ def _signal_all(pids: list[int], sig: int) -> None:
             pass
 
 
-def terminate_tagged(variable: str, value: str, grace: float = 20, reap: Callable[[], None] = lambda: None
-                     ) -> list[int]:
-    """SIGTERM every process tagged ``variable=value``, SIGKILL what is left after ``grace`` seconds, and
-    wait (at most 10 s more) until none is left. ``reap`` collects our own exited children meanwhile, so
-    they do not linger as zombies. Returns the pids that had to be killed."""
+def terminate_tagged(variable: str, value: str, grace: float = 20, reap: Callable[[], None] = lambda: None,
+                     sessions: tuple[int, ...] = ()) -> list[int]:
+    """SIGTERM every process :func:`tagged` ``variable=value`` (or in ``sessions``), SIGKILL what is left
+    after ``grace`` seconds, and wait (at most 10 s more) until none is left. ``reap`` collects our own
+    exited children meanwhile, so they do not linger as zombies. Returns the pids that had to be killed."""
     for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
-        pids = tagged(variable, value)
+        pids = tagged(variable, value, sessions)
         if not pids:
             return []
         _signal_all(pids, sig)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             reap()
-            if not tagged(variable, value):
+            if not tagged(variable, value, sessions):
                 return pids if sig == signal.SIGKILL else []
             time.sleep(0.2)
-    return tagged(variable, value)
+    return tagged(variable, value, sessions)
 
 
 @dataclass
@@ -98,7 +117,8 @@ class Child:
 
     def stop(self, grace: float = 20) -> None:
         """Stop the whole tree: SIGTERM, then SIGKILL after ``grace`` seconds; returns when nothing is left."""
-        self.killed = terminate_tagged(PROCESS_TAG, self.tag, grace, reap=self.process.poll)
+        self.killed = terminate_tagged(PROCESS_TAG, self.tag, grace, reap=self.process.poll,
+                                       sessions=(self.process.pid,))
         self.process.poll()
 
     def wait_until(self, what: str, ready: Callable[[], bool], timeout: float, every: float = 0.5) -> None:
@@ -122,6 +142,17 @@ def _tagged_env(env: dict[str, str] | None) -> tuple[dict[str, str], str]:
     return {**(os.environ if env is None else env), PROCESS_TAG: tag}, tag
 
 
+def _sessions_file(run_id: str) -> Path:
+    return Path(tempfile.gettempdir()) / f"pulse-test-run-{run_id}.sessions"
+
+
+def _register_session(pid: int) -> None:
+    """Note, for the reaper, a session this test run started (its leader's pid)."""
+    if run_id := os.environ.get(RUN_TAG):
+        with _sessions_file(run_id).open("a") as sessions:
+            sessions.write(f"{pid}\n")
+
+
 def start(args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None) -> Child:
     """Start ``args`` in a session of its own, output to ``log``; stop it with :meth:`Child.stop`."""
     env, tag = _tagged_env(env)
@@ -129,6 +160,7 @@ def start(args: list[str], log: Path, env: dict[str, str] | None = None, cwd: Pa
     with log.open("wb") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
                                    cwd=cwd, start_new_session=True)
+    _register_session(process.pid)
     return Child(process, tag, log)
 
 
@@ -139,6 +171,7 @@ def run(args: list[str], timeout: float, env: dict[str, str] | None = None, cwd:
     env, tag = _tagged_env(env)
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                                env=env, cwd=cwd, text=text, start_new_session=True)
+    _register_session(process.pid)
     child = Child(process, tag)
     try:
         stdout, stderr = process.communicate(timeout=timeout)
@@ -184,11 +217,24 @@ def _wait_for_exit(pid: int) -> None:
 
 def reap(watched: int, run_id: str) -> None:
     _wait_for_exit(watched)
-    pids = tagged(RUN_TAG, run_id)
+    registry = _sessions_file(run_id)
+    sessions = tuple(int(line) for line in registry.read_text().split()) if registry.exists() else ()
+    registry.unlink(missing_ok=True)
+    pids = tagged(RUN_TAG, run_id, sessions)
     if pids:
-        killed = terminate_tagged(RUN_TAG, run_id, grace=5)
+        commands = {pid: _command(pid) for pid in pids}
+        killed = terminate_tagged(RUN_TAG, run_id, grace=5, sessions=sessions)
         print(f"{time.strftime('%H:%M:%S')} test run {run_id} (pytest pid {watched}) ended with {len(pids)} "
-              f"processes left: {pids}; SIGTERM, then SIGKILL for {killed or 'none'}", flush=True)
+              f"processes left; SIGTERM, then SIGKILL for {killed or 'none'}:", flush=True)
+        for pid, command in commands.items():
+            print(f"  {pid} {command}", flush=True)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:160]
+    except OSError:
+        return "(gone)"
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def wait_for(what: str, condition, timeout: float = 30) -> None:
+def wait_for(what: str, condition, timeout: float = 120) -> None:  # generous: CI machines are loaded
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, f"{what} within {timeout:.0f} s"
@@ -66,6 +66,26 @@ def test_a_started_child_is_stopped_with_everything_that_carries_its_tag(tmp_pat
     assert not child.running() and not alive(daemon) and tagged(PROCESS_TAG, child.tag) == []
 
 
+# A process that rewrites its environment's memory for a long ``ps`` title, as Airflow's api-server does:
+# its /proc/<pid>/environ no longer shows the tag it inherited.
+RETITLED = (f"{sys.executable} -c \"import os, setproctitle, time; setproctitle.setproctitle('retitled ' + 'x' * 300); "
+            "open('{pidfile}', 'w').write(str(os.getpid())); time.sleep(600)\" & sleep 600")
+
+
+def carries_tag(pid: int, tag: str) -> bool:
+    return f"{PROCESS_TAG}={tag}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+
+
+def test_a_process_that_rewrote_its_environment_is_stopped_with_the_session_it_belongs_to(tmp_path):
+    pidfile = tmp_path / "retitled.pid"
+    child = start(["bash", "-c", RETITLED.format(pidfile=pidfile)], tmp_path / "child.log")
+    retitled = read_pid(pidfile)
+    assert not carries_tag(retitled, child.tag)  # what makes the tag alone not enough
+    assert retitled in tagged(PROCESS_TAG, child.tag)
+    child.stop(grace=5)
+    assert not alive(retitled)
+
+
 def test_waiting_for_a_child_that_exits_fails_at_once_with_its_log(tmp_path):
     child = start(["bash", "-c", "echo cannot bind; exit 7"], tmp_path / "child.log")
     started = time.monotonic()
@@ -80,17 +100,26 @@ def _children(pid: int) -> list[int]:
 
 HANGING_TEST = textwrap.dedent('''
     import subprocess, time
+    from pathlib import Path
     import pytest
+    from tests.processes import start
 
     @pytest.mark.timeout({timeout})
-    def test_starts_a_daemon_then_hangs():
+    def test_starts_a_daemon_and_a_retitled_process_then_hangs(tmp_path):
         subprocess.Popen(["bash", "-c", "setsid sleep 600 & echo $! > {pidfile}; sleep 600"], start_new_session=True)
-        time.sleep(600)
+        retitled = start(["bash", "-c", {retitled!r}], tmp_path / "retitled.log")
+        while not (Path("{pidfile}").exists() and Path("{pidfile}.retitled").exists()):
+            time.sleep(0.05)  # both started: now hang
+        retitled.process.wait()
 ''')
 
 
 def _inner_pytest(tmp_path: Path, pidfile: Path, timeout: float) -> subprocess.Popen:
-    (tmp_path / "test_hang.py").write_text(HANGING_TEST.format(pidfile=pidfile, timeout=timeout))
+    """A pytest run of one test that starts a daemon (its pid in ``pidfile``) and, through
+    :func:`tests.processes.start`, a process that hides its tag (its pid in ``pidfile.retitled``),
+    then hangs, until its ``timeout``."""
+    retitled = RETITLED.format(pidfile=f"{pidfile}.retitled")
+    (tmp_path / "test_hang.py").write_text(HANGING_TEST.format(pidfile=pidfile, timeout=timeout, retitled=retitled))
     env = {**os.environ, "PYTHONPATH": str(REPO), "PULSE_HOME": str(tmp_path / "home")}
     env.pop(RUN_TAG, None)
     return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
@@ -100,12 +129,13 @@ def _inner_pytest(tmp_path: Path, pidfile: Path, timeout: float) -> subprocess.P
 
 def test_a_hung_test_ends_with_every_threads_traceback_and_its_processes_are_stopped(tmp_path):
     pidfile = tmp_path / "daemon.pid"
-    inner = _inner_pytest(tmp_path, pidfile, timeout=3)
-    output, _ = inner.communicate(timeout=120)
+    inner = _inner_pytest(tmp_path, pidfile, timeout=10)
+    output, _ = inner.communicate(timeout=240)
     assert inner.returncode != 0
-    assert "Timeout" in output and "test_starts_a_daemon_then_hangs" in output and "time.sleep(600)" in output
-    daemon = int(pidfile.read_text())
-    wait_for(f"the reaper to stop the daemon {daemon}", lambda: not alive(daemon))
+    assert "Timeout" in output and "test_starts_a_daemon_and_a_retitled_process_then_hangs" in output
+    assert "process.wait()" in output  # the hung test's frame, in the traceback of its thread
+    daemon, retitled = read_pid(pidfile), read_pid(Path(f"{pidfile}.retitled"))
+    wait_for(f"the reaper to stop {daemon} and {retitled}", lambda: not alive(daemon) and not alive(retitled))
     assert str(daemon) in (tmp_path / "home" / "test-reaper.log").read_text()
 
 
@@ -113,9 +143,9 @@ def test_a_hung_test_ends_with_every_threads_traceback_and_its_processes_are_sto
 def test_an_interrupted_or_killed_test_run_leaves_no_process_behind(tmp_path, sig):
     pidfile = tmp_path / "daemon.pid"
     inner = _inner_pytest(tmp_path, pidfile, timeout=120)
-    daemon = read_pid(pidfile)
+    daemon, retitled = read_pid(pidfile), read_pid(Path(f"{pidfile}.retitled"))
     inner.send_signal(sig)
-    output, _ = inner.communicate(timeout=30)
+    output, _ = inner.communicate(timeout=120)
     assert sig != signal.SIGINT or "KeyboardInterrupt" in output
-    wait_for(f"the reaper to stop the daemon {daemon}", lambda: not alive(daemon))
+    wait_for(f"the reaper to stop {daemon} and {retitled}", lambda: not alive(daemon) and not alive(retitled))
     assert str(daemon) in (tmp_path / "home" / "test-reaper.log").read_text()
