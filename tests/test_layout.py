@@ -56,3 +56,12 @@ def test_the_image_installs_the_runtime_requirements_alone():
     copied = re.findall(r"^COPY (\S+)", dockerfile, flags=re.MULTILINE)
     assert [c for c in copied if c.startswith("requirements")] == ["requirements.txt"]
     assert "requirements-dev" not in dockerfile
+
+
+@pytest.mark.parametrize("path", [p for root in PRODUCTION for p in sorted(root.rglob("*.py"))
+                                  if p != REPO / "include" / "pulse" / "config.py"],
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_only_pulse_config_reads_the_environment(path):
+    text = path.read_text()
+    assert "os.environ" not in text and "getenv" not in text, (
+        f"{path.relative_to(REPO)} reads the environment: read the setting in include/pulse/config.py")

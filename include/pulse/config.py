@@ -84,3 +84,8 @@ def spark_driver_memory() -> str:
 
 def spark_python() -> str:
     return _setting("PULSE_SPARK_PYTHON", sys.executable)
+
+
+def java_home() -> str | None:
+    """``JAVA_HOME``, where Spark's local JVM comes from when it is set (else ``java`` on PATH)."""
+    return os.environ.get("JAVA_HOME") or None

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pulse import config
 from pulse.config import REPO_ROOT, SPARK_JOBS_DIR, dist_dir, lake_root
 from pulse.inputs import RunWindow
 from pulse.simulator_scale import run_scale
@@ -71,7 +72,7 @@ def spark_lake_root() -> str:
 
 def java_problem() -> str | None:
     """Why Spark cannot start here, or None when a Java runtime is found."""
-    java_home = os.environ.get("JAVA_HOME")
+    java_home = config.java_home()
     if java_home and (Path(java_home) / "bin" / "java").exists():
         return None
     if shutil.which("java"):
