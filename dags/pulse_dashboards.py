@@ -20,16 +20,13 @@ render again, or run `python -m pulse.dashboards` outside Airflow. What it rende
 import pendulum
 from airflow.sdk import AssetAny, dag, task
 
-from pulse.pipeline import DEFAULT_ARGS, gold_asset
-from pulse.sources import SOURCES
-
-GOLD_ASSETS = [gold_asset(table.name) for source in SOURCES.values() for table in source.gold_tables]
+from pulse.dag_defaults import DEFAULT_ARGS, all_gold_assets
 
 
 @dag(
     dag_id="pulse_dashboards",
     description="Built-in dashboards from the reporting views, rendered whenever a source publishes gold",
-    schedule=AssetAny(*GOLD_ASSETS),
+    schedule=AssetAny(*all_gold_assets()),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

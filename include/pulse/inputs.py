@@ -68,7 +68,7 @@ class HttpEndpoint:
         return _missing_connection(self.conn_id, "the API")
 
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
-        from pulse.sensors import ApiAvailableSensor
+        from pulse.api_sensor import ApiAvailableSensor
 
         return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
                                   method="GET", mode="reschedule", poke_interval=30, exponential_backoff=True,

@@ -12,7 +12,9 @@
   operators) >> ``publish_gold`` (one transaction swaps staging into ``gold``; its outlets are the
   gold Assets).
 - **refresh_bi**: ``refresh_reporting`` (the reporting views, the BI role's grants and planner
-  statistics, then each view's row count) >> ``powerbi_configured`` >> ``refresh_powerbi_dataset``.
+  statistics, then each view's row count). The built-in dashboards and Power BI are refreshed by their
+  own DAGs, ``pulse_dashboards`` and ``pulse_powerbi``, scheduled on the gold Assets ``publish_gold``
+  updates: their operators are not imported when a pipeline's DAG file is parsed.
 
 Task ids carry no group prefix (``silver``, ``publish_gold``), so logs, the REST API and the tests name
 tasks as the docs do; the grid shows the groups. What the Python tasks do is in :mod:`pulse.tasks`.
@@ -20,33 +22,18 @@ tasks as the docs do; the grid shows the groups. What the Python tasks do is in 
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.common.sql.operators.sql import (
     SQLCheckOperator,
     SQLExecuteQueryOperator,
     SQLTableCheckOperator,
 )
-from airflow.providers.microsoft.azure.operators.powerbi import PowerBIDatasetRefreshOperator
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import Asset, Param, TaskGroup, task
+from airflow.sdk import Param, TaskGroup, task
 
 from pulse import config, quality, tasks
+from pulse.dag_defaults import DEFAULT_ARGS, gold_asset  # noqa: F401 (DEFAULT_ARGS: for the DAG files)
 from pulse.sources.base import Source
-
-DEFAULT_ARGS = {
-    "owner": "pulse",
-    "retries": 2,
-    "retry_delay": timedelta(seconds=config.retry_delay_seconds()),
-    "retry_exponential_backoff": True,
-    "max_retry_delay": timedelta(minutes=10),
-}
-
-
-def gold_asset(table: str) -> Asset:
-    """The Asset a published gold table is: downstream DAGs (BI) schedule on it."""
-    return Asset(name=f"gold.{table}", uri=f"pulse://warehouse/gold/{table}", group="gold")
 
 
 def pipeline_params(source: Source) -> dict[str, Param]:
@@ -76,8 +63,9 @@ def pipeline_doc(source: Source) -> str:
 **Inputs:** {inputs} (connections: {connections}). **Outputs:** {tables} in the
 `{tasks.WAREHOUSE_CONN_ID}` warehouse (each an Airflow Asset, `pulse://warehouse/gold/<table>`), the
 `reporting.{source.name}_*` views over them (the semantic layer BI reads, as the read-only role `pulse_bi`),
-the dashboards the `pulse_dashboards` DAG renders when these Assets change, and a Power BI dataset refresh
-when a `powerbi_default` connection exists. Definitions: `docs/{source.name}_metrics.md`.
+the dashboards the `pulse_dashboards` DAG renders when these Assets change, and the Power BI dataset
+refresh the `pulse_powerbi` DAG runs then, when a `powerbi_default` connection exists.
+Definitions: `docs/{source.name}_metrics.md`.
 
 **Ingest.** Each input is first checked (`<input>_selected`): an input the run did not choose, or whose
 connection is not defined, is skipped there, with the reason in its log, and the run goes on with the
@@ -174,28 +162,16 @@ def publish_gold(source: Source) -> TaskGroup:
 
 
 def refresh_bi(source: Source) -> TaskGroup:
-    """The reporting views, the BI role's grants and statistics, then Power BI when it is configured."""
-    with TaskGroup("bi", prefix_group_id=False, tooltip="Reporting views and Power BI") as group:
+    """The reporting views, the BI role's grants and statistics. The dashboards and Power BI follow the
+    gold Assets (the ``pulse_dashboards`` and ``pulse_powerbi`` DAGs)."""
+    with TaskGroup("bi", prefix_group_id=False, tooltip="Reporting views") as group:
         # One transaction: the views and grants again (idempotent), fresh planner statistics, then what
         # each reporting view holds (the last statement's rows go to XCom and the log).
-        refresh = SQLExecuteQueryOperator(
+        SQLExecuteQueryOperator(
             task_id="refresh_reporting", conn_id=tasks.WAREHOUSE_CONN_ID,
             sql=[*source.view_sql_files, tasks.bi_grants_sql(source),
                  *(f"ANALYZE gold.{t.name}" for t in source.gold_tables), "reporting_row_counts.sql"],
             params={"view_prefix": f"{source.name}\\_%"}, return_last=True, show_return_value_in_logs=True,
         )
 
-        @task.short_circuit(ignore_downstream_trigger_rules=False)
-        def powerbi_configured() -> bool:
-            return tasks.powerbi_configured()
-
-        refresh_powerbi = PowerBIDatasetRefreshOperator(
-            task_id="refresh_powerbi_dataset",
-            conn_id="powerbi_default",
-            group_id="{{ conn.powerbi_default.extra_dejson.group_id }}",
-            dataset_id=f"{{{{ conn.powerbi_default.extra_dejson.{source.name}_dataset_id }}}}",
-            check_interval=30,
-            timeout=60 * 30,
-        )
-        refresh >> powerbi_configured() >> refresh_powerbi
     return group

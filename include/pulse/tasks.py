@@ -147,12 +147,19 @@ def publish(source: Source, run_id: str, run_date: date) -> None:
         conn.close()
 
 
-def powerbi_configured(conn_id: str = "powerbi_default") -> bool:
-    """True when a Power BI connection exists; otherwise says, in the log, that the refresh is skipped."""
+def powerbi_configured(source_name: str, conn_id: str = "powerbi_default") -> bool:
+    """True when the Power BI connection exists and names ``source_name``'s dataset
+    (``<source>_dataset_id`` in its extra); otherwise says, in the log, why the refresh is skipped."""
     from pulse.sensors import connection_defined
 
-    if connection_defined(conn_id):
-        return True
-    log.info("Power BI: no %r connection is defined, so the Power BI dataset refresh is skipped. "
-             "Add the connection (see README, 'Power BI') to refresh a dataset after each publish.", conn_id)
-    return False
+    if not connection_defined(conn_id):
+        log.info("Power BI: no %r connection is defined, so the Power BI dataset refresh is skipped. "
+                 "Add the connection (see README, 'Power BI') to refresh a dataset after each publish.", conn_id)
+        return False
+    from airflow.sdk import BaseHook
+
+    if not BaseHook.get_connection(conn_id).extra_dejson.get(f"{source_name}_dataset_id"):
+        log.info("Power BI: the %r connection names no %s_dataset_id, so no %s dataset is refreshed.",
+                 conn_id, source_name, source_name)
+        return False
+    return True

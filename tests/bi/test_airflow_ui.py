@@ -25,7 +25,7 @@ from tests.processes import run as run_bounded
 # Airflow standalone starts while Spark builds the test gold; both share 2 cores.
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.timeout(900)]
 
-DAGS = ("creator_analytics", "pulse_dashboards", "spotify_analytics")
+DAGS = ("creator_analytics", "pulse_dashboards", "pulse_powerbi", "spotify_analytics")
 TIMEOUT = 30  # seconds per request: on a busy 2-core machine the api-server may pause while the scheduler works
 
 

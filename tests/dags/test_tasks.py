@@ -7,6 +7,7 @@ import zipfile
 import pytest
 
 from pulse import tasks
+from tests.ingest.scripted_server import scripted_server
 
 
 def test_a_scheduled_run_asks_for_its_data_interval():
@@ -46,7 +47,7 @@ def test_the_spark_jobs_package_is_zipped_with_its_package_paths(monkeypatch, tm
 def test_an_api_that_stays_down_times_out_naming_its_url(monkeypatch):
     from airflow.sdk.exceptions import AirflowSensorTimeout
 
-    from pulse.sensors import ApiAvailableSensor
+    from pulse.api_sensor import ApiAvailableSensor
 
     monkeypatch.setenv("AIRFLOW_CONN_DOWN_API", json.dumps({"conn_type": "http", "host": "127.0.0.1", "port": 9,
                                                             "schema": "http"}))
@@ -57,7 +58,31 @@ def test_an_api_that_stays_down_times_out_naming_its_url(monkeypatch):
         sensor.execute({})
 
 
-def test_without_a_powerbi_connection_the_refresh_is_skipped_and_says_so(caplog):
+def test_the_api_sensor_waits_on_a_busy_or_failing_api_and_fails_at_once_on_a_refused_key(monkeypatch):
+    from airflow.sdk.exceptions import AirflowException
+
+    from pulse.inputs import HttpEndpoint
+
+    answers = {"/busy/health": 503, "/limited/health": 429, "/up/health": 200, "/refused/health": 401}
+    with scripted_server(lambda path, n, full: (answers[path], {}, {"status": answers[path]})) as (base_url, _):
+        monkeypatch.setenv("AIRFLOW_CONN_SOME_API", json.dumps({"conn_type": "http", "host": "127.0.0.1",
+                                                                 "port": int(base_url.rsplit(":", 1)[1]),
+                                                                 "schema": "http"}))
+        for name, ready in (("busy", False), ("limited", False), ("up", True)):
+            sensor = HttpEndpoint(name, "some_api", "data", f"{name}/health").sensor(task_id=f"wait_{name}")
+            assert sensor.poke({}) is ready, name
+        refused = HttpEndpoint("refused", "some_api", "data", "refused/health").sensor(task_id="wait_refused")
+        with pytest.raises(AirflowException, match="401"):
+            refused.poke({})
+
+
+def test_without_a_powerbi_connection_or_the_sources_dataset_the_refresh_is_skipped_and_says_so(caplog, monkeypatch):
     caplog.set_level("INFO")
-    assert tasks.powerbi_configured("powerbi_nowhere") is False
+    assert tasks.powerbi_configured("creator", "powerbi_nowhere") is False
     assert "Power BI dataset refresh is skipped" in caplog.text
+    monkeypatch.setenv("AIRFLOW_CONN_POWERBI_TEST", json.dumps(
+        {"conn_type": "powerbi", "login": "app", "password": "secret",
+         "extra": {"tenant_id": "t", "group_id": "g", "creator_dataset_id": "d-creator"}}))
+    assert tasks.powerbi_configured("creator", "powerbi_test") is True
+    assert tasks.powerbi_configured("spotify", "powerbi_test") is False
+    assert "names no spotify_dataset_id, so no spotify dataset is refreshed" in caplog.text

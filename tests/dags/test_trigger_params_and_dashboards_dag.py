@@ -34,6 +34,19 @@ def test_the_dashboards_dag_runs_when_any_gold_table_of_any_source_changes(dagba
     assert [t.task_id for t in dag.tasks] == ["render_dashboards"]
 
 
+def test_the_powerbi_dag_refreshes_each_sources_dataset_behind_a_check_whenever_gold_changes(dagbag):
+    dag = dagbag.dags["pulse_powerbi"]
+    dashboards = dagbag.dags["pulse_dashboards"].timetable.asset_condition
+    assert {a.uri for a in dag.timetable.asset_condition.objects} == {a.uri for a in dashboards.objects}
+    for source in SOURCES:
+        refresh = dag.get_task(f"{source}.refresh_dataset")
+        assert type(refresh).__name__ == "PowerBIDatasetRefreshOperator"
+        assert refresh.upstream_task_ids == {f"{source}.powerbi_configured"}
+        assert f"{source}_dataset_id" in refresh.dataset_id
+    for source in SOURCES.values():  # the pipelines do not import Power BI's operator any more
+        assert not any("PowerBI" in type(t).__name__ for t in dagbag.dags[source.dag_id].tasks)
+
+
 def test_the_trigger_form_offers_each_sources_inputs_and_a_simulator_scale_only_where_a_simulator_scales(dagbag):
     for source in SOURCES.values():
         params = dagbag.dags[source.dag_id].params
