@@ -151,3 +151,14 @@ def test_the_originals_six_table_names_still_read_the_same_rows(pg_conn, tiny_go
     assert {kinds[o] for o in ORIGINAL_NAMES if o not in (t.name for t in GOLD_TABLES)} == {"VIEW"}
     assert {t.name for t in GOLD_TABLES} == set(ORIGINAL_NAMES.values())
 
+
+def test_a_warehouse_with_the_originals_tables_is_published_over_with_views_in_their_place(pg_conn, tiny_gold):
+    pg_conn.execute("CREATE SCHEMA gold")
+    pg_conn.execute("CREATE TABLE gold.dim_artist_stats (listener text)")  # what an earlier Pulse published
+    pg_conn.execute("CREATE TABLE gold.dim_date_dimension (date date)")
+    publish(pg_conn, tiny_gold)
+    kinds = dict(pg_conn.execute("SELECT table_name, table_type FROM information_schema.tables "
+                                 "WHERE table_schema = 'gold'").fetchall())
+    assert kinds["dim_artist_stats"] == kinds["dim_date_dimension"] == "VIEW"
+    assert pg_conn.execute("SELECT count(*) FROM gold.dim_artist_stats").fetchone()[0] > 0
+

@@ -5,6 +5,20 @@
 -- they are (docs/spotify_metrics.md, "Table names"). fact_track_breakdown kept its name. Run in the
 -- publish transaction before the reporting views, and again by refresh_reporting.
 
+-- A warehouse published by an earlier Pulse has tables under these names: they are replaced by the views.
+DO $original_names$
+DECLARE
+    old_table text;
+BEGIN
+    FOR old_table IN
+        SELECT tablename FROM pg_tables WHERE schemaname = 'gold' AND tablename IN
+            ('dim_artist_stats', 'dim_album_stats', 'dim_timeline_trends', 'dim_top_tier_tracks', 'dim_date_dimension')
+    LOOP
+        EXECUTE format('DROP TABLE gold.%I CASCADE', old_table);
+    END LOOP;
+END
+$original_names$;
+
 CREATE OR REPLACE VIEW gold.dim_artist_stats AS SELECT * FROM gold.agg_listener_artists;
 CREATE OR REPLACE VIEW gold.dim_album_stats AS SELECT * FROM gold.agg_listener_albums;
 CREATE OR REPLACE VIEW gold.dim_timeline_trends AS SELECT * FROM gold.agg_listening_timeline;
