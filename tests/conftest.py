@@ -49,20 +49,27 @@ def spark():
 
 
 @pytest.fixture(scope="session")
-def postgres(tmp_path_factory) -> dict:
+def postgres() -> dict:
     """A real PostgreSQL server for the test session (the pgserver wheel), stopped afterwards.
 
-    Yields the ``pulse_warehouse`` connection as an Airflow connection dict."""
+    Its data directory is not under pytest's temporary root: as root, pgserver runs the server as a user
+    of its own and opens the folders above the data directory to it, and every pytest session that starts
+    closes its root again (mode 0700), which made the server panic mid-run. Yields the
+    ``pulse_warehouse`` connection as an Airflow connection dict."""
     import atexit
+    import shutil
+    import tempfile
 
     from pgserver.postgres_server import PostgresServer
 
     from devstack.stack import start_postgres, stop_postgres
 
-    pgdata = tmp_path_factory.mktemp("pg") / "pgdata"
+    folder = Path(tempfile.mkdtemp(prefix="pulse-test-pg-"))
+    pgdata = folder / "pgdata"
     conn = start_postgres(pgdata)
     yield conn
     stop_postgres(pgdata)
+    shutil.rmtree(folder, ignore_errors=True)
     server = PostgresServer._instances.pop(pgdata.resolve(), None)
     if server is not None:
         atexit.unregister(server._cleanup)

@@ -120,7 +120,9 @@ def _inner_pytest(tmp_path: Path, pidfile: Path, timeout: float) -> subprocess.P
     then hangs, until its ``timeout``."""
     retitled = RETITLED.format(pidfile=f"{pidfile}.retitled")
     (tmp_path / "test_hang.py").write_text(HANGING_TEST.format(pidfile=pidfile, timeout=timeout, retitled=retitled))
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PULSE_HOME": str(tmp_path / "home")}
+    # Its own temporary root: a pytest session closes its root's permissions (0700) when it starts.
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PULSE_HOME": str(tmp_path / "home"),
+           "PYTEST_DEBUG_TEMPROOT": str(tmp_path)}
     env.pop(RUN_TAG, None)
     return subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
                              "tests.process_guard", "-o", "timeout_method=thread", str(tmp_path / "test_hang.py")],
