@@ -1,28 +1,53 @@
-"""The sensor of an HTTP input: waits until the API's health URL answers."""
+"""The sensor of an HTTP input: waits until the API's health URL answers.
+
+It asks the connection's ``HttpHook`` (the http provider's), imported when the sensor pokes rather than
+when a DAG file is parsed: the hook pulls in aiohttp and more, which the dag-processor would otherwise pay
+at every parse of every DAG with an HTTP input.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-import requests
-from airflow.providers.http.hooks.http import HttpHook
-from airflow.providers.http.sensors.http import HttpSensor
-from airflow.sdk.exceptions import AirflowSensorTimeout
+from airflow.sdk import BaseSensorOperator
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
 
-class ApiAvailableSensor(HttpSensor):
-    """An ``HttpSensor`` on an API's health URL that treats an API not up yet as "poke again later": an
-    answer in :attr:`NOT_YET` (HttpSensor's own ``response_error_codes_allowlist``) or a connection that
-    is refused or times out. Its timeout names the URL it waited for."""
+class ApiAvailableSensor(BaseSensorOperator):
+    """Waits until ``GET <connection>/<endpoint>`` answers 2xx. An answer in :attr:`NOT_YET` (not found,
+    timed out, rate limited, a server error) or a connection refused or timed out means "poke again
+    later"; any other answer (401, 403, …) fails the task at once, naming it, since waiting will not fix
+    it. Its timeout names the URL it waited for."""
 
-    NOT_YET = ("404", "408", "429", "500", "502", "503", "504")
+    template_fields = ("endpoint",)
+    NOT_YET = frozenset({404, 408, 429, 500, 502, 503, 504})
+
+    def __init__(self, *, http_conn_id: str, endpoint: str, method: str = "GET", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.http_conn_id = http_conn_id
+        self.endpoint = endpoint
+        self.method = method
+
+    def _hook(self):
+        from airflow.providers.http.hooks.http import HttpHook
+
+        return HttpHook(method=self.method, http_conn_id=self.http_conn_id)
 
     def poke(self, context: Any) -> bool:
+        import requests
+
         try:
-            return bool(super().poke(context))
+            response = self._hook().run(self.endpoint, extra_options={"check_response": False, "timeout": 30})
         except (requests.ConnectionError, requests.Timeout) as exc:
             self.log.info("%s cannot be reached yet (%s)", self.http_conn_id, type(exc).__name__)
             return False
+        if response.ok:
+            return True
+        if response.status_code in self.NOT_YET:
+            self.log.info("%s answered %s; waiting", self.http_conn_id, response.status_code)
+            return False
+        raise AirflowFailException(f"{self.http_conn_id} at {self.url()} answered {response.status_code} "
+                                   f"{response.reason}: check the {self.http_conn_id!r} connection")
 
     def execute(self, context: Any) -> Any:
         try:
@@ -34,6 +59,6 @@ class ApiAvailableSensor(HttpSensor):
             ) from exc
 
     def url(self) -> str:
-        hook = HttpHook(method=self.method, http_conn_id=self.http_conn_id)
+        hook = self._hook()
         hook.get_conn()
         return f"{hook.base_url.rstrip('/')}/{self.endpoint.lstrip('/')}"

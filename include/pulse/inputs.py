@@ -72,7 +72,6 @@ class HttpEndpoint:
 
         return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
                                   method="GET", mode="reschedule", poke_interval=30, exponential_backoff=True,
-                                  response_error_codes_allowlist=list(ApiAvailableSensor.NOT_YET),
                                   timeout=60 * 60, **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:

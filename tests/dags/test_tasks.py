@@ -72,7 +72,7 @@ def test_the_api_sensor_waits_on_a_busy_or_failing_api_and_fails_at_once_on_a_re
             sensor = HttpEndpoint(name, "some_api", "data", f"{name}/health").sensor(task_id=f"wait_{name}")
             assert sensor.poke({}) is ready, name
         refused = HttpEndpoint("refused", "some_api", "data", "refused/health").sensor(task_id="wait_refused")
-        with pytest.raises(AirflowException, match="401"):
+        with pytest.raises(AirflowException, match=r"some_api at http://127\.0\.0\.1:\d+/refused/health answered 401"):
             refused.poke({})
 
 
