@@ -94,6 +94,7 @@ test: install check-java browser
 	python -m pytest
 
 test-fast: install
+	mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	python -m pytest -m "not spark and not e2e and not browser"
 
 lint: install

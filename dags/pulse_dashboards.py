@@ -17,22 +17,17 @@ render again, or run `python -m pulse.dashboards` outside Airflow. What it rende
 `include/pulse/dashboards/`.
 """
 
-import pendulum
-from airflow.sdk import AssetAny, dag, task
+from airflow.sdk import dag, task
 
-from pulse.dag_defaults import DEFAULT_ARGS, all_gold_assets
+from pulse.dag_defaults import on_gold_published
 
 
 @dag(
     dag_id="pulse_dashboards",
     description="Built-in dashboards from the reporting views, rendered whenever a source publishes gold",
-    schedule=AssetAny(*all_gold_assets()),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["pulse", "bi", "dashboards"],
     doc_md=__doc__,
+    **on_gold_published(),  # scheduled on every gold Asset, one run at a time
 )
 def pulse_dashboards():
     @task

@@ -17,12 +17,11 @@ dataset id, the refresh is skipped, with the reason in the log. The datasets rea
 Trigger it by hand to refresh again.
 """
 
-import pendulum
 from airflow.providers.microsoft.azure.operators.powerbi import PowerBIDatasetRefreshOperator
-from airflow.sdk import AssetAny, TaskGroup, dag, task
+from airflow.sdk import TaskGroup, dag, task
 
 from pulse import tasks
-from pulse.dag_defaults import DEFAULT_ARGS, all_gold_assets
+from pulse.dag_defaults import on_gold_published
 from pulse.sources import SOURCES
 
 POWERBI_CONN_ID = "powerbi_default"
@@ -31,13 +30,9 @@ POWERBI_CONN_ID = "powerbi_default"
 @dag(
     dag_id="pulse_powerbi",
     description="Power BI dataset refreshes, whenever a source publishes gold (when Power BI is configured)",
-    schedule=AssetAny(*all_gold_assets()),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     tags=["pulse", "bi", "powerbi"],
     doc_md=__doc__,
+    **on_gold_published(),  # scheduled on every gold Asset, one run at a time
 )
 def pulse_powerbi():
     for source_name in SOURCES:

@@ -5,36 +5,20 @@ What the source is (its inputs, Spark jobs and gold tables) is configuration, in
 (``include/pulse/pipeline.py``). Definitions of every measure: ``docs/spotify_metrics.md``.
 """
 
-import pendulum
 from airflow.sdk import dag
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from pulse.config import SQL_DIR
-from pulse.pipeline import (
-    DEFAULT_ARGS,
-    build_lake,
-    ingest_inputs,
-    pipeline_doc,
-    pipeline_params,
-    publish_gold,
-    refresh_bi,
-)
+from pulse.pipeline import build_lake, ingest_inputs, pipeline_dag_settings, pipeline_params, publish_gold, refresh_bi
 from pulse.sources.spotify import SPOTIFY
 
 
 @dag(
-    dag_id=SPOTIFY.dag_id,
-    description="Spotify listening analytics: the Web API and streaming-history exports to gold tables in PostgreSQL",
     # Daily, for the day before: a run's data interval is the day it ingests.
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
-    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
     params=pipeline_params(SPOTIFY),
-    template_searchpath=[str(SQL_DIR)],
+    description="Spotify listening analytics: the Web API and streaming-history exports to gold tables in PostgreSQL",
     tags=["spotify", "medallion", "pulse"],
-    doc_md=pipeline_doc(SPOTIFY),
+    **pipeline_dag_settings(SPOTIFY),  # id, doc, start date, one run at a time, default args
 )
 def spotify_analytics():
     ingest_inputs(SPOTIFY) >> build_lake(SPOTIFY) >> publish_gold(SPOTIFY) >> refresh_bi(SPOTIFY)

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import Asset
+import pendulum
+from airflow.sdk import Asset, AssetAny
 
 from pulse import config
+
+START_DATE = pendulum.datetime(2026, 1, 1, tz="UTC")
+"""The first day of every Pulse DAG (none catches up: a run for an older day is a backfill)."""
 
 DEFAULT_ARGS = {
     "owner": "pulse",
@@ -27,3 +31,15 @@ def all_gold_assets() -> list[Asset]:
     from pulse.sources import SOURCES
 
     return [gold_asset(table.name) for source in SOURCES.values() for table in source.gold_tables]
+
+
+def on_gold_published() -> dict:
+    """The ``@dag`` settings of a BI DAG (dashboards, Power BI): scheduled whenever any source publishes gold,
+    one run at a time, no catch-up."""
+    return {
+        "schedule": AssetAny(*all_gold_assets()),
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": DEFAULT_ARGS,
+    }

@@ -32,8 +32,23 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, TaskGroup, task
 
 from pulse import config, quality, tasks
-from pulse.dag_defaults import DEFAULT_ARGS, gold_asset  # noqa: F401 (DEFAULT_ARGS: for the DAG files)
+from pulse.dag_defaults import DEFAULT_ARGS, START_DATE, gold_asset
 from pulse.sources.base import Source
+
+
+def pipeline_dag_settings(source: Source) -> dict:
+    """What every pipeline DAG passes to ``@dag`` besides its schedule, params, description and tags:
+    its id, its doc, the first date, one run at a time without catch-up, the default task arguments and
+    where its ``.sql`` templates are."""
+    return {
+        "dag_id": source.dag_id,
+        "doc_md": pipeline_doc(source),
+        "start_date": START_DATE,
+        "catchup": False,
+        "max_active_runs": 1,
+        "default_args": DEFAULT_ARGS,
+        "template_searchpath": [str(config.SQL_DIR)],
+    }
 
 
 def pipeline_params(source: Source) -> dict[str, Param]:

@@ -153,11 +153,10 @@ def resolved_track_ids(plays: DataFrame, tracks: DataFrame) -> DataFrame:
 
 
 def _catalogue_tracks(tracks: DataFrame) -> DataFrame:
-    """Silver tracks, one row per id, with the columns a play takes from them (prefixed ``cat_``)."""
+    """Silver tracks, one row per id, with the columns a play takes from them; key ``track_id``."""
     columns = ["name", "artist_name", "artist_id", "album_id", "album_name", "duration_ms", "popularity"]
-    one = first_per_key(tracks.where(F.col("track_id").isNotNull()).select("track_id", *columns), ["track_id"],
-                        [F.col(c).asc_nulls_last() for c in columns])
-    return one.select(F.col("track_id").alias("cat_track_id"), *(F.col(c).alias(f"cat_{c}") for c in columns))
+    return first_per_key(tracks.where(F.col("track_id").isNotNull()).select("track_id", *columns), ["track_id"],
+                         [F.col(c).asc_nulls_last() for c in columns])
 
 
 def _catalogue_albums(albums: DataFrame) -> DataFrame:
@@ -201,25 +200,28 @@ def listening_events(played: DataFrame, tracks: DataFrame, albums: DataFrame, se
       ``artist_key`` (the normalised artist name), ``album_key`` (the album id from the catalogue or
       the catalogue album with the same normalised names, else a name key; null without an album
       name), display names (the catalogue's when the track is in it, else the play's) and the
-      catalogue's ``cat_artist_id``, ``duration_ms`` and ``popularity``.
+      catalogue's ``catalogue_artist_id``, ``duration_ms`` and ``popularity``.
     """
     ids = resolved_track_ids(played, tracks)
-    catalogue = F.broadcast(_catalogue_tracks(tracks))
-    identified = (played.join(ids, ["listener", "norm_artist", "norm_track"], how="left")
-                  .select("*", F.coalesce("track_id", "resolved_track_id").alias("eff_track_id"))
-                  .join(catalogue, F.col("eff_track_id") == F.col("cat_track_id"), how="left"))
-    named = identified.select(
-        "*",
-        F.coalesce("cat_name", "track_name").alias("show_track"),
-        F.coalesce("cat_artist_name", "artist_name").alias("show_artist"),
-        F.coalesce("cat_album_name", "album_name").alias("show_album"),
+    play = (played.join(ids, ["listener", "norm_artist", "norm_track"], how="left")
+            .select("*", F.coalesce("track_id", "resolved_track_id").alias("eff_track_id")).alias("play"))
+    catalogue = F.broadcast(_catalogue_tracks(tracks)).alias("catalogue")
+    named = play.join(catalogue, F.col("play.eff_track_id") == F.col("catalogue.track_id"), how="left").select(
+        "play.*",
+        F.coalesce("catalogue.name", "play.track_name").alias("show_track"),
+        F.coalesce("catalogue.artist_name", "play.artist_name").alias("show_artist"),
+        F.coalesce("catalogue.album_name", "play.album_name").alias("show_album"),
+        F.col("catalogue.album_id").alias("catalogue_album_id"),
+        F.col("catalogue.artist_id").alias("catalogue_artist_id"),
+        F.col("catalogue.duration_ms").alias("catalogue_duration_ms"),
+        F.col("catalogue.popularity").alias("catalogue_popularity"),
     ).select("*", normalised("show_artist").alias("norm_show_artist"),
              normalised("show_album").alias("norm_album"))
     album_names = F.broadcast(_catalogue_albums(albums))
     with_albums = named.join(
         album_names,
         (F.col("norm_show_artist") == F.col("lookup_artist")) & (F.col("norm_album") == F.col("lookup_album"))
-        & F.col("cat_album_id").isNull(),
+        & F.col("catalogue_album_id").isNull(),
         how="left",
     )
 
@@ -236,7 +238,7 @@ def listening_events(played: DataFrame, tracks: DataFrame, albums: DataFrame, se
         F.coalesce("skipped", ms < settings.skip_threshold_ms).alias("skip"),
     )
     music = F.col("kind") == MUSIC
-    album_id = F.coalesce("cat_album_id", "name_album_id")
+    album_id = F.coalesce("catalogue_album_id", "name_album_id")
     album_key = F.coalesce(album_id, F.when(F.col("norm_album").isNotNull(),
                                             name_key(F.col("norm_show_artist"), F.col("norm_album"))))
     return classified.select(
@@ -252,9 +254,9 @@ def listening_events(played: DataFrame, tracks: DataFrame, albums: DataFrame, se
         F.when(music, album_key).alias("album_key"),
         F.when(music, album_id).alias("album_id"),
         F.when(music & album_key.isNotNull(), F.col("show_album")).alias("album_name"),
-        F.when(music, F.col("cat_artist_id")).alias("cat_artist_id"),
-        F.when(music, F.col("cat_duration_ms")).alias("duration_ms"),
-        F.when(music, F.col("cat_popularity")).alias("popularity"),
+        F.when(music, F.col("catalogue_artist_id")).alias("catalogue_artist_id"),
+        F.when(music, F.col("catalogue_duration_ms")).alias("duration_ms"),
+        F.when(music, F.col("catalogue_popularity")).alias("popularity"),
     )
 
 
@@ -347,7 +349,8 @@ def agg_listener_artists(music: DataFrame, artists: DataFrame, settings: GoldSet
     milliseconds, then artist_key) within the listener; and :func:`artist_loyalty` (``loyalty_score``
     0 and ``stream_weeks`` 0 for an artist never streamed, whose other loyalty columns are null).
     """
-    in_catalogue = F.when(F.col("cat_artist_id").isNotNull(), F.struct("ended_at", "play_key", "cat_artist_id"))
+    in_catalogue = F.when(F.col("catalogue_artist_id").isNotNull(),
+                          F.struct("ended_at", "play_key", "catalogue_artist_id"))
     per_artist = music.groupBy("listener", "artist_key").agg(
         *_play_measures(),
         distinct_count("track_key").alias("distinct_tracks"),
@@ -363,7 +366,7 @@ def agg_listener_artists(music: DataFrame, artists: DataFrame, settings: GoldSet
                .select(normalised("name").alias("artist_key"), "artist_id")
                .groupBy("artist_key").agg(F.min("artist_id").alias("name_artist_id")))
     identified = per_artist.join(F.broadcast(by_name), "artist_key", how="left").select(
-        "*", F.coalesce("last_in_catalogue.cat_artist_id", "name_artist_id").alias("artist_id"))
+        "*", F.coalesce("last_in_catalogue.catalogue_artist_id", "name_artist_id").alias("artist_id"))
     catalogue = first_per_key(
         artists.where(F.col("artist_id").isNotNull()).select(
             "artist_id",
@@ -411,20 +414,20 @@ def agg_listener_albums(music: DataFrame, albums: DataFrame) -> DataFrame:
     columns = ["name", "artist_name", "album_type", "total_tracks", "release_date", "release_year", "label"]
     catalogue = first_per_key(albums.where(F.col("album_id").isNotNull()).select("album_id", *columns),
                               ["album_id"], [F.col(c).asc_nulls_last() for c in columns])
-    catalogue = catalogue.select(F.col("album_id").alias("cat_album_id"),
-                                 *(F.col(c).alias(f"cat_{c}") for c in columns))
-    joined = per_album.join(F.broadcast(catalogue), F.col("last.album_id") == F.col("cat_album_id"), how="left")
+    played_album, catalogue = per_album.alias("played"), F.broadcast(catalogue).alias("catalogue")
+    joined = played_album.join(catalogue, F.col("played.last.album_id") == F.col("catalogue.album_id"), how="left")
+    total_tracks = F.col("catalogue.total_tracks")
     return joined.select(
-        "listener", "album_key", "last.album_id",
-        F.coalesce("cat_name", "last.album_name").alias("album_name"),
-        F.coalesce("cat_artist_name", "last.artist_name").alias("artist_name"),
-        "plays", "streams", "skips", "ms_played", minutes("ms_played").alias("listening_minutes"),
-        "distinct_tracks", "first_played_at", "last_played_at",
-        F.col("cat_album_type").alias("album_type"), F.col("cat_total_tracks").alias("total_tracks"),
-        F.col("cat_release_date").alias("release_date"), F.col("cat_release_year").alias("release_year"),
-        F.col("cat_label").alias("label"),
+        "played.listener", "played.album_key", F.col("played.last.album_id").alias("album_id"),
+        F.coalesce("catalogue.name", "played.last.album_name").alias("album_name"),
+        F.coalesce("catalogue.artist_name", "played.last.artist_name").alias("artist_name"),
+        "played.plays", "played.streams", "played.skips", "played.ms_played",
+        minutes("played.ms_played").alias("listening_minutes"),
+        "played.distinct_tracks", "played.first_played_at", "played.last_played_at",
+        "catalogue.album_type", "catalogue.total_tracks", "catalogue.release_date", "catalogue.release_year",
+        "catalogue.label",
         # least() skips nulls: the guard keeps an unknown total null rather than 1.
-        F.when(F.col("cat_total_tracks") > 0, F.least(ratio("distinct_tracks", "cat_total_tracks"), F.lit(1.0)))
+        F.when(total_tracks > 0, F.least(ratio("played.distinct_tracks", total_tracks), F.lit(1.0)))
         .alias("album_completion"),
     )
 
