@@ -185,7 +185,8 @@ def refresh_bi(source: Source) -> TaskGroup:
         SQLExecuteQueryOperator(
             task_id="refresh_reporting", conn_id=tasks.WAREHOUSE_CONN_ID,
             sql=[*source.view_sql_files, tasks.bi_grants_sql(source),
-                 *(f"ANALYZE gold.{t.name}" for t in source.gold_tables), "reporting_row_counts.sql"],
+                 *(f"ANALYZE gold.{t.name}" for t in source.gold_tables), "reporting_row_counts_function.sql",
+                 "reporting_row_counts.sql"],
             params={"view_prefix": f"{source.name}\\_%"}, return_last=True, show_return_value_in_logs=True,
         )
 

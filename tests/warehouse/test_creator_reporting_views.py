@@ -152,3 +152,33 @@ def test_the_date_grain_views_add_up_to_the_headline_and_cell_figures(pg_conn, t
         assert (sum(r["posts"] for r in rows), score, sum(r["revenue"] for r in rows),
                 round(score / impressions, 6)) == (cell["posts"], cell["engagement_score"], cell["revenue"],
                                                    cell["engagement_rate"])
+
+
+def test_refresh_reporting_runs_every_statement_of_its_task_and_returns_each_views_row_count(pg_conn, tiny_gold):
+    """The statements of the DAG's ``refresh_reporting`` task, rendered as Airflow renders them, on the real
+    server the dev stack runs (built without libxml: the count must not need query_to_xml)."""
+    import jinja2
+    from airflow.sdk import DAG
+
+    from pulse.config import SQL_DIR
+    from pulse.pipeline import refresh_bi
+
+    publish(pg_conn, tiny_gold)
+    with DAG("refresh_reporting_statements", schedule=None, template_searchpath=[str(SQL_DIR)]) as dag:
+        refresh_bi(CREATOR)
+    task = dag.get_task("refresh_reporting")
+    templates = jinja2.Environment(loader=jinja2.FileSystemLoader(str(SQL_DIR)))
+    params = task.params.dump()
+    cur = None
+    for statement in task.sql:
+        template = templates.get_template(statement) if statement.endswith(".sql") else templates.from_string(statement)
+        cur = pg_conn.execute(template.render(params=params))
+    returned = cur.fetchall()
+
+    views = [r[0] for r in pg_conn.execute(
+        "SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' "
+        "AND table_name LIKE 'creator%' ORDER BY 1")]
+    assert [name for name, _ in returned] == views
+    assert returned == [(name, pg_conn.execute(f"SELECT count(*) FROM reporting.{name}").fetchone()[0])
+                        for name in views]
+    assert any(count > 0 for _, count in returned)
