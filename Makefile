@@ -21,7 +21,7 @@ export PYTEST_DEBUG_TEMPROOT ?= /tmp/pulse-pytest-$(shell printf %s "$(CURDIR)" 
 DEMO_DATE ?= $(shell date -u -d yesterday +%F)
 DEMO_LOOKBACK_DAYS ?= 90
 
-.PHONY: help install check-java browser stack down airflow-db demo test test-fast lint airflow psql bench clean
+.PHONY: help install jars check-java browser stack down airflow-db demo test test-fast lint airflow psql bench clean
 help:
 	@echo "make demo     set up everything and run both pipelines end to end on the embedded stack"
 	@echo "make test     run the test suite (what CI runs)"
@@ -40,6 +40,24 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The Delta Lake jars Spark needs beyond the pyspark wheel (jars/pom.xml), resolved once by Maven into
+# $(PULSE_HOME)/jars; every spark-submit passes them. Runs need no network after this.
+JARS_DIR := $(PULSE_HOME)/jars
+$(JARS_DIR)/.resolved: jars/pom.xml
+	@command -v mvn >/dev/null 2>&1 || { echo "Maven (mvn) was not found: it fetches the Delta Lake jars once" \
+	  "(jars/pom.xml). Install it (Debian/Ubuntu: apt-get install maven), or copy delta-spark_4.2_2.13 and" \
+	  "delta-storage into $(JARS_DIR) yourself."; exit 1; }
+	@mkdir -p $(JARS_DIR) && rm -f $(JARS_DIR)/*.jar
+	@mvn -B -q -f jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(JARS_DIR) \
+	  > $(PULSE_HOME)/jars.log 2>&1 || { grep -m5 ERROR $(PULSE_HOME)/jars.log; \
+	  echo "Could not fetch the Delta Lake jars listed in jars/pom.xml (io.delta:delta-spark_4.2_2.13," \
+	  "io.delta:delta-storage): Maven needs network access to its central repository once. Full log:" \
+	  "$(PULSE_HOME)/jars.log"; exit 1; }
+	@echo "Delta Lake jars in $(JARS_DIR): $$(cd $(JARS_DIR) && ls *.jar | tr '\n' ' ')"
+	@touch $@
+
+jars: $(JARS_DIR)/.resolved
+
 check-java:
 	@java -version >/dev/null 2>&1 || { echo "Java was not found: Spark needs a Java 17 runtime." \
 	  "Install one (Debian/Ubuntu: apt-get install openjdk-17-jre-headless) or put it on PATH / set JAVA_HOME."; exit 1; }
@@ -57,7 +75,7 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
 
 airflow-db: $(AIRFLOW_HOME)/.migrated
 
-demo: install check-java stack airflow-db
+demo: install jars check-java stack airflow-db
 	$(WITH_STACK) airflow dags test creator_analytics $(DEMO_DATE) \
 	  -c '{"lookback_days": $(DEMO_LOOKBACK_DAYS)}' > $(PULSE_HOME)/demo-creator.log 2>&1 \
 	  || { tail -60 $(PULSE_HOME)/demo-creator.log; echo "The run failed: full log in $(PULSE_HOME)/demo-creator.log"; exit 1; }
@@ -89,24 +107,24 @@ browser:
 	  fi; \
 	fi
 
-test: install check-java browser
+test: install jars check-java browser
 	mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	python -m pytest
 
-test-fast: install
+test-fast: install jars
 	mkdir -p $(PYTEST_DEBUG_TEMPROOT)
 	python -m pytest -m "not spark and not e2e and not browser"
 
 lint: install
 	ruff check .
 
-airflow: install check-java stack airflow-db
+airflow: install jars check-java stack airflow-db
 	$(WITH_STACK) airflow standalone
 
 psql: stack
 	$(WITH_STACK) python -m devstack.stack psql
 
-bench: install check-java
+bench: install jars check-java
 	python -m bench.run
 
 clean: down

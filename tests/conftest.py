@@ -38,10 +38,11 @@ def spark():
     settings the jobs set themselves (``spark_jobs.common.job.SESSION_CONF``)."""
     from pyspark.sql import SparkSession
 
+    from pulse.config import spark_jars
     from spark_jobs.common.job import spark_session
 
     builder = (SparkSession.builder.master("local[2]").config("spark.sql.shuffle.partitions", "2")
-               .config("spark.ui.enabled", "false"))
+               .config("spark.ui.enabled", "false").config("spark.jars", ",".join(spark_jars())))
     session = spark_session("pulse-tests", builder)
     session.sparkContext.setLogLevel("ERROR")
     yield session

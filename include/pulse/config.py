@@ -16,6 +16,8 @@ The others tune a run; each has a default that suits one machine:
 - ``PULSE_RETRY_DELAY_SECONDS`` (30): the first delay before an Airflow task retry (it then grows).
 - ``PULSE_SPARK_SHUFFLE_PARTITIONS`` (8), ``PULSE_SPARK_DRIVER_MEMORY`` (2g): how the Spark jobs run.
 - ``PULSE_SPARK_PYTHON`` (this interpreter): the Python the Spark executors run (``PYSPARK_PYTHON``).
+- ``PULSE_SPARK_JARS_DIR`` (``$PULSE_HOME/jars``): the Delta Lake jars ``make jars`` resolves from
+  ``jars/pom.xml``; every spark-submit passes them (the Docker image bakes them in).
 
 Values are read when they are asked for, so a test or a task can set them. Nothing else in the code
 names a host, a path or a credential: those come from Airflow connections.
@@ -76,6 +78,27 @@ def spark_conf() -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
     }
+
+
+def spark_jars_dir() -> Path:
+    return Path(_setting("PULSE_SPARK_JARS_DIR", str(pulse_home() / "jars")))
+
+
+class SparkJarsMissing(RuntimeError):
+    """The Delta Lake jars are not where Spark is told to find them."""
+
+
+def spark_jars() -> list[str]:
+    """The jars every Spark job gets (``spark-submit --jars``): those ``make jars`` resolved from
+    ``jars/pom.xml``. Raises :class:`SparkJarsMissing`, saying what to do, when there are none."""
+    folder = spark_jars_dir()
+    jars = sorted(str(jar) for jar in folder.glob("*.jar")) if folder.is_dir() else []
+    if not any(Path(jar).name.startswith("delta-spark_") for jar in jars):
+        raise SparkJarsMissing(
+            f"the Delta Lake jars are missing from {folder} (delta-spark and delta-storage, listed in "
+            f"{REPO_ROOT / 'jars' / 'pom.xml'}): run `make jars` once, with Maven and network access, "
+            "or point PULSE_SPARK_JARS_DIR at a folder that holds them")
+    return jars
 
 
 def spark_driver_memory() -> str:

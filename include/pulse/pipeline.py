@@ -133,6 +133,8 @@ def build_lake(source: Source) -> TaskGroup:
     job_args = ["--lake-root", tasks.spark_lake_root(), "--run-date", "{{ ds }}", "--source", source.name]
     spark = dict(conn_id=tasks.SPARK_CONN_ID, py_files=str(config.dist_dir() / "spark_jobs.zip"),
                  conf=config.spark_conf(), driver_memory=config.spark_driver_memory(),
+                 # The Delta Lake jars (a glob spark-submit expands; package_spark_jobs checks they are there).
+                 jars=str(config.spark_jars_dir() / "*.jar"),
                  env_vars={"PYSPARK_PYTHON": config.spark_python()})
     with TaskGroup("lake", prefix_group_id=False, tooltip="Silver and gold, in Spark") as group:
 

@@ -85,10 +85,11 @@ def java_problem() -> str | None:
 def package_spark_jobs(check_java: bool = True) -> str:
     """Zip the ``spark_jobs`` package for ``--py-files`` (what ships the jobs' shared code to Spark).
 
-    Checks first that a local Spark can start at all, so a missing Java fails here with a clear
-    message rather than deep inside spark-submit."""
+    Checks first that a local Spark can start at all and that the Delta Lake jars are there, so a
+    missing Java or ``make jars`` fails here with a clear message rather than deep inside spark-submit."""
     if check_java and (problem := java_problem()):
         raise RuntimeError(problem)
+    config.spark_jars()  # the Delta Lake jars: fails here, saying what to do, when they were never resolved
     target = dist_dir() / "spark_jobs.zip"
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.partial")

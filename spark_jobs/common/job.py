@@ -53,17 +53,39 @@ SESSION_CONF = {
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",  # readable by every Parquet reader
 }
 
+# Delta Lake, the lake's table format. Static settings: they take effect only when the session starts, and
+# the jars (delta-spark, delta-storage) must be on its classpath (spark-submit --jars; `make jars`).
+DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
 
 def spark_session(app_name: str, builder: SparkSession.Builder | None = None) -> SparkSession:
-    """The session spark-submit configured, or one from ``builder``, with :data:`SESSION_CONF` set."""
+    """The session spark-submit configured, or one from ``builder``, with :data:`SESSION_CONF` and
+    :data:`DELTA_CONF` set. Fails, saying why, when the session runs without Delta Lake."""
     builder = builder or SparkSession.builder
-    for key, value in SESSION_CONF.items():
+    for key, value in {**SESSION_CONF, **DELTA_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.appName(app_name).getOrCreate()
     for key, value in SESSION_CONF.items():  # getOrCreate may return a session that was already running
         spark.conf.set(key, value)
     spark.sparkContext.setLogLevel("WARN")
+    require_delta(spark)
     return spark
+
+
+def require_delta(spark: SparkSession) -> None:
+    """Raise a clear error when the session cannot read or write Delta tables."""
+    extensions = spark.conf.get("spark.sql.extensions", "") or ""
+    if DELTA_CONF["spark.sql.extensions"] not in extensions:
+        raise RuntimeError("this Spark session was started without Delta Lake's extension "
+                           f"({DELTA_CONF['spark.sql.extensions']}): start it with the settings of DELTA_CONF")
+    try:
+        spark.sparkContext._jvm.org.apache.spark.util.Utils.classForName("io.delta.tables.DeltaTable", True, False)
+    except Exception as exc:  # py4j wraps the JVM's ClassNotFoundException
+        raise RuntimeError("the Delta Lake jars are not on Spark's classpath: pass them with --jars "
+                           "(`make jars` resolves them into $PULSE_HOME/jars)") from exc
 
 
 def _hadoop_path(spark: SparkSession, uri: str):

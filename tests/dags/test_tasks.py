@@ -6,7 +6,7 @@ import zipfile
 
 import pytest
 
-from pulse import tasks
+from pulse import config, tasks
 from tests.ingest.scripted_server import scripted_server
 
 
@@ -37,8 +37,20 @@ def test_a_missing_java_is_reported_with_what_to_do(monkeypatch, tmp_path):
     assert not (tmp_path / "dist").exists()
 
 
-def test_the_spark_jobs_package_is_zipped_with_its_package_paths(monkeypatch, tmp_path):
+def test_missing_delta_jars_are_reported_with_what_to_do(monkeypatch, tmp_path):
     monkeypatch.setenv("PULSE_HOME", str(tmp_path))
+    monkeypatch.delenv("PULSE_SPARK_JARS_DIR", raising=False)
+    (tmp_path / "jars").mkdir()
+    (tmp_path / "jars" / "delta-storage-4.4.0.jar").write_bytes(b"")  # one of the two is not enough
+    with pytest.raises(config.SparkJarsMissing, match=r"Delta Lake jars are missing from .*jars.*run `make jars`"):
+        tasks.package_spark_jobs(check_java=False)
+    assert not (tmp_path / "dist").exists()
+
+
+def test_the_spark_jobs_package_is_zipped_with_its_package_paths(monkeypatch, tmp_path):
+    jars = config.spark_jars_dir()  # resolved by `make jars`, which `make test` runs first
+    monkeypatch.setenv("PULSE_HOME", str(tmp_path))
+    monkeypatch.setenv("PULSE_SPARK_JARS_DIR", str(jars))
     path = tasks.package_spark_jobs(check_java=False)
     names = zipfile.ZipFile(path).namelist()
     assert "spark_jobs/__init__.py" in names and "spark_jobs/common/__init__.py" in names
