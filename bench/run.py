@@ -27,7 +27,7 @@ from devstack.stack import psql_binary, start_postgres, stop_postgres
 from pulse.config import REPO_ROOT, SPARK_JOBS_DIR
 from pulse.http_ingest import LinksNextPagination, RetryPolicy, ingest_endpoint
 from pulse.sources.creator import CREATOR
-from pulse.warehouse import publish_gold, stage_gold
+from pulse.warehouse import gold_dataset, publish_gold, stage_gold
 from tests.processes import free_port
 from tests.processes import start as start_process
 
@@ -139,11 +139,11 @@ def spark_submit(job: str, lake: Path) -> float:
     zip_path = lake.parent / "spark_jobs.zip"
     if not zip_path.exists():
         shutil.make_archive(str(zip_path.with_suffix("")), "zip", REPO_ROOT, "spark_jobs")
-    from pulse.config import spark_conf  # the DAG's own Spark settings
+    from pulse.config import spark_conf, spark_jars  # the DAG's own Spark settings and Delta jars
 
     confs = [arg for key, value in spark_conf().items() for arg in ("--conf", f"{key}={value}")]
     command = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[*]", "--driver-memory", "4g",
-               *confs, "--py-files", str(zip_path),
+               *confs, "--jars", ",".join(spark_jars()), "--py-files", str(zip_path),
                str(SPARK_JOBS_DIR / job), "--lake-root", str(lake), "--run-date", END_DATE.isoformat(),
                "--source", "creator"]
     started = time.perf_counter()
@@ -173,7 +173,6 @@ def bench_duckdb(report: Report, scale: str, lake: Path, spark_seconds: float, b
 
 def bench_load(report: Report, scale: str, lake: Path, pg: dict, work: Path) -> None:
     import pyarrow.csv as pacsv
-    import pyarrow.dataset as pads
 
     tables = [t.name for t in CREATOR.gold_tables]
     gold_root = lake / "gold" / "creator"
@@ -192,7 +191,7 @@ def bench_load(report: Report, scale: str, lake: Path, pg: dict, work: Path) -> 
             conn.execute(f"CREATE TABLE bench_copy.{table} (LIKE gold.{table})")
             conn.execute(f"ALTER TABLE bench_copy.{table} DROP CONSTRAINT IF EXISTS {table}_pkey")
             path = work / f"{table}.csv"
-            dataset = pads.dataset(gold_root / table, format="parquet")
+            dataset = gold_dataset(gold_root / table)
             pacsv.write_csv(dataset.to_table(), path, pacsv.WriteOptions(include_header=False))
             files.append((table, path, ",".join(f'"{n}"' for n in dataset.schema.names)))
     script = "\n".join(f"\\copy bench_copy.{t} ({cols}) FROM '{p}' WITH (FORMAT csv)" for t, p, cols in files)

@@ -233,6 +233,17 @@ def arrow_source(path: LakePath) -> tuple[str, Any]:
     return path.path, path.fs
 
 
+def delta_table(path: LakePath, what: str, hint: str = ""):
+    """The Delta table at ``path`` (``deltalake``, no JVM), or FileNotFoundError naming ``what``."""
+    from deltalake import DeltaTable
+
+    if not isinstance(path, Path):
+        raise NotImplementedError("reading Delta tables of an Azure lake from Python: not yet (issue 10)")
+    if not DeltaTable.is_deltatable(str(path)):
+        raise FileNotFoundError(f"{what} is not a Delta table (no _delta_log){': ' + hint if hint else ''}")
+    return DeltaTable(str(path))
+
+
 def staging_directory(final: LakePath) -> Path:
     """A new local directory in which to build what will become ``final``. For a local lake it sits
     beside ``final``, hidden by a leading ``.`` from Spark's partition discovery, so publishing it

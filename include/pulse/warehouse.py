@@ -60,14 +60,12 @@ def pg_type(arrow_type: pa.DataType) -> str:
 
 
 def gold_dataset(path: Path) -> pads.Dataset:
-    """A gold table's Parquet files, as Spark wrote them (``_SUCCESS`` and ``.crc`` files ignored), in a
-    local lake or in Azure storage (``path`` from :func:`pulse.lake.zone_path`)."""
-    from pulse.lake_storage import arrow_source
+    """A gold table's current version, read through its Delta log (the files of older versions, still on
+    disk for time travel, are not read), in a local lake or in Azure storage (``path`` from
+    :func:`pulse.lake.zone_path`)."""
+    from pulse.lake_storage import delta_table
 
-    if not path.is_dir():
-        raise FileNotFoundError(f"gold table {path} does not exist: did the gold job run?")
-    location, filesystem = arrow_source(path)
-    return pads.dataset(location, format="parquet", filesystem=filesystem)
+    return delta_table(path, what=f"gold table {path}", hint="did the gold job run?").to_pyarrow_dataset()
 
 
 def create_table(conn: Connection, schema: str, table: str, arrow_schema: pa.Schema) -> None:

@@ -85,7 +85,11 @@ def read_silver(spark: SparkSession, args: JobArgs, dataset: SilverDataset, requ
 
 
 def write_gold(frame: DataFrame, args: JobArgs, table: str, small_tables: Collection[str] = ()) -> None:
-    """Replace gold table ``table``; a table in ``small_tables`` is written as one file."""
+    """Replace gold table ``table`` in one Delta commit: a reader sees the previous version or this one, and
+    the previous versions stay readable (time travel) until VACUUM. The schema is the frame's
+    (``overwriteSchema``), so a gold change that adds or drops a column is a new version, not an error. A
+    table in ``small_tables`` is written as one file."""
     if table in small_tables:
         frame = frame.coalesce(1)
-    frame.write.mode("overwrite").parquet(args.zone("gold", table))
+    (frame.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+     .save(args.zone("gold", table)))

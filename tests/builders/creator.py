@@ -104,6 +104,6 @@ def run_gold(lake: Path) -> None:
 def gold_rows(spark, lake: Path) -> dict[str, list[tuple]]:
     out = {}
     for table in CREATOR.gold_tables:
-        df = spark.read.parquet(str(lake / "gold" / "creator" / table.name))
+        df = spark.read.format("delta").load(str(lake / "gold" / "creator" / table.name))
         out[table.name] = sorted(df.collect(), key=lambda r: tuple(str(v) for v in r))
     return out

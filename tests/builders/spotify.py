@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pyarrow.dataset as pads
+from deltalake import DeltaTable
 
 from pulse.sources.spotify_gold import GOLD_JOB_ARGS, GOLD_TABLES
 from spark_jobs.spotify import gold
@@ -161,6 +161,6 @@ def gold_rows(lake: Path) -> dict[str, list[dict]]:
     """Every gold table's rows as written (read with pyarrow), in a fixed order."""
     out = {}
     for table in GOLD_TABLES:
-        rows = pads.dataset(lake / "gold" / "spotify" / table.name, format="parquet").to_table().to_pylist()
+        rows = DeltaTable(str(lake / "gold" / "spotify" / table.name)).to_pyarrow_table().to_pylist()
         out[table.name] = sorted(rows, key=lambda r: tuple(str(v) for v in r.values()))
     return out

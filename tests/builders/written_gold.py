@@ -8,7 +8,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.dataset as pads
+from deltalake import DeltaTable
 
 from pulse.sources.base import GoldTable
 from pulse.warehouse import pg_type
@@ -19,7 +19,7 @@ def check_written_tables(root: Path, specs: Sequence[GoldTable], small_tables: C
     """Check the gold tables under ``root`` against ``specs``; return their schemas and row counts."""
     specs = {t.name: t for t in specs}
     assert sorted(p.name for p in root.iterdir()) == sorted(specs)
-    tables = {name: pads.dataset(root / name, format="parquet").to_table() for name in specs}
+    tables = {name: DeltaTable(str(root / name)).to_pyarrow_table() for name in specs}
     for name, spec in specs.items():
         arrow = tables[name]
         assert arrow.num_rows > 0 or spec.allow_empty, name

@@ -314,7 +314,8 @@ def test_main_on_duplicated_repartitioned_silver_writes_the_rows_of_a_clean_run_
     # The pure functions ran on each play once, in memory; main read every play two or four times from
     # three files: a second run of the same data, differently delivered, must give the same rows.
     for name, expected in tables.items():
-        written = [r.asDict() for r in spark.read.parquet(str(main_lake / "gold" / "spotify" / name)).collect()]
+        table = spark.read.format("delta").load(str(main_lake / "gold" / "spotify" / name))
+        written = [r.asDict() for r in table.collect()]
         assert sorted(written, key=row_order) == sorted(expected, key=row_order), name
 
 

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import psycopg
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from pulse.warehouse import pg_type, publish_gold, stage_gold
@@ -15,13 +14,13 @@ UTC = dt.UTC
 
 
 def write_gold(root: Path, table: str, data: dict, schema: pa.Schema | None = None, files: int = 1) -> None:
-    folder = root / table
-    folder.mkdir(parents=True, exist_ok=True)
+    """A gold Delta table, as the gold job leaves it; ``files`` data files in its one version."""
+    from deltalake import write_deltalake
+
     t = pa.table(data, schema=schema)
     step = max(1, -(-t.num_rows // files))
     for i in range(files):
-        pq.write_table(t.slice(i * step, step), folder / f"part-{i:05d}.parquet")
-    (folder / "_SUCCESS").write_text("")
+        write_deltalake(str(root / table), t.slice(i * step, step), mode="overwrite" if i == 0 else "append")
 
 
 @pytest.fixture
