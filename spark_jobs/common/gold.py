@@ -81,7 +81,7 @@ def read_silver(spark: SparkSession, args: JobArgs, dataset: SilverDataset, requ
         if required:
             raise FileNotFoundError(f"silver dataset {uri} does not exist: run the {args.source} silver job first")
         return spark.createDataFrame([], dataset.schema)
-    return spark.read.schema(dataset.schema).parquet(uri)
+    return spark.read.format("delta").load(uri).select(*(F.col(f.name).cast(f.dataType) for f in dataset.schema))
 
 
 def write_gold(frame: DataFrame, args: JobArgs, table: str, small_tables: Collection[str] = ()) -> None:

@@ -447,7 +447,8 @@ class TypedPart:
 
 
 def _write(frame: DataFrame, uri: str, files: int) -> None:
-    frame.coalesce(files).write.mode("overwrite").parquet(uri)
+    """Replace the Delta table at ``uri`` with ``frame`` in one commit (its schema included)."""
+    frame.coalesce(files).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
 
 
 def build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, parts: Sequence[TypedPart],

@@ -93,7 +93,7 @@ def write_tiny_silver(spark, lake: Path, partitions: int = 1) -> None:
             COMPETITORS: competitor_rows()}
     for dataset, data in rows.items():
         (frame(spark, dataset, data).repartition(partitions).write.mode("overwrite")
-         .parquet(str(lake / "silver" / "creator" / dataset.name)))
+         .format("delta").save(str(lake / "silver" / "creator" / dataset.name)))
 
 
 def run_gold(lake: Path) -> None:

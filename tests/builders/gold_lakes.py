@@ -102,7 +102,7 @@ def build_creator_gold(spark, lake: Path) -> Path:
     datasets = {"demographics": DEMOGRAPHICS, "engagement": ENGAGEMENT, "content": CONTENT,
                 "competitors": COMPETITORS}
     for name, rows in creator_silver().items():
-        frame(spark, datasets[name], rows).coalesce(1).write.mode("overwrite").parquet(
+        frame(spark, datasets[name], rows).coalesce(1).write.format("delta").mode("overwrite").save(
             str(lake / "silver" / "creator" / datasets[name].name))
     run_gold(lake)
     return lake / "gold" / "creator"

@@ -150,7 +150,7 @@ def write_silver(spark, lake: Path, plays: list[dict], catalogue: bool = True, p
         rows |= {TRACKS: CATALOGUE_TRACKS, ARTISTS: CATALOGUE_ARTISTS, ALBUMS: CATALOGUE_ALBUMS}
     for dataset, data in rows.items():
         (frame(spark, dataset, data * copies).repartition(partitions).write.mode("overwrite")
-         .parquet(str(lake / "silver" / "spotify" / dataset.name)))
+         .format("delta").save(str(lake / "silver" / "spotify" / dataset.name)))
 
 
 def run_gold(lake: Path) -> None:

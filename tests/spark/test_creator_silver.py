@@ -208,7 +208,7 @@ def silver_run(spark, tmp_path_factory):
 
 
 def read_silver(spark, lake, dataset: str):
-    return spark.read.parquet(str(lake / "silver" / "creator" / dataset))
+    return spark.read.format("delta").load(str(lake / "silver" / "creator" / dataset))
 
 
 def test_the_job_writes_each_silver_dataset_with_exactly_its_schema(spark, silver_run):

@@ -8,8 +8,8 @@ import hashlib
 import json
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pytest
+from deltalake import DeltaTable
 from pyspark.sql import types as T
 
 from pulse.spotify_exports import ingest_exports
@@ -470,7 +470,7 @@ def run_silver(lake: Path) -> None:
 
 
 def read(lake: Path, dataset: str) -> list[dict]:
-    return pads.dataset(lake / "silver" / "spotify" / dataset, format="parquet").to_table().to_pylist()
+    return DeltaTable(str(lake / "silver" / "spotify" / dataset)).to_pyarrow_table().to_pylist()
 
 
 EXPORT_A = [classic("2024-05-01 10:00", "A", "a", 1000), classic("2024-05-01 10:00", "A", "a", 200000),
@@ -484,7 +484,7 @@ LEGACY = [extended("2021-09-21T19:38:59Z", 14450, legacy=True), extended("not a 
 def test_exports_alone_give_plays_and_every_other_dataset_empty(exports_lake):
     lake, log_text = exports_lake
     for name, dataset in SILVER_DATASETS.items():
-        table = pads.dataset(lake / "silver" / "spotify" / name, format="parquet").to_table()
+        table = DeltaTable(str(lake / "silver" / "spotify" / name)).to_pyarrow_table()
         assert table.column_names == dataset.columns
         assert (table.num_rows > 0) == (name == "plays"), name
         assert (lake / "silver" / "spotify" / "_quarantine" / name).is_dir()
@@ -552,4 +552,4 @@ def test_dropping_an_export_again_under_any_name_or_an_overlapping_one_changes_n
         text = json.dumps(rows, default=str)
         assert not any(value in text for value in PERSONAL.values()), dataset
         assert not {"username", "ip_addr", "ip_addr_decrypted", "user_agent_decrypted"} & set(
-            pads.dataset(lake / "silver" / "spotify" / dataset, format="parquet").schema.names)
+            DeltaTable(str(lake / "silver" / "spotify" / dataset)).to_pyarrow_table().schema.names)

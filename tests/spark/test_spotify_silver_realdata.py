@@ -11,8 +11,8 @@ import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pytest
+from deltalake import DeltaTable
 
 from pulse.lake import BronzePartitionWriter, read_manifest
 from pulse.spotify_exports import ingest_exports
@@ -90,7 +90,7 @@ def real(spark, realdata, tmp_path_factory) -> dict:
 
     silver.main(["--lake-root", str(lake), "--run-date", RUN_DATE.isoformat(), "--source", "spotify"])
     out = lake / "silver" / "spotify"
-    read = {name: pads.dataset(out / name, format="parquet").to_table().to_pylist()
+    read = {name: DeltaTable(str(out / name)).to_pyarrow_table().to_pylist()
             for name in [*SILVER_DATASETS, *(f"_quarantine/{n}" for n in SILVER_DATASETS)]}
     raw = {name: json.loads((history / name).read_text()) for name in EXPORTS}
     ids = {read_manifest(p)["file_name"]: p.name.removeprefix("export=")
@@ -175,7 +175,7 @@ def test_personal_fields_appear_nowhere_in_silver(real):
     personal = {"username", "ip_addr", "ip_addr_decrypted", "user_agent_decrypted"}
     out = real["lake"] / "silver" / "spotify"
     for name in [*SILVER_DATASETS, *(f"_quarantine/{n}" for n in SILVER_DATASETS)]:
-        columns = set(pads.dataset(out / name, format="parquet").schema.names)
+        columns = set(DeltaTable(str(out / name)).to_pyarrow_table().schema.names)
         assert not columns & personal, name
         values = json.dumps(real["silver"][name], default=str)
         assert "REDACTED" not in values, name  # every username and IP address in the real files
