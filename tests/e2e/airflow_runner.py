@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack.stack import connection_env, spark_connection
+from pulse.config import spark_jars_dir
 from tests.processes import run as run_bounded
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,6 +32,8 @@ class AirflowRunner:
             "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)]),
             "PATH": os.pathsep.join([str(VENV_BIN), env.get("PATH", "")]),
             "PULSE_HOME": str(self.home),
+            # The Delta jars `make jars` resolved for this checkout (the run's own PULSE_HOME has none).
+            "PULSE_SPARK_JARS_DIR": str(spark_jars_dir()),
             "PULSE_RETRY_DELAY_SECONDS": "1",
             "PULSE_SPARK_SHUFFLE_PARTITIONS": "4",
             "PULSE_SPARK_DRIVER_MEMORY": "1g",
