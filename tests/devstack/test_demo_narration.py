@@ -85,7 +85,7 @@ def narrate(env: dict[str, str], log: Path, *extra: str):
     return run_bounded([*command, *extra], env=env, timeout=400)
 
 
-def test_a_run_is_told_task_by_task_with_states_times_and_counts_plainly_when_not_a_terminal(probe_dag_airflow, tmp_path):
+def test_a_run_is_told_task_by_task_with_times_and_counts_plainly_when_not_a_terminal(probe_dag_airflow, tmp_path):
     done = narrate(probe_dag_airflow, tmp_path / "run.log")
     assert done.returncode == 0, done.stdout + done.stderr
     lines = done.stdout.splitlines()
