@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -169,6 +170,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="the run date (default: yesterday)")
     parser.add_argument("--lookback-days", type=int, default=90)
     args = parser.parse_args(argv)
+    # Airflow's import asks platformdirs for a runtime directory, which warns on machines without a login
+    # session (CI, containers): noise in the story, not a problem.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     if args.command == "fill-inbox":
         fill_inbox()
         return

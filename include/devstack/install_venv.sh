@@ -4,7 +4,9 @@
 # On a terminal a spinner runs while pip works; elsewhere (CI, a pipe) only the lines are printed.
 set -uo pipefail
 python=$1 venv=$2 requirements=$3
-log="$(dirname "$venv")/.venv-install.log"
+home="${PULSE_HOME:-$(dirname "$venv")/.pulse}"
+mkdir -p "$home"
+log="$home/install.log"
 start=$(date +%s)
 "$python" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pulse needs Python 3.11 or newer")' || exit 1
 echo "▸ install  the Python packages of $requirements into $venv (the first time takes a few minutes; log: $log)"

@@ -46,6 +46,14 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
+def _plain(value: Any) -> Any:
+    """A value as the task returned it: Airflow stores a tuple in XCom as ``{"__classname__":
+    "builtins.tuple", "__data__": [...]}``, which the database read may hand back undecoded."""
+    if isinstance(value, Mapping) and "__data__" in value and "__classname__" in value:
+        return value["__data__"]
+    return value
+
+
 def headline(task_id: str, value: Any, silver_counts: Mapping[str, Mapping[str, int]] | None = None) -> str:
     """The count that says what a finished task did, from what it returned: ``60,060 records``."""
     if task_id == "silver" and silver_counts:
@@ -53,12 +61,13 @@ def headline(task_id: str, value: Any, silver_counts: Mapping[str, Mapping[str, 
         quarantined = sum(c.get("quarantined_rows", 0) for c in silver_counts.values())
         return f"{_count(kept)} rows kept, {_count(quarantined)} quarantined"
     if task_id == "refresh_reporting" and isinstance(value, list) and value and isinstance(value[-1], list):
-        views = value[-1]
-        return f"{len(views)} reporting views, {_count(sum(int(row[1]) for row in views))} rows"
+        views = [_plain(row) for row in value[-1]]
+        noun = "reporting view" if len(views) == 1 else "reporting views"
+        return f"{len(views)} {noun}, {_count(sum(int(row[1]) for row in views))} rows"
     if not isinstance(value, Mapping):
         return ""
     if "records" in value:
-        pages = f" in {_count(value['pages'])} pages" if "pages" in value else ""
+        pages = f" in {_count(value['pages'])} page{'s' if value['pages'] != 1 else ''}" if "pages" in value else ""
         return f"{_count(value['records'])} records{pages}"
     if "files_ingested" in value:
         rows = sum((value.get("rows_by_format") or {}).values())
@@ -76,7 +85,10 @@ def task_line(task: TaskOutcome, silver_counts: Mapping[str, Mapping[str, int]] 
     mark = MARKS.get(task.state or "", "·")
     words = [f"{mark} {task.task_id}"]
     if task.state == "success":
-        words.append(headline(task.task_id, task.value, silver_counts))
+        try:
+            words.append(headline(task.task_id, task.value, silver_counts))
+        except (TypeError, ValueError, KeyError, IndexError):  # an unexpected return value: no headline
+            pass
     elif task.state != "skipped":
         words.append(task.state or "")
     if task.try_number > 1:
@@ -278,15 +290,25 @@ def follow_run(narrator: Narrator, dag_id: str, process: subprocess.Popen, since
                silver_counts: Callable[[], Mapping | None], poll_seconds: float = 1.0) -> tuple[str | None, list]:
     """Tell each task of the run ``process`` (an ``airflow dags test``) started as it finishes, until the
     process ends; returns the run's state and its task outcomes."""
+    from sqlalchemy.exc import OperationalError
+
     told: set[str] = set()
+    failed_reads = 0
     run_id = None
     state, tasks = None, []
     while True:
         done = process.poll() is not None
-        run_id = run_id or newest_run_id(dag_id, since)
-        if run_id:
-            state, tasks = read_run(dag_id, run_id)
-            tell_new_outcomes(narrator, tasks, told, silver_counts)
+        try:
+            run_id = run_id or newest_run_id(dag_id, since)
+            if run_id:
+                state, tasks = read_run(dag_id, run_id)
+                tell_new_outcomes(narrator, tasks, told, silver_counts)
+        except OperationalError:  # SQLite busy with the run's own write: read again at the next poll
+            failed_reads += 1
+            if failed_reads > 30:
+                raise
+            time.sleep(poll_seconds)
+            continue
         if done:
             return state, tasks
         time.sleep(poll_seconds)

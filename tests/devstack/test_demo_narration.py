@@ -52,7 +52,11 @@ PROBE_DAG = textwrap.dedent('''
             if (dag_run.conf or {}).get("fail"):
                 raise ValueError("row 7 of fact_a has no key")
 
-        ingest_things() >> stage_gold() >> checks >> publish()
+        @task
+        def refresh_reporting():
+            return [None, [("probe_kpis", 1), ("probe_trend", 30)]]  # tuples, as SQLExecuteQueryOperator returns
+
+        ingest_things() >> stage_gold() >> checks >> publish() >> refresh_reporting()
         optional_selected() >> EmptyOperator(task_id="optional_ingest")
 
 
@@ -97,9 +101,10 @@ def test_a_run_is_told_task_by_task_with_times_and_counts_plainly_when_not_a_ter
     assert "✓ optional_selected" in told
     assert "– optional_ingest  skipped" in told
     assert "✓ publish" in told
+    assert "✓ refresh_reporting  2 reporting views, 31 rows" in told
     assert any(re.fullmatch(r"✓ quality_gate  2 of 2 checks passed", t) for t in told), told
     assert not any("check_fact_a" in line for line in lines), "the group's checks are one line"
-    assert re.fullmatch(r"✓ narration_probe  7 tasks  \(\d+ s\)", lines[-1]), lines[-1]
+    assert re.fullmatch(r"✓ narration_probe  8 tasks  \(\d+ s\)", lines[-1]), lines[-1]
     for line in lines[1:-1]:
         assert re.search(r"\(\d+\.\d s\)$|skipped$", line), line
     assert "Traceback" not in done.stdout and "[DAG TEST]" not in done.stdout  # the log stays in its file
@@ -112,7 +117,7 @@ def test_on_a_terminal_the_same_lines_carry_colour(probe_dag_airflow, tmp_path):
     assert ANSI.search(done.stdout), "no colour on a terminal"
     plain = ANSI.sub("", done.stdout)
     assert "✓ ingest_things  12,345 records in 3 pages" in plain
-    assert re.search(r"✓ narration_probe  7 tasks", plain)
+    assert re.search(r"✓ narration_probe  8 tasks", plain)
 
 
 def test_a_failed_task_is_named_with_its_first_exception_and_the_log(probe_dag_airflow, tmp_path):
@@ -140,6 +145,8 @@ def test_headlines_say_what_each_kind_of_pulse_task_returned():
     assert headline("stage_gold", {"dim_date": 1324, "agg_top_tracks": 233}) == "2 tables, 1,557 rows"
     views = [None, None, [("spotify_albums", 1767), ("spotify_kpis", 10)]]
     assert headline("refresh_reporting", views) == "2 reporting views, 1,777 rows"
+    stored = [None, [{"__classname__": "builtins.tuple", "__version__": 1, "__data__": ["spotify_albums", 1767]}]]
+    assert headline("refresh_reporting", stored) == "1 reporting view, 1,767 rows"  # as the XCom table holds it
     counts = {"plays": {"silver_rows": 23080, "quarantined_rows": 2}, "tracks": {"silver_rows": 707}}
     assert headline("silver", None, counts) == "23,787 rows kept, 2 quarantined"
     assert headline("publish_gold", None) == ""
