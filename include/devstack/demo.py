@@ -134,8 +134,9 @@ def run(run_date: date, lookback_days: int, narrator: narrate.Narrator | None = 
     migrate_airflow(narrator, home, env)
     run_pipeline(narrator, "creator_analytics", "creator", run_date, env, home / "demo-creator.log",
                  {"lookback_days": lookback_days})
-    with narrator.step("spotify inbox"):
-        fill_inbox(say=lambda text: narrator.say(f"  {text}"))
+    dropped: list[str] = []
+    with narrator.step("spotify inbox", lambda: "; ".join(dropped)):
+        fill_inbox(say=dropped.append)
     run_pipeline(narrator, "spotify_analytics", "spotify", run_date, {**env, "PULSE_INBOX_WAIT_SECONDS": "5"},
                  home / "demo-spotify.log")
     summaries(narrator, home, env)
