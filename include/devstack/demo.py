@@ -16,6 +16,7 @@ data". Without that folder it says so and drops nothing: the API input still run
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import subprocess
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> None:
     # Airflow's import asks platformdirs for a runtime directory, which warns on machines without a login
     # session (CI, containers): noise in the story, not a problem.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    # The embedded Postgres keeps running after this process (cleanup_mode=None); pgserver says so at exit.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
     if args.command == "fill-inbox":
         fill_inbox()
         return
