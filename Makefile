@@ -32,13 +32,14 @@ help:
 	@echo "make down     stop the embedded Postgres and simulators"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	@$(PYTHON_BOOTSTRAP) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Pulse needs Python 3.11 or newer")'
-	$(PYTHON_BOOTSTRAP) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
-	touch $@
+	@bash include/devstack/install_venv.sh $(PYTHON_BOOTSTRAP) $(VENV) requirements-dev.txt
+	@touch $@ $(VENV)/.installed-now
 
+# Says so when the packages were already installed (the target above did not run).
 install: $(VENV)/.installed
+	@if [ -e $(VENV)/.installed-now ]; then rm -f $(VENV)/.installed-now; else \
+	  echo "✓ install  already done: $$(ls -d $(VENV)/lib/python3*/site-packages/*.dist-info | wc -l) packages in" \
+	    "$(VENV) (it installs again when a requirements file changes)"; fi
 
 # The Delta Lake jars Spark needs beyond the pyspark wheel (jars/pom.xml), resolved once by Maven into
 # $(PULSE_HOME)/jars; every spark-submit passes them. Runs need no network after this.
@@ -75,23 +76,8 @@ $(AIRFLOW_HOME)/.migrated: $(VENV)/.installed
 
 airflow-db: $(AIRFLOW_HOME)/.migrated
 
-demo: install jars check-java stack airflow-db
-	$(WITH_STACK) airflow dags test creator_analytics $(DEMO_DATE) \
-	  -c '{"lookback_days": $(DEMO_LOOKBACK_DAYS)}' > $(PULSE_HOME)/demo-creator.log 2>&1 \
-	  || { tail -60 $(PULSE_HOME)/demo-creator.log; echo "The run failed: full log in $(PULSE_HOME)/demo-creator.log"; exit 1; }
-	python -m devstack.demo fill-inbox
-	$(WITH_STACK) PULSE_INBOX_WAIT_SECONDS=5 airflow dags test spotify_analytics $(DEMO_DATE) \
-	  > $(PULSE_HOME)/demo-spotify.log 2>&1 \
-	  || { tail -60 $(PULSE_HOME)/demo-spotify.log; echo "The run failed: full log in $(PULSE_HOME)/demo-spotify.log"; exit 1; }
-	$(WITH_STACK) python -m pulse.summary creator --run-log $(PULSE_HOME)/demo-creator.log
-	@echo
-	$(WITH_STACK) python -m pulse.summary spotify --run-log $(PULSE_HOME)/demo-spotify.log
-	@# `airflow dags test` runs no scheduler, so the Asset-scheduled pulse_dashboards DAG is not triggered:
-	@# render with the function its task runs.
-	@$(WITH_STACK) python -m pulse.dashboards > $(PULSE_HOME)/demo-dashboards.log 2>&1 \
-	  || { tail -30 $(PULSE_HOME)/demo-dashboards.log; echo "Rendering the dashboards failed"; exit 1; }
-	@echo
-	@echo "Dashboards (open in a browser, works offline): $(PULSE_HOME)/dashboards/index.html"
+demo: install jars check-java
+	@python -m devstack.demo run --date $(DEMO_DATE) --lookback-days $(DEMO_LOOKBACK_DAYS)
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not needed). As root
 # (CI), install it when missing; otherwise say how, and those tests skip naming the same command.

@@ -13,8 +13,8 @@ REALDATA = REPO.parent / "shared" / "realdata"
 
 # What a test needs decides its markers, so `make test-fast` (-m "not spark and not e2e and not browser")
 # never starts Spark, a browser or a DAG run, even in a test that forgot its module's pytestmark.
-_MARKERS_BY_FIXTURE = {"spark": "spark", "spark_cluster": "e2e", "runner": "e2e", "azurite": "e2e",
-                       "browser": "browser"}
+_MARKERS_BY_FIXTURE = {"spark": "spark", "spark_cluster": "e2e", "runner": "e2e", "probe_dag_airflow": "e2e",
+                       "azurite": "e2e", "browser": "browser"}
 
 
 def pytest_collection_modifyitems(items) -> None:

@@ -1,5 +1,12 @@
-"""What ``make demo`` feeds the Spotify pipeline besides the Web API simulator: real exports.
+"""``make demo``: the embedded stack, both pipelines and the dashboards, told as a short story.
 
+``python -m devstack.demo run`` starts the stack, migrates Airflow's database (once), runs
+``creator_analytics`` and then ``spotify_analytics`` with ``airflow dags test`` (every task told as it
+finishes: :mod:`devstack.narrate`), prints both summaries and renders the dashboards. Full logs go to
+``$PULSE_HOME/demo-*.log``; a failure names the step, the failed task's first exception, the log, and a
+hint when the failure is a known one.
+
+What it feeds the Spotify pipeline besides the Web API simulator: real exports.
 ``python -m devstack.demo fill-inbox`` drops the real streaming-history exports of
 ``../shared/realdata/spotify/history/`` (five files from four people who published their own data)
 into the Spotify inbox, one listener folder per person, as a listener would after "download your
@@ -9,10 +16,17 @@ data". Without that folder it says so and drops nothing: the API input still run
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import shutil
+import subprocess
+import sys
+import warnings
+from datetime import date, timedelta
 from pathlib import Path
 
-from pulse.config import REPO_ROOT, inbox_root
+from devstack import narrate
+from pulse.config import REPO_ROOT, inbox_root, lake_root, pulse_home
 
 REAL_HISTORY = REPO_ROOT.parent / "shared" / "realdata" / "spotify" / "history"
 
@@ -32,12 +46,12 @@ def listener_of(export: Path) -> str:
     return LISTENERS[repository]
 
 
-def fill_inbox(history: Path = REAL_HISTORY, inbox: Path | None = None) -> list[Path]:
+def fill_inbox(history: Path = REAL_HISTORY, inbox: Path | None = None, say=print) -> list[Path]:
     """Copy every real export into ``<inbox>/<listener>/``; returns the files it placed."""
     inbox = inbox or Path(inbox_root("spotify"))
     if not history.is_dir():
-        print(f"no real exports at {history}: the Spotify demo runs on the Web API simulator alone "
-              f"(drop exports into {inbox}/<listener>/ to add some)")
+        say(f"no real exports at {history}: the Spotify demo runs on the Web API simulator alone "
+            f"(drop exports into {inbox}/<listener>/ to add some)")
         return []
     placed = []
     for export in sorted(history.glob("*.json")):
@@ -45,15 +59,133 @@ def fill_inbox(history: Path = REAL_HISTORY, inbox: Path | None = None) -> list[
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(export, target)
         placed.append(target)
-    print(f"dropped {len(placed)} real streaming-history exports into {inbox}")
+    say(f"dropped {len(placed)} real streaming-history exports of {len({p.parent for p in placed})} listeners "
+        f"into {inbox}")
     return placed
+
+
+class DemoFailed(Exception):
+    """A step of the demo failed; the narration has said which, and why."""
+
+
+def start_stack(narrator: narrate.Narrator, home: Path) -> dict[str, str]:
+    """The embedded stack (what ``make stack`` starts); returns the environment its connections add."""
+    from devstack import stack
+
+    log = home / "demo-stack.log"
+    with narrator.step("stack", lambda: f"{', '.join(conns) or 'nothing to start: every connection is external'}"):
+        try:
+            conns = stack.up(home)
+        except Exception as exc:
+            log.write_text(f"{type(exc).__name__}: {exc}\n")
+            fail(narrator, "stack", f"{type(exc).__name__}: {exc}", log)
+        (home / "stack.env").write_text(stack.env_file_text(conns))
+    return stack.connection_env(conns)
+
+
+def migrate_airflow(narrator: narrate.Narrator, home: Path, env: dict[str, str]) -> None:
+    """``airflow db migrate``, once per Airflow home (what ``make airflow-db`` does)."""
+    airflow_home = Path(env.get("AIRFLOW_HOME", home / "airflow"))
+    done = airflow_home / ".migrated"
+    if done.exists():
+        narrator.say(f"✓ airflow database  already migrated ({airflow_home})")
+        return
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    log = airflow_home / "migrate.log"
+    with narrator.step("airflow database", lambda: f"migrated ({airflow_home})"):
+        with log.open("w") as out:
+            code = subprocess.run([_airflow(), "db", "migrate"], env=env, stdout=out,
+                                  stderr=subprocess.STDOUT).returncode
+        if code:
+            fail(narrator, "airflow database", _last_error_line(log), log)
+        done.touch()
+
+
+def run_pipeline(narrator: narrate.Narrator, dag_id: str, source: str, run_date: date, env: dict[str, str],
+                 log: Path, conf: dict | None = None) -> None:
+    """``airflow dags test`` of one pipeline, each task told as it finishes."""
+    try:
+        narrate.run_and_tell(narrator, dag_id, run_date.isoformat(), env, log, conf,
+                             lambda: narrate.silver_counts_of(lake_root(), source), airflow=_airflow())
+    except narrate.RunFailed as failure:
+        fail(narrator, failure.step, failure.error, failure.log)
+
+
+def fail(narrator: narrate.Narrator, step: str, error: str, log: Path) -> None:
+    narrate.tell_failure(narrator, step, error, log)
+    raise DemoFailed(step)
+
+
+def _last_error_line(log: Path) -> str:
+    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    errors = [line for line in lines if "Error" in line or "error" in line]
+    return (errors or lines or ["(empty log)"])[-1][:300]
+
+
+def _airflow() -> str:
+    return str(Path(sys.executable).parent / "airflow")
+
+
+def run(run_date: date, lookback_days: int, narrator: narrate.Narrator | None = None) -> None:
+    """The whole demo; raises :class:`DemoFailed` after telling what failed."""
+    narrator = narrator or narrate.Narrator()
+    home = pulse_home()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **start_stack(narrator, home)}
+    migrate_airflow(narrator, home, env)
+    run_pipeline(narrator, "creator_analytics", "creator", run_date, env, home / "demo-creator.log",
+                 {"lookback_days": lookback_days})
+    dropped: list[str] = []
+    with narrator.step("spotify inbox", lambda: "; ".join(dropped)):
+        fill_inbox(say=dropped.append)
+    run_pipeline(narrator, "spotify_analytics", "spotify", run_date, {**env, "PULSE_INBOX_WAIT_SECONDS": "5"},
+                 home / "demo-spotify.log")
+    summaries(narrator, home, env)
+    # `airflow dags test` runs no scheduler, so the Asset-scheduled pulse_dashboards DAG is not triggered:
+    # render with the function its task runs.
+    log = home / "demo-dashboards.log"
+    pages: dict = {}
+    with narrator.step("dashboards", lambda: f"{len(pages)} pages"):
+        with log.open("w") as out:
+            done = subprocess.run([sys.executable, "-m", "pulse.dashboards"], env=env, stdout=out,
+                                  stderr=subprocess.STDOUT)
+        if done.returncode:
+            fail(narrator, "dashboards", _last_error_line(log), log)
+        pages = {p.name: p for p in (home / "dashboards").glob("*.html")}
+    narrator.say("")
+    narrator.say(f"Dashboards (open in a browser, they work offline): {home / 'dashboards' / 'index.html'}")
+    narrator.say("The runs in Airflow's UI: make airflow  (it prints the login), then http://localhost:8080")
+
+
+def summaries(narrator: narrate.Narrator, home: Path, env: dict[str, str]) -> None:
+    for source in ("creator", "spotify"):
+        done = subprocess.run([sys.executable, "-m", "pulse.summary", source, "--run-log",
+                               str(home / f"demo-{source}.log")], env=env, capture_output=True, text=True)
+        narrator.say("")
+        narrator.say(done.stdout.rstrip() if done.returncode == 0 else f"(no summary: {done.stderr.strip()[-300:]})")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m devstack.demo", description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["fill-inbox"])
-    parser.parse_args(argv)
-    fill_inbox()
+    parser.add_argument("command", choices=["run", "fill-inbox"])
+    parser.add_argument("--date", type=date.fromisoformat, default=date.today() - timedelta(days=1),
+                        help="the run date (default: yesterday)")
+    parser.add_argument("--lookback-days", type=int, default=90)
+    args = parser.parse_args(argv)
+    # Airflow's import asks platformdirs for a runtime directory, which warns on machines without a login
+    # session (CI, containers): noise in the story, not a problem.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    # The embedded Postgres keeps running after this process (cleanup_mode=None); pgserver says so at exit.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    if args.command == "fill-inbox":
+        fill_inbox()
+        return
+    try:
+        run(args.date, args.lookback_days)
+    except DemoFailed:
+        raise SystemExit(1) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -176,3 +176,40 @@ def test_clicking_a_top_artist_bar_drills_into_that_artist(open_page):
     page.page.wait_for_function("() => document.getElementById('drill-list').dataset.level === 'album'")
     assert artist in page.text("#drill-path")
     assert page.errors == []
+
+
+# For one chart: the rectangles of its caption, Plotly's mode bar (present, even while hidden until hover),
+# the chart's own titles (legend, axis titles) and plotting area, and what is on top at the caption's text.
+OVERLAPS = """(id) => {
+    const chart = document.getElementById(id);
+    const caption = chart.closest('figure').querySelector('figcaption');
+    caption.scrollIntoView({block: 'center'});
+    const rect = (e) => e.getBoundingClientRect();
+    const meets = (a, b) => a.width > 0 && b.width > 0 && a.left < b.right && b.left < a.right
+        && a.top < b.bottom && b.top < a.bottom;
+    const bar = chart.querySelector('.modebar');
+    const titles = [caption, ...chart.querySelectorAll('.legend, .gtitle, .g-xtitle, .g-ytitle, .g-y2title')];
+    const covered = titles.filter((t) => bar && meets(rect(bar), rect(t)))
+        .map((t) => 'the mode bar covers ' + (t === caption ? 'the caption' : t.getAttribute('class')));
+    // Cartesian charts: the mode bar sits in the top margin, above the plotting area, not over the data.
+    const area = chart.querySelector('.draglayer .nsewdrag');
+    if (bar && area && meets(rect(bar), rect(area))) covered.push('the mode bar covers the plotting area');
+    const r = rect(caption);
+    const onTop = document.elementFromPoint(r.left + Math.min(30, r.width / 2), r.top + r.height / 2);
+    if (!caption.contains(onTop)) covered.push('the caption is under ' + onTop.tagName + ' ' + onTop.className);
+    return {bar: !!bar, covered, says: (caption.querySelector('small') || {}).textContent || ''};
+}"""
+WHAT_A_TILE_SHOWS = ("selected above", "not filtered", "whole history", "follows the")
+
+
+@pytest.mark.parametrize("name", [p for p in PAGES if p != "index.html"])
+def test_no_element_covers_a_charts_title_and_every_tile_says_what_it_shows(open_page, name):
+    page = open_page(name)
+    for chart_id in page.charts():
+        state = page.page.evaluate(OVERLAPS, chart_id)
+        assert state["bar"], f"{name}: {chart_id} has no mode bar to check"
+        assert state["covered"] == [], f"{name}: {chart_id}: {state['covered']}"
+        if chart_id != "chart-drill":  # the drill-down's caption is its path (artist > album)
+            assert any(words in state["says"] for words in WHAT_A_TILE_SHOWS), \
+                f"{name}: {chart_id}'s caption does not say what period and filter it shows: {state['says']!r}"
+    assert page.errors == []

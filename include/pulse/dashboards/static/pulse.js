@@ -58,7 +58,7 @@ const Pulse = (() => {
       paper_bgcolor: "rgba(0,0,0,0)",
       plot_bgcolor: "rgba(0,0,0,0)",
       font: { color: text, size: 12 },
-      margin: { l: 48, r: 16, t: 8, b: 36 },
+      margin: { l: 48, r: 16, t: 30, b: 36 },
       colorway: document.body.classList.contains("dark")
         ? ["#1db954", "#a78bfa", "#f59e0b", "#38bdf8", "#f472b6", "#facc15"]
         : palette,
@@ -71,10 +71,14 @@ const Pulse = (() => {
         : [],
     };
     const merged = { ...base, ...layout };
+    merged.margin = { ...base.margin, ...(layout.margin || {}) };
+    merged.margin.t = Math.max(merged.margin.t, base.margin.t); // the mode bar's band
     for (const axis of ["xaxis", "yaxis", "yaxis2"]) {
       if (layout[axis]) merged[axis] = { ...(base[axis] || {}), gridcolor: line, zerolinecolor: line, ...layout[axis] };
     }
-    return Plotly.react(el, traces, merged, { displaylogo: false, responsive: true });
+    // The mode bar (zoom, download) shows only while the pointer is on the chart, in the top margin
+    // kept free for it, so it never covers a title, a legend or the data.
+    return Plotly.react(el, traces, merged, { displaylogo: false, responsive: true, displayModeBar: "hover" });
   };
 
   /** Replace every <time data-relative> with "3 hours ago"-style text (the ISO value stays in the title). */
