@@ -3,11 +3,13 @@
 The load is two steps with the quality gate between them:
 
 1. :func:`stage_gold` creates ``staging_<source>`` afresh and fills one table per gold dataset with
-   ``COPY … FROM STDIN (FORMAT csv)``, fed by Arrow's CSV writer straight from the Parquet files
-   (no Python loop per row). Nothing a reader sees has changed yet.
+   ``COPY … FROM STDIN (FORMAT csv)``, fed by Arrow's CSV writer straight from one version of the gold
+   Delta table (no Python loop per row). The versions it read go in ``staging_<source>.lake_versions``.
+   Nothing a reader sees has changed yet.
 2. :func:`publish_gold` swaps the staged tables into schema ``gold`` in one transaction: primary keys
    are added, the old tables dropped, the new ones moved in, the source's reporting views recreated
-   and the publish recorded. A reader sees all of the old tables or all of the new ones; PostgreSQL's
+   and the publish recorded in ``pulse_meta.publish_log``, with the Delta version of each lake table it
+   came from (what :mod:`pulse.time_travel` lists and rolls back to). A reader sees all of the old tables or all of the new ones; PostgreSQL's
    transactional DDL makes the swap atomic, and the old tables stay in place if anything fails.
 """
 
@@ -59,13 +61,21 @@ def pg_type(arrow_type: pa.DataType) -> str:
     raise TypeError(f"gold column type {arrow_type} has no PostgreSQL mapping: keep gold tables flat")
 
 
-def gold_dataset(path: Path) -> pads.Dataset:
-    """A gold table's current version, read through its Delta log (the files of older versions, still on
-    disk for time travel, are not read), in a local lake or in Azure storage (``path`` from
-    :func:`pulse.lake.zone_path`)."""
+def gold_table(path: Path, version: int | None = None):
+    """A gold Delta table (``deltalake.DeltaTable``) at ``version``, or at its current version when None,
+    in a local lake or in Azure storage (``path`` from :func:`pulse.lake.zone_path`). Only the files of
+    that version are read; older ones stay on disk for time travel until VACUUM."""
     from pulse.lake_storage import delta_table
 
-    return delta_table(path, what=f"gold table {path}", hint="did the gold job run?").to_pyarrow_dataset()
+    table = delta_table(path, what=f"gold table {path}", hint="did the gold job run?")
+    if version is not None:
+        table.load_as_version(version)
+    return table
+
+
+def gold_dataset(path: Path, version: int | None = None) -> pads.Dataset:
+    """A gold table's rows at ``version`` (the current one when None), as an Arrow dataset."""
+    return gold_table(path, version).to_pyarrow_dataset()
 
 
 def create_table(conn: Connection, schema: str, table: str, arrow_schema: pa.Schema) -> None:
@@ -109,20 +119,46 @@ def copy_dataset(conn: Connection, schema: str, table: str, dataset: pads.Datase
     return rows
 
 
-def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[str]) -> dict[str, int]:
+LAKE_VERSIONS_TABLE = "lake_versions"
+
+
+def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[str],
+               versions: dict[str, int] | None = None) -> dict[str, int]:
     """Load every gold table of ``source`` into a fresh ``staging_<source>`` schema; commit and
-    return the row count per table."""
+    return the row count per table.
+
+    Each table is read at its current Delta version, or at ``versions[table]`` (a rollback). The version
+    read is recorded in ``staging_<source>.lake_versions``, for :func:`publish_gold` to log."""
     schema = staging_schema(source)
     counts: dict[str, int] = {}
+    read_versions: dict[str, int] = {}
     with conn.transaction():
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         for table in tables:
-            dataset = gold_dataset(gold_root / table)
+            delta = gold_table(gold_root / table, (versions or {}).get(table))
+            read_versions[table] = delta.version()
+            dataset = delta.to_pyarrow_dataset()
             create_table(conn, schema, table, dataset.schema)
             counts[table] = copy_dataset(conn, schema, table, dataset)
-            log.info("staged %s.%s: %d rows", schema, table, counts[table])
+            log.info("staged %s.%s: %d rows from Delta version %d", schema, table, counts[table],
+                     read_versions[table])
+        conn.execute(sql.SQL("CREATE TABLE {}.{} (table_name text PRIMARY KEY, delta_version bigint NOT NULL)")
+                     .format(sql.Identifier(schema), sql.Identifier(LAKE_VERSIONS_TABLE)))
+        with conn.cursor() as cur:
+            cur.executemany(sql.SQL("INSERT INTO {}.{} VALUES (%s, %s)").format(
+                sql.Identifier(schema), sql.Identifier(LAKE_VERSIONS_TABLE)), sorted(read_versions.items()))
     return counts
+
+
+PUBLISH_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS {meta}.publish_log (source text NOT NULL, run_id text, run_date date,
+    published_at timestamptz NOT NULL DEFAULT now(), row_counts jsonb NOT NULL);
+ALTER TABLE {meta}.publish_log
+    ADD COLUMN IF NOT EXISTS publish_id bigint GENERATED BY DEFAULT AS IDENTITY,
+    ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'run',
+    ADD COLUMN IF NOT EXISTS lake_versions jsonb
+"""
 
 
 def publish_gold(
@@ -131,22 +167,22 @@ def publish_gold(
     tables: dict[str, Sequence[str]],
     reporting_sql: str,
     run: dict[str, Any],
-) -> None:
-    """Swap the staged tables of ``source`` into ``gold`` in one transaction.
+    kind: str = "run",
+) -> int:
+    """Swap the staged tables of ``source`` into ``gold`` in one transaction; returns the publish's id in
+    ``pulse_meta.publish_log``.
 
     ``tables`` maps each table to its primary-key columns. ``reporting_sql`` recreates the source's
-    views in ``reporting`` (dropping the old tables drops the views that read them).
+    views in ``reporting`` (dropping the old tables drops the views that read them). ``kind`` is
+    ``run`` for a pipeline run, ``rollback`` for :mod:`pulse.time_travel`.
     """
     staging = staging_schema(source)
     with conn.transaction():
         for schema in (GOLD_SCHEMA, "reporting", META_SCHEMA):
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        conn.execute(
-            sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {}.publish_log (source text NOT NULL, run_id text, run_date date, "
-                "published_at timestamptz NOT NULL DEFAULT now(), row_counts jsonb NOT NULL)"
-            ).format(sql.Identifier(META_SCHEMA))
-        )
+        conn.execute(sql.SQL(PUBLISH_LOG_DDL).format(meta=sql.Identifier(META_SCHEMA)))
+        versions = dict(conn.execute(sql.SQL("SELECT table_name, delta_version FROM {}.{}").format(
+            sql.Identifier(staging), sql.Identifier(LAKE_VERSIONS_TABLE))).fetchall())
         counts = {}
         for table, key in tables.items():
             staged = sql.SQL("{}.{}").format(sql.Identifier(staging), sql.Identifier(table))
@@ -160,12 +196,15 @@ def publish_gold(
         if reporting_sql.strip():
             conn.execute(reporting_sql)
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(staging)))
-        conn.execute(
-            sql.SQL("INSERT INTO {}.publish_log (source, run_id, run_date, row_counts) VALUES (%s, %s, %s, %s)")
-            .format(sql.Identifier(META_SCHEMA)),
-            (source, run.get("run_id"), run.get("run_date"), _json(counts)),
-        )
-    log.info("published %s to schema %s: %s", source, GOLD_SCHEMA, counts)
+        publish_id = conn.execute(
+            sql.SQL("INSERT INTO {}.publish_log (source, run_id, run_date, row_counts, kind, lake_versions) "
+                    "VALUES (%s, %s, %s, %s, %s, %s) RETURNING publish_id").format(sql.Identifier(META_SCHEMA)),
+            (source, run.get("run_id"), run.get("run_date"), _json(counts), kind,
+             _json({t: versions[t] for t in tables if t in versions})),
+        ).fetchone()[0]
+    log.info("published %s to schema %s (publish %d; lake versions %s): %s", source, GOLD_SCHEMA, publish_id,
+             versions, counts)
+    return publish_id
 
 
 def _json(value: Any) -> str:
