@@ -38,11 +38,16 @@ def spark():
     settings the jobs set themselves (``spark_jobs.common.job.SESSION_CONF``)."""
     from pyspark.sql import SparkSession
 
-    from pulse.config import spark_jars
+    from pulse.config import spark_conf, spark_jars
     from spark_jobs.common.job import spark_session
 
-    builder = (SparkSession.builder.master("local[2]").config("spark.sql.shuffle.partitions", "2")
-               .config("spark.ui.enabled", "false").config("spark.jars", ",".join(spark_jars())))
+    # How the jobs run under spark-submit, with two of everything for a two-core test machine.
+    conf = {**spark_conf(), "spark.ui.enabled": "false", "spark.jars": ",".join(spark_jars())}
+    conf.update({key: "2" for key in ("spark.sql.shuffle.partitions", "spark.databricks.delta.snapshotPartitions",
+                                      "spark.sql.sources.parallelPartitionDiscovery.parallelism")})
+    builder = SparkSession.builder.master("local[2]")
+    for key, value in conf.items():
+        builder = builder.config(key, value)
     session = spark_session("pulse-tests", builder)
     session.sparkContext.setLogLevel("ERROR")
     yield session

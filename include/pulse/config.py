@@ -73,11 +73,22 @@ def retry_delay_seconds() -> float:
 def spark_conf() -> dict[str, str]:
     """How Pulse's Spark jobs run (spark-submit ``--conf``). What their results depend on (time zone,
     timestamp type) the jobs set themselves: ``spark_jobs.common.job.SESSION_CONF``."""
+    partitions = _setting("PULSE_SPARK_SHUFFLE_PARTITIONS", "8")
     return {
-        "spark.sql.shuffle.partitions": _setting("PULSE_SPARK_SHUFFLE_PARTITIONS", "8"),
+        "spark.sql.shuffle.partitions": partitions,
+        # Delta rebuilds a table's state from its log in 50 tasks, and VACUUM lists files in 10,000, by
+        # default: sized for big tables on big clusters, they cost a small job most of its time.
+        "spark.databricks.delta.snapshotPartitions": partitions,
+        "spark.sql.sources.parallelPartitionDiscovery.parallelism": partitions,
         "spark.sql.adaptive.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
     }
+
+
+def delta_retention_hours() -> int:
+    """How long VACUUM keeps the files of replaced Delta versions (``pulse_maintenance``): time travel and
+    rollback reach that far back. At least 168 hours (7 days); the maintenance job refuses less."""
+    return int(_setting("PULSE_DELTA_RETENTION_HOURS", "168"))
 
 
 def spark_jars_dir() -> Path:

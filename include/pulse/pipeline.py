@@ -128,20 +128,27 @@ def ingest_inputs(source: Source) -> TaskGroup:
     return group
 
 
+def spark_submit_settings() -> dict:
+    """What every ``SparkSubmitOperator`` of Pulse passes: the ``spark_default`` connection, the zipped
+    ``spark_jobs`` package, the Delta Lake jars and how the jobs run (:func:`pulse.config.spark_conf`)."""
+    return dict(conn_id=tasks.SPARK_CONN_ID, py_files=str(config.dist_dir() / "spark_jobs.zip"),
+                conf=config.spark_conf(), driver_memory=config.spark_driver_memory(),
+                # The Delta Lake jars (a glob spark-submit expands; package_spark_jobs checks they are there).
+                jars=str(config.spark_jars_dir() / "*.jar"),
+                env_vars={"PYSPARK_PYTHON": config.spark_python()})
+
+
+@task
+def package_spark_jobs() -> str:
+    """Zip ``spark_jobs/`` for ``--py-files``, after checking Java (for a local master) and the jars."""
+    return tasks.package_spark_jobs(check_java=tasks.spark_master().startswith("local"))
+
+
 def build_lake(source: Source) -> TaskGroup:
     """Silver and gold from bronze, by ``spark-submit`` of the source's two jobs."""
     job_args = ["--lake-root", tasks.spark_lake_root(), "--run-date", "{{ ds }}", "--source", source.name]
-    spark = dict(conn_id=tasks.SPARK_CONN_ID, py_files=str(config.dist_dir() / "spark_jobs.zip"),
-                 conf=config.spark_conf(), driver_memory=config.spark_driver_memory(),
-                 # The Delta Lake jars (a glob spark-submit expands; package_spark_jobs checks they are there).
-                 jars=str(config.spark_jars_dir() / "*.jar"),
-                 env_vars={"PYSPARK_PYTHON": config.spark_python()})
+    spark = spark_submit_settings()
     with TaskGroup("lake", prefix_group_id=False, tooltip="Silver and gold, in Spark") as group:
-
-        @task
-        def package_spark_jobs() -> str:
-            return tasks.package_spark_jobs(check_java=tasks.spark_master().startswith("local"))
-
         silver = SparkSubmitOperator(task_id="silver", application=str(config.SPARK_JOBS_DIR / source.silver_job),
                                      name=f"pulse-{source.name}-silver", application_args=job_args, **spark)
         gold = SparkSubmitOperator(task_id="gold", application=str(config.SPARK_JOBS_DIR / source.gold_job),

@@ -88,7 +88,8 @@ def require_delta(spark: SparkSession) -> None:
                            "(`make jars` resolves them into $PULSE_HOME/jars)") from exc
 
 
-def _hadoop_path(spark: SparkSession, uri: str):
+def hadoop_path(spark: SparkSession, uri: str):
+    """The Hadoop path of ``uri`` and its file system (local, ABFS, HDFS: whatever the URI names)."""
     jvm = spark.sparkContext._jvm
     path = jvm.org.apache.hadoop.fs.Path(uri)
     return path, path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
@@ -97,7 +98,7 @@ def _hadoop_path(spark: SparkSession, uri: str):
 def write_json(spark: SparkSession, uri: str, value: object) -> None:
     """Write a small JSON document (counts, manifests) to ``uri`` through Hadoop's file system, so it
     works for a local lake and a remote one alike."""
-    path, fs = _hadoop_path(spark, uri)
+    path, fs = hadoop_path(spark, uri)
     out = fs.create(path, True)
     try:
         out.write(json.dumps(value, indent=2, sort_keys=True, default=str).encode("utf-8"))
@@ -107,7 +108,7 @@ def write_json(spark: SparkSession, uri: str, value: object) -> None:
 
 def read_json(spark: SparkSession, uri: str) -> object | None:
     """The JSON document at ``uri``, or None when there is none."""
-    path, fs = _hadoop_path(spark, uri)
+    path, fs = hadoop_path(spark, uri)
     if not fs.exists(path):
         return None
     stream = fs.open(path)
@@ -123,5 +124,5 @@ def read_json(spark: SparkSession, uri: str) -> object | None:
 
 
 def path_exists(spark: SparkSession, uri: str) -> bool:
-    path, fs = _hadoop_path(spark, uri)
+    path, fs = hadoop_path(spark, uri)
     return bool(fs.exists(path))

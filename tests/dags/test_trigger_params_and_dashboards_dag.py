@@ -1,4 +1,5 @@
-"""The trigger form's params (inputs to pull, simulator scale) and the dashboards DAG's Asset schedule."""
+"""The trigger form's params (inputs to pull, simulator scale), the BI DAGs' Asset schedule and the weekly
+maintenance DAG."""
 
 from __future__ import annotations
 
@@ -101,3 +102,17 @@ def test_a_run_window_carries_the_simulator_scale_only_when_it_is_not_one():
     assert tasks.run_window({}, end, "2026-11-21", 1).simulator_scale is None
     assert tasks.run_window({"simulator_scale": 1}, end, "2026-11-21", 1).simulator_scale is None
     assert tasks.run_window({"simulator_scale": 0.25}, end, "2026-11-21", 1).simulator_scale == 0.25
+
+
+def test_the_maintenance_dag_compacts_and_vacuums_each_sources_tables_weekly_one_job_at_a_time(dagbag):
+    dag = dagbag.dags["pulse_maintenance"]
+    assert dag.timetable.summary == "0 3 * * 0" and dag.max_active_tasks == 1 and not dag.catchup
+    for source in SOURCES:
+        job = dag.get_task(f"maintain_{source}")
+        assert type(job).__name__ == "SparkSubmitOperator"
+        assert job.upstream_task_ids == {"package_spark_jobs"}
+        assert job.application.endswith("spark_jobs/common/maintenance.py")
+        args = job.application_args
+        assert args[args.index("--source") + 1] == source
+        assert int(args[args.index("--retention-hours") + 1]) >= 168
+        assert job._conn_id == tasks.SPARK_CONN_ID and job.jars.endswith("/*.jar")

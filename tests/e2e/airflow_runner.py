@@ -51,6 +51,17 @@ class AirflowRunner:
         (self.home / f"{log_name}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
         return done
 
+    def pulse_command(self, module_args: list[str], lake: Path, conns: dict,
+                      log_name: str) -> subprocess.CompletedProcess:
+        """``python -m <module_args>`` (a Pulse command, e.g. ``pulse.time_travel rollback creator``) with the
+        environment a run of this home has: the same lake and connections."""
+        env = self.base_env()
+        env.update(connection_env(conns))
+        env["PULSE_LAKE_ROOT"] = str(lake)
+        done = run_bounded([sys.executable, "-m", *module_args], env=env, timeout=600)
+        (self.home / f"{log_name}.log").write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
+        return done
+
     def dags_test(self, dag_id: str, logical_date: str, conf: str, lake: Path, conns: dict,
                   extra_env: dict[str, str] | None = None, log_name: str = "run",
                   cwd: Path | None = None) -> subprocess.CompletedProcess:

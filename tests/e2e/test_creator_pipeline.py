@@ -13,6 +13,7 @@ import json
 
 import pyarrow.parquet as pq
 import pytest
+from deltalake import DeltaTable
 
 from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig
@@ -80,6 +81,32 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
         partitions = [p.name for p in (lake / "bronze" / "creator" / endpoint.name).iterdir()]
         assert partitions == [f"run_date={RUN_DATE}"]
         assert pq.read_table(lake / "bronze" / "creator" / endpoint.name).num_rows == bronze_rows[endpoint.name]
+
+    # The rollback command on Spark-written gold: back to the first faults run's publish, in the lake (each
+    # table's Delta version 0 restored as version 2) and in the warehouse, which still equals the reference.
+    rolled = runner.pulse_command(["pulse.time_travel", "rollback", "creator"], lake,
+                                  {"pulse_warehouse": warehouse.connection}, "rollback")
+    assert rolled.returncode == 0, f"rollback failed; log: {runner.home / 'rollback.log'}\n{rolled.stdout[-3000:]}"
+    for table in CREATOR.gold_tables:
+        assert f"{table.name}: Delta version 0 restored as version 2" in rolled.stdout
+        history = DeltaTable(str(lake / "gold" / "creator" / table.name)).history()
+        assert [h["operation"] for h in history[:3]] == ["RESTORE", "WRITE", "WRITE"], history[:3]
+    assert warehouse.query("SELECT kind FROM pulse_meta.publish_log ORDER BY publish_id DESC LIMIT 1") == [
+        ("rollback",)]
+    warehouse.assert_gold_equals(reference, CREATOR, "after a rollback to the first faults run")
+
+    # The weekly maintenance DAG on that lake: every creator Delta table compacted and vacuumed, each table's
+    # first version still readable (the retention is a week).
+    maintained = runner.dags_test("pulse_maintenance", RUN_DATE, "{}", lake, {}, log_name="maintenance")
+    output = maintained.stdout + maintained.stderr
+    assert maintained.returncode == 0, f"maintenance failed; log: {runner.home / 'maintenance.log'}"
+    tables = len(list(lake.glob("*/creator/**/_delta_log")))
+    assert tables > len(CREATOR.gold_tables)
+    assert f"maintained {tables} Delta tables of creator (retention 168 hours)" in output, output[-3000:]
+    for table in CREATOR.gold_tables:
+        path = str(lake / "gold" / "creator" / table.name)
+        assert "VACUUM END" in [h["operation"] for h in DeltaTable(path).history(3)], table.name
+        assert DeltaTable(path, version=0).to_pyarrow_table().num_rows == len(reference[table.name])
 
 
 def test_a_page_that_never_comes_back_fails_the_run_and_leaves_gold_as_it_was(
