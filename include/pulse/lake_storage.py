@@ -233,15 +233,48 @@ def arrow_source(path: LakePath) -> tuple[str, Any]:
     return path.path, path.fs
 
 
+def delta_location(path: LakePath) -> tuple[str, dict[str, str]]:
+    """``(table URI, storage options)`` for ``deltalake`` (delta-rs, whose Azure client is Rust's
+    object_store, not adlfs): a local path as it is, or an Azure path as ``az://<container>/<path>`` with
+    the credentials and endpoint of the file system :func:`lake_path` resolved from the connection
+    (account key, SAS token, service principal, or a connection string's parts). With none of them,
+    object_store falls back to the machine's managed identity."""
+    if isinstance(path, Path):
+        return str(path), {}
+    fs_options = {k: v for k, v in dict(getattr(path.fs, "storage_options", {}) or {}).items() if v}
+    parts = {}
+    for part in str(fs_options.get("connection_string") or "").split(";"):
+        name, _, value = part.partition("=")
+        if value:
+            parts[name.strip().lower()] = value.strip()
+    options = {
+        "account_name": fs_options.get("account_name") or parts.get("accountname"),
+        "account_key": fs_options.get("account_key") or parts.get("accountkey"),
+        "sas_token": (fs_options.get("sas_token") or parts.get("sharedaccesssignature") or "").lstrip("?"),
+        "client_id": fs_options.get("client_id"),
+        "client_secret": fs_options.get("client_secret"),
+        "tenant_id": fs_options.get("tenant_id"),
+    }
+    endpoint = parts.get("blobendpoint") or (f"https://{fs_options['account_host']}"
+                                             if fs_options.get("account_host") else None)
+    if endpoint:
+        options["endpoint"] = endpoint.rstrip("/")
+        if endpoint.startswith("http://"):  # an emulator (Azurite), or a private endpoint without TLS
+            options["allow_http"] = "true"
+    if not options["account_name"] and endpoint:
+        options["account_name"] = urlsplit(endpoint).path.strip("/").split("/")[0] or None
+    return f"az://{path.path.strip('/')}", {k: v for k, v in options.items() if v}
+
+
 def delta_table(path: LakePath, what: str, hint: str = ""):
-    """The Delta table at ``path`` (``deltalake``, no JVM), or FileNotFoundError naming ``what``."""
+    """The Delta table at ``path`` (``deltalake``, no JVM), local or in Azure storage, or
+    FileNotFoundError naming ``what``."""
     from deltalake import DeltaTable
 
-    if not isinstance(path, Path):
-        raise NotImplementedError("reading Delta tables of an Azure lake from Python: not yet (issue 10)")
-    if not DeltaTable.is_deltatable(str(path)):
+    uri, options = delta_location(path)
+    if not DeltaTable.is_deltatable(uri, storage_options=options):
         raise FileNotFoundError(f"{what} is not a Delta table (no _delta_log){': ' + hint if hint else ''}")
-    return DeltaTable(str(path))
+    return DeltaTable(uri, storage_options=options)
 
 
 def staging_directory(final: LakePath) -> Path:

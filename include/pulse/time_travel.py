@@ -106,16 +106,22 @@ def rollback(conn: Connection, source: Source, gold_root: Path, reporting_sql: s
                             f"({', '.join(failed)}): nothing was rolled back")
     restored = {}
     for table, version in versions.items():
-        delta = gold_table(gold_root / table)
-        before = delta.version()
-        if before != version:
-            delta.restore(version)
-        restored[table] = (version, delta.version())
-        log.info("gold table %s: restored Delta version %d as version %d", table, version, delta.version())
+        restored[table] = (version, restore_version(gold_root / table, version))
+        log.info("gold table %s: restored Delta version %d as version %d", table, version, restored[table][1])
     publish_id = publish_gold(conn, source.name, {t.name: t.key for t in source.gold_tables}, reporting_sql,
                               {"run_id": f"rollback to publish {target.publish_id}", "run_date": target.run_date},
                               kind="rollback")
     return RollbackResult(target, publish_id, restored)
+
+
+def restore_version(path: Path, version: int) -> int:
+    """Make ``version`` of the Delta table at ``path`` its current content again, with Delta's ``RESTORE``
+    (the old version's files are added back in a new version; the versions in between stay in the
+    history); returns that new version, or the current one when it already is ``version``."""
+    table = gold_table(path)
+    if table.version() != version:
+        table.restore(version)
+    return table.version()
 
 
 def _target(conn: Connection, source: str, to_publish: int | None) -> Publish:

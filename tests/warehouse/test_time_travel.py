@@ -75,7 +75,9 @@ def test_a_rollback_restores_the_lake_and_the_warehouse_to_the_previous_publish(
     assert lake_gold(root) == ["a", "b"]
     # A restore is a new version holding the old content: the bad one stays in the history.
     assert result.restored == {"dim_things": (1, 3), "fact_events": (1, 3)}
-    assert [h["operation"] for h in time_travel.table_history(root, "fact_events")][:2] == ["RESTORE", "WRITE"]
+    history = time_travel.table_history(root, "fact_events")
+    assert [(h["version"], h["operation"]) for h in history] == [(3, "RESTORE"), (2, "WRITE"), (1, "WRITE"),
+                                                                 (0, "WRITE")]
     latest = publishes(pg_conn, "demo")[0]
     assert (latest.kind, latest.run_id, latest.lake_versions) == (
         "rollback", f"rollback to publish {ids[1]}", {"dim_things": 1, "fact_events": 1})
