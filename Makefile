@@ -21,13 +21,15 @@ export PYTEST_DEBUG_TEMPROOT ?= /tmp/pulse-pytest-$(shell printf %s "$(CURDIR)" 
 DEMO_DATE ?= $(shell date -u -d yesterday +%F)
 DEMO_LOOKBACK_DAYS ?= 90
 
-.PHONY: help install jars check-java browser stack down airflow-db demo test test-fast lint airflow psql bench clean
+.PHONY: help install jars check-java browser stack down airflow-db demo test test-fast lint airflow psql time-travel rollback bench clean
 help:
 	@echo "make demo     set up everything and run both pipelines end to end on the embedded stack"
 	@echo "make test     run the test suite (what CI runs)"
 	@echo "make test-fast  the unit tests: no Spark, browser or DAG run (under 2 minutes)"
 	@echo "make airflow  the Airflow UI (api-server, scheduler, dag-processor, triggerer) on http://localhost:8080"
 	@echo "make psql     a psql shell on the warehouse"
+	@echo "make rollback SOURCE=creator [TO=<publish_id>]  lake + warehouse gold back to an earlier publish"
+	@echo "make time-travel ARGS='publishes creator'       publishes and Delta versions (python -m pulse.time_travel)"
 	@echo "make bench    benchmarks (stage times, load speed against psql \\copy, Spark against DuckDB)"
 	@echo "make down     stop the embedded Postgres and simulators"
 
@@ -109,6 +111,13 @@ airflow: install jars check-java stack airflow-db
 
 psql: stack
 	$(WITH_STACK) python -m devstack.stack psql
+
+# The lake's history and rollback (pulse.time_travel), against the embedded stack's lake and warehouse.
+time-travel: install stack
+	@$(WITH_STACK) python -m pulse.time_travel $(ARGS)
+
+rollback: install stack
+	@$(WITH_STACK) python -m pulse.time_travel rollback $(SOURCE) $(if $(TO),--to-publish $(TO))
 
 bench: install jars check-java
 	python -m bench.run
