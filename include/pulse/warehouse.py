@@ -9,8 +9,9 @@ The load is two steps with the quality gate between them:
 2. :func:`publish_gold` swaps the staged tables into schema ``gold`` in one transaction: primary keys
    are added, the old tables dropped, the new ones moved in, the source's reporting views recreated
    and the publish recorded in ``pulse_meta.publish_log``, with the Delta version of each lake table it
-   came from (what :mod:`pulse.time_travel` lists and rolls back to). A reader sees all of the old tables or all of the new ones; PostgreSQL's
-   transactional DDL makes the swap atomic, and the old tables stay in place if anything fails.
+   came from (what :mod:`pulse.time_travel` lists and rolls back to). A reader sees all of the old
+   tables or all of the new ones; PostgreSQL's transactional DDL makes the swap atomic, and the old
+   tables stay in place if anything fails.
 """
 
 from __future__ import annotations
