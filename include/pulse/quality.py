@@ -46,12 +46,13 @@ def failed_checks(conn, schema: str, tables: list[GoldTable]) -> list[str]:
     """The same checks as the gate's operators, run directly on ``schema`` (for a publish outside a DAG
     run, such as a rollback): the name of each check that is not true, as ``<table>.<check>``."""
     failed = []
-    for table in tables:
-        for name, check in table_checks(table).items():
-            ok = conn.execute(f"SELECT {check['check_statement']} FROM {schema}.{table.name}").fetchone()[0]
-            if not ok:
-                failed.append(f"{table.name}.{name}")
-        for fk in table.references:
-            if not conn.execute(orphan_rows_sql(schema, table, fk)).fetchone()[0]:
-                failed.append(f"{table.name}.joins_{fk.table}")
+    with conn.transaction():  # ends here even on a connection not in autocommit mode
+        for table in tables:
+            for name, check in table_checks(table).items():
+                ok = conn.execute(f"SELECT {check['check_statement']} FROM {schema}.{table.name}").fetchone()[0]
+                if not ok:
+                    failed.append(f"{table.name}.{name}")
+            for fk in table.references:
+                if not conn.execute(orphan_rows_sql(schema, table, fk)).fetchone()[0]:
+                    failed.append(f"{table.name}.joins_{fk.table}")
     return failed

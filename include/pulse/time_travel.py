@@ -58,12 +58,16 @@ class Publish:
 
 def publishes(conn: Connection, source: str, limit: int = 20) -> list[Publish]:
     """The latest publishes of ``source``, newest first."""
-    if not conn.execute("SELECT to_regclass(%s)", (f"{META_SCHEMA}.publish_log",)).fetchone()[0]:
-        return []
-    rows = conn.execute(
-        sql.SQL("SELECT publish_id, kind, run_id, run_date, published_at, lake_versions, row_counts "
-                "FROM {}.publish_log WHERE source = %s ORDER BY published_at DESC, publish_id DESC LIMIT %s")
-        .format(sql.Identifier(META_SCHEMA)), (source, limit)).fetchall()
+    # In a transaction block of its own: on a connection that is not in autocommit mode, a bare query would
+    # leave a transaction open, and the stage and publish that follow would then be savepoints inside it,
+    # never committed.
+    with conn.transaction():
+        if not conn.execute("SELECT to_regclass(%s)", (f"{META_SCHEMA}.publish_log",)).fetchone()[0]:
+            return []
+        rows = conn.execute(
+            sql.SQL("SELECT publish_id, kind, run_id, run_date, published_at, lake_versions, row_counts "
+                    "FROM {}.publish_log WHERE source = %s ORDER BY published_at DESC, publish_id DESC LIMIT %s")
+            .format(sql.Identifier(META_SCHEMA)), (source, limit)).fetchall()
     return [Publish(*row) for row in rows]
 
 

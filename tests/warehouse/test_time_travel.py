@@ -83,6 +83,19 @@ def test_a_rollback_restores_the_lake_and_the_warehouse_to_the_previous_publish(
         "rollback", f"rollback to publish {ids[1]}", {"dim_things": 1, "fact_events": 1})
 
 
+def test_a_rollback_commits_on_a_connection_that_is_not_in_autocommit_mode(pg_conn, three_publishes, postgres):
+    # Airflow's PostgresHook hands out such connections: what the command uses.
+    import psycopg
+
+    root, ids = three_publishes
+    conn = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname=pg_conn.info.dbname)
+    assert not conn.autocommit
+    rollback(conn, DEMO, root, VIEWS)
+    conn.close()  # as the command does: no commit of its own
+    assert warehouse_gold(pg_conn) == (["a", "b"], 3)
+    assert publishes(pg_conn, "demo")[0].kind == "rollback"
+
+
 def test_a_rollback_can_be_undone_by_rolling_back_to_the_publish_it_replaced(pg_conn, three_publishes):
     root, ids = three_publishes
     rollback(pg_conn, DEMO, root, VIEWS, to_publish=ids[0])
