@@ -97,7 +97,7 @@ def migrate_airflow(narrator: narrate.Narrator, home: Path, env: dict[str, str])
             code = subprocess.run([_airflow(), "db", "migrate"], env=env, stdout=out,
                                   stderr=subprocess.STDOUT).returncode
         if code:
-            fail(narrator, "airflow database", _last_error_line(log), log)
+            fail(narrator, "airflow database", narrate.last_error_line(log.read_text(errors="replace")), log)
         done.touch()
 
 
@@ -114,12 +114,6 @@ def run_pipeline(narrator: narrate.Narrator, dag_id: str, source: str, run_date:
 def fail(narrator: narrate.Narrator, step: str, error: str, log: Path) -> None:
     narrate.tell_failure(narrator, step, error, log)
     raise DemoFailed(step)
-
-
-def _last_error_line(log: Path) -> str:
-    lines = [line.strip() for line in log.read_text(errors="replace").splitlines() if line.strip()]
-    errors = [line for line in lines if "Error" in line or "error" in line]
-    return (errors or lines or ["(empty log)"])[-1][:300]
 
 
 def _airflow() -> str:
@@ -150,7 +144,7 @@ def run(run_date: date, lookback_days: int, narrator: narrate.Narrator | None = 
             done = subprocess.run([sys.executable, "-m", "pulse.dashboards"], env=env, stdout=out,
                                   stderr=subprocess.STDOUT)
         if done.returncode:
-            fail(narrator, "dashboards", _last_error_line(log), log)
+            fail(narrator, "dashboards", narrate.last_error_line(log.read_text(errors="replace")), log)
         pages = {p.name: p for p in (home / "dashboards").glob("*.html")}
     narrator.say("")
     narrator.say(f"Dashboards (open in a browser, they work offline): {home / 'dashboards' / 'index.html'}")

@@ -264,13 +264,13 @@ def tell_new_outcomes(narrator: Narrator, tasks: Sequence[TaskOutcome], told: se
                       silver_counts: Callable[[], Mapping | None], indent: str = "  ") -> None:
     """Print each finished task not yet told, in the order the tasks started; a group in :data:`GROUPS`
     as one line, where its last task stands, once all of it has finished."""
+    groups = {task.task_id: task.task_id.split(".", 1)[0] for task in tasks if "." in task.task_id}
     members: dict[str, list[TaskOutcome]] = {}
     for task in tasks:
-        group = task.task_id.split(".", 1)[0] if "." in task.task_id else None
-        if group in GROUPS:
-            members.setdefault(group, []).append(task)
+        if groups.get(task.task_id) in GROUPS:
+            members.setdefault(groups[task.task_id], []).append(task)
     for task in tasks:
-        group = task.task_id.split(".", 1)[0] if "." in task.task_id else None
+        group = groups.get(task.task_id)
         if group in GROUPS:
             whole = members[group]
             if task is whole[-1] and group not in told and all(t.state in FINISHED for t in whole):
@@ -353,8 +353,15 @@ def run_and_tell(narrator: Narrator, dag_id: str, run_date: str, env: Mapping[st
     if failed:
         raise RunFailed(f"{dag_id}, task {failed[0].task_id}",
                         first_exception(text, failed[0].task_id) or "(no exception in the log)", log)
+    raise RunFailed(dag_id, last_error_line(text), log)
+
+
+def last_error_line(text: str) -> str:
+    """What a log that holds no task's traceback says last about an error: its last line that mentions
+    one, else its last line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    raise RunFailed(dag_id, (lines or ["(empty log)"])[-1][:300], log)
+    errors = [line for line in lines if "error" in line.lower()]
+    return (errors or lines or ["(empty log)"])[-1][:300]
 
 
 def tell_failure(narrator: Narrator, step: str, error: str, log: Path) -> None:

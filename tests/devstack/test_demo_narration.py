@@ -8,7 +8,6 @@ followed by ``python -m devstack.narrate`` (what ``make demo`` uses), reading Ai
 
 from __future__ import annotations
 
-import os
 import re
 import sys
 import textwrap
@@ -16,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.airflow_runner import AirflowRunner
 from tests.processes import run as run_bounded
 
 pytestmark = pytest.mark.timeout(600)
 
-REPO = Path(__file__).resolve().parents[2]
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 PROBE_DAG = textwrap.dedent('''
@@ -66,22 +65,13 @@ PROBE_DAG = textwrap.dedent('''
 
 @pytest.fixture(scope="module")
 def probe_dag_airflow(tmp_path_factory) -> dict[str, str]:
-    home = tmp_path_factory.mktemp("narration")
-    dags = home / "dags"
+    """The environment of a migrated Airflow home (the e2e tests' runner) whose DAG folder holds the probe."""
+    runner = AirflowRunner(tmp_path_factory.mktemp("narration"))
+    runner.migrate()
+    dags = runner.home / "dags"
     dags.mkdir()
     (dags / "narration_probe.py").write_text(PROBE_DAG)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__"))}
-    env.update({
-        "AIRFLOW_HOME": str(home / "airflow"),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)]),
-        "PATH": os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-    })
-    (home / "airflow").mkdir()
-    done = run_bounded([str(Path(sys.executable).parent / "airflow"), "db", "migrate"], env=env, timeout=400)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    return env
+    return {**runner.base_env(), "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
 
 
 def narrate(env: dict[str, str], log: Path, *extra: str):
@@ -182,3 +172,12 @@ def test_the_first_exception_is_the_failed_tasks_not_an_earlier_tasks():
         "psycopg.errors.FeatureNotSupported: unsupported XML feature "
         "(DETAIL:  This functionality requires the server to be built with libxml support.)")
     assert first_exception(log, "publish_gold") is None
+
+
+def test_a_failure_without_a_traceback_is_told_by_the_last_line_that_names_an_error():
+    from devstack.narrate import last_error_line
+
+    log = "starting\nValueError: the key is wrong\nshutting down\n\n"
+    assert last_error_line(log) == "ValueError: the key is wrong"
+    assert last_error_line("one\ntwo\n") == "two"
+    assert last_error_line("") == "(empty log)"

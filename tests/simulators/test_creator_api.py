@@ -584,3 +584,27 @@ def test_the_command_line_refuses_a_history_without_its_end():
     done = subprocess.run([sys.executable, "-m", "devstack.simulators.creator_api", "--history-days", "30"],
                           capture_output=True, text=True, env=env, timeout=30)
     assert done.returncode == 2 and "history_days and as_of go together" in done.stderr
+
+
+def test_a_changed_type_nests_the_field_in_every_record_of_that_resource_only(small_data):
+    faults = FaultConfig(changed_types=frozenset({("engagement", "total_likes")}), duplicate_rate=0.5)
+    with running_simulator(SimulatorConfig(**SMALL, faults=faults)) as base_url:
+        engagement = fetch_all(base_url, "engagement")
+        content = fetch_all(base_url, "content")
+    true = {key_of(r, "engagement"): r for r in small_data["engagement"]}
+    assert len(engagement) > len(true)  # the duplicates come too, changed the same way
+    for record in engagement:
+        original = true[key_of(record, "engagement")]
+        assert record == {**original, "total_likes": {"value": original["total_likes"]}}
+    # Content keeps its types (its duplicates come as they always do).
+    assert {json.dumps(r, sort_keys=True) for r in content} == {
+        json.dumps(r, sort_keys=True) for r in small_data["content"]}
+
+
+def test_the_command_line_takes_a_changed_type_and_refuses_an_unknown_resource():
+    from devstack.simulators.creator_api import parse_args
+
+    _, config = parse_args(["--changed-type", "engagement:total_likes"])
+    assert config.faults.changed_types == {("engagement", "total_likes")}
+    with pytest.raises(SystemExit):
+        parse_args(["--changed-type", "nothing:total_likes"])

@@ -270,3 +270,33 @@ def test_the_typed_rows_are_parsed_once_per_payload(spark):
     typed = common.type_payloads(bronze(spark, [(D1, 0, POST)]), CONTENT.payload)
     plan = typed._jdf.queryExecution().optimizedPlan().toString()
     assert plan.count("from_json(") == 1
+
+
+def test_a_field_whose_type_changed_in_the_api_is_quarantined_with_its_reason_and_silver_goes_on(
+        spark, tmp_path, monkeypatch):
+    """From the simulator, through the real ingest, into bronze, then the silver job: the API now nests
+    ``total_likes`` in an object. Every engagement row is quarantined, saying so; the other datasets are built."""
+    from devstack.simulators.creator_api import SimulatorConfig, running_simulator
+    from devstack.simulators.faults import FaultConfig
+    from devstack.stack import connection_env, http_connection
+    from pulse.inputs import RunWindow
+    from pulse.sources.creator import CREATOR
+
+    faults = FaultConfig(changed_types=frozenset({("engagement", "total_likes")}))
+    window = RunWindow(run_date=date(2026, 11, 20), start=date(2026, 11, 17), end=date(2026, 11, 20))
+    with running_simulator(SimulatorConfig(seed=5, creators=8, faults=faults)) as base_url:
+        conns = connection_env({"creator_api": http_connection(int(base_url.rsplit(":", 1)[1]))})
+        for name, value in {**conns, "PULSE_LAKE_ROOT": str(tmp_path)}.items():
+            monkeypatch.setenv(name, value)
+        ingested = {i.name: i.ingest("creator", window)["records"] for i in CREATOR.inputs}
+
+    silver.main(["--lake-root", str(tmp_path), "--run-date", "2026-11-20", "--source", "creator"])
+
+    quarantine = spark.read.format("delta").load(str(tmp_path / "silver" / "creator" / "_quarantine" / "engagement"))
+    reasons = [r.reason for r in quarantine.select("reason").collect()]
+    assert len(reasons) == ingested["engagement"] > 0
+    assert all(r.startswith("total_likes is not an integer: {") for r in reasons), set(reasons)
+    counts = json.loads((tmp_path / "silver" / "creator" / "_counts.json").read_text())
+    assert (counts["engagement"]["quarantined_rows"], counts["engagement"]["silver_rows"]) == (len(reasons), 0)
+    assert counts["content"]["quarantined_rows"] == 0 and counts["content"]["silver_rows"] == ingested["content"]
+    assert counts["demographics"]["silver_rows"] == ingested["demographics"] > 0

@@ -9,6 +9,9 @@ quarantines correctly ends with exactly the data of a fault-free run:
 - Record-level noise (:func:`noisy_records`) adds extra records around the true ones: malformed
   copies, exact duplicates and stale (older) versions. Whether a record gets noise, and what noise,
   is a pure function of ``(seed, resource, record key)``: a retried page holds the same records.
+- A changed type (``changed_types``) is not noise but an API change: every record of the resource
+  carries the field as an object (``{"value": <the true value>}``), as an API version that nests a
+  counter would send it. The data is no longer readable as declared; silver must quarantine it.
 
 Nothing here knows a particular API: a simulator describes its records with a :class:`RecordShape`.
 """
@@ -22,7 +25,7 @@ import struct
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta
 from enum import IntEnum
 from typing import Any
@@ -58,6 +61,8 @@ class FaultConfig:
     """Extra, older versions of true records (earlier version timestamp), served before the current one."""
     broken_pages: frozenset[tuple[str, int]] = frozenset()
     """``(resource, page)`` pairs that always answer 502."""
+    changed_types: frozenset[tuple[str, str]] = frozenset()
+    """``(resource, field)`` pairs the API now sends as an object, ``{"value": <value>}``, in every record."""
     down: bool = False
     """Every request, health checks included, answers 503."""
 
@@ -72,10 +77,11 @@ class FaultConfig:
             raise ValueError("FaultConfig.rate_limit_retry_after and slow_seconds cannot be negative")
         pages = frozenset((str(resource), int(page)) for resource, page in self.broken_pages)
         object.__setattr__(self, "broken_pages", pages)
+        object.__setattr__(self, "changed_types", frozenset((str(r), str(f)) for r, f in self.changed_types))
 
     @property
     def adds_record_noise(self) -> bool:
-        return bool(self.malformed_rate or self.duplicate_rate or self.late_update_rate)
+        return bool(self.malformed_rate or self.duplicate_rate or self.late_update_rate or self.changed_types)
 
     def describe(self) -> str:
         """The knobs that differ from the defaults, for a start-up log line ("none" when fault-free)."""
@@ -263,6 +269,12 @@ def noisy_records(records: Iterable[dict], shape: RecordShape, config: FaultConf
         for record in records:
             yield Noise.TRUE, record
         return
+    changed = sorted(f for resource, f in config.changed_types if resource == shape.name)
+    if changed:
+        for kind, record in noisy_records(records, shape, replace(config, changed_types=frozenset()), seed,
+                                          on_noise):
+            yield kind, {**record, **{f: {"value": record[f]} for f in changed if f in record}}
+        return
     late_rate = config.late_update_rate if shape.stale is not None else 0.0
     for record in records:
         u_late, u_dup, u_bad, rest = _record_uniforms(seed, shape, record)
@@ -302,6 +314,12 @@ def add_fault_arguments(parser: argparse.ArgumentParser, resources: Iterable[str
             raise argparse.ArgumentTypeError(f"expected RESOURCE:PAGE, RESOURCE one of {known}, not {text!r}")
         return resource, int(page)
 
+    def changed_type(text: str) -> tuple[str, str]:
+        resource, _, name = text.partition(":")
+        if resource not in known or not name:
+            raise argparse.ArgumentTypeError(f"expected RESOURCE:FIELD, RESOURCE one of {known}, not {text!r}")
+        return resource, name
+
     faults = parser.add_argument_group("faults (all off by default)")
     faults.add_argument("--fail-rate", type=float, default=0.0, help="fraction of requests answered 502")
     faults.add_argument("--rate-limit-rate", type=float, default=0.0,
@@ -321,6 +339,9 @@ def add_fault_arguments(parser: argparse.ArgumentParser, resources: Iterable[str
                             help=f"extra older versions served first, as a fraction of {records}")
     faults.add_argument("--broken-page", type=broken_page, action="append", default=[],
                         metavar="RESOURCE:PAGE", help="a page that always answers 502 (repeatable)")
+    faults.add_argument("--changed-type", type=changed_type, action="append", default=[],
+                        metavar="RESOURCE:FIELD",
+                        help='a field the API now sends as an object, {"value": …}, in every record (repeatable)')
     faults.add_argument("--down", action="store_true", help="answer every request 503")
 
 
@@ -331,7 +352,7 @@ def fault_config(args: argparse.Namespace) -> FaultConfig:
         rate_limit_burst=args.rate_limit_burst, slow_rate=args.slow_rate, slow_seconds=args.slow_seconds,
         bad_page_rate=args.bad_page_rate, malformed_rate=args.malformed_rate, duplicate_rate=args.duplicate_rate,
         late_update_rate=getattr(args, "late_update_rate", 0.0), broken_pages=frozenset(args.broken_page),
-        down=args.down)
+        changed_types=frozenset(args.changed_type), down=args.down)
 
 
 def parse_simulator_args(parser: argparse.ArgumentParser, argv: list[str] | None,
