@@ -144,7 +144,9 @@ def run_floor(lake: str | Path, threads: int | None = None) -> dict[str, int]:
         db.execute(f"SET threads = {threads or os.cpu_count()}")
         db.execute("SET enable_progress_bar = false")
         for name, (key, fields) in DATASETS.items():
-            typed_sql, latest_sql = _silver_sql(f"{lake}/bronze/creator/{name}/*/*.parquet", key, fields)
+            # The bench writes each bronze Delta table once, so its data files are its current version (the
+            # glob keeps out _delta_log, whose checkpoints are Parquet too).
+            typed_sql, latest_sql = _silver_sql(f"{lake}/bronze/creator/{name}/run_date=*/*.parquet", key, fields)
             db.execute(f"CREATE OR REPLACE TEMP TABLE typed AS {typed_sql}")
             db.execute(f"COPY (SELECT * FROM typed WHERE invalid) TO '{out}/quarantine_{name}.parquet'")
             db.execute(f"CREATE OR REPLACE TEMP TABLE silver_{name} AS {latest_sql}")

@@ -219,10 +219,10 @@ def run_scale(report: Report, scale: str, creators: int, days: int, pg: dict, wo
     print(f"scale {scale}: {creators:,} creators, {days} days", flush=True)
     with simulator_process(creators, work / scale) as base_url:
         bench_ingest(report, scale, base_url, lake, days)
-    import pyarrow.dataset as pads
+    from deltalake import DeltaTable
 
-    bronze_rows = sum(pads.dataset(lake / "bronze" / "creator" / e.name, format="parquet",
-                                   partitioning="hive").count_rows() for e in CREATOR.inputs)
+    bronze_rows = sum(DeltaTable(str(lake / "bronze" / "creator" / e.name)).to_pyarrow_dataset().count_rows()
+                      for e in CREATOR.inputs)
     spark_seconds = bench_spark(report, scale, lake, bronze_rows)
     bench_duckdb(report, scale, lake, spark_seconds, bronze_rows)
     bench_load(report, scale, lake, pg, work / scale)

@@ -4,12 +4,21 @@ The lake root is a directory or an Azure URI (:mod:`pulse.lake_storage`). Paths 
 :class:`pathlib.Path` objects for a directory and universal-pathlib paths for Azure, with the same
 interface.
 
-A bronze partition is built in a staging directory and published whole, so a reader (or the silver
-job) never sees half a partition, and rerunning a run date replaces its partition instead of adding
-to it. On a local lake the staging directory sits beside the partition and is swapped in by renames.
-Names starting with ``.`` are ignored by Spark's partition discovery, which keeps the in-progress and
-the outgoing copies invisible. On Azure each file replaces its blob in one upload, and the manifest
-goes last (see :func:`pulse.lake_storage.publish_directory`).
+Each bronze dataset (``bronze/<source>/<dataset>``) is a Delta table, partitioned Hive-style by
+``run_date`` and/or the dataset's own keys (``listener``, ``export``). A partition is written in one
+Delta commit that replaces that partition's rows (an overwrite with a predicate, delta-rs'
+``replaceWhere``): a reader, the silver job included, sees the partition before or after, never half of
+it, a rerun of a run date replaces its rows instead of adding to them, and a failure leaves the previous
+version. The rows are first streamed to a local Parquet file, so memory stays flat however many pages an
+endpoint has, then streamed into the commit.
+
+After the commit, the ingest's manifest (``_manifest.json``: the answers the API gave, pages, records) is
+written into the partition's folder; Delta and Spark ignore ``_`` files. A commit whose manifest was never
+written (the process died in between) is simply done again by the next run.
+
+Written by ``deltalake`` (delta-rs) from Airflow's tasks, read by Spark's Delta reader: the tables keep
+reader version 1 / writer version 2 and time-zone-aware timestamps (a ``timestampNtz`` column would need
+a protocol Spark's readers of older versions refuse).
 """
 
 from __future__ import annotations
@@ -17,22 +26,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pulse.lake_storage import arrow_source, lake_path, publish_directory, replace_directory, staging_directory
+from pulse.lake_storage import delta_location, delta_table, lake_path, replace_directory
 
 if TYPE_CHECKING:
     from pulse.lake_storage import LakePath
 
 __all__ = ["BRONZE_SCHEMA", "MANIFEST_NAME", "BronzePartitionWriter", "bronze_partition_path", "read_bronze",
            "read_manifest", "replace_directory", "zone_path"]
+
+DELTA_LOG = "_delta_log"
 
 BRONZE_SCHEMA = pa.schema(
     [
@@ -83,10 +96,10 @@ def record_json(record: object) -> str:
 
 @dataclass
 class BronzePartitionWriter:
-    """Writes one bronze partition, made visible only by :meth:`commit`.
+    """Writes one bronze partition of a Delta table, made visible only by :meth:`commit`.
 
     Records arrive page by page; they are buffered into row groups of ``rows_per_group`` rows and
-    streamed to a Parquet file, so memory stays flat however many pages an endpoint has.
+    streamed to a local Parquet file, which :meth:`commit` streams into one Delta commit.
     """
 
     lake_root: str | os.PathLike
@@ -101,9 +114,12 @@ class BronzePartitionWriter:
     _writer: pq.ParquetWriter | None = None
 
     def __post_init__(self) -> None:
+        self.table_path = zone_path(self.lake_root, "bronze", self.source, self.endpoint)
         self.final_path = bronze_partition_path(self.lake_root, self.source, self.endpoint, self.run_date,
                                                 self.partition)
-        self.staging_path = staging_directory(self.final_path)
+        self.partition_values = [*self.partition, *((("run_date", self.run_date.isoformat()),)
+                                                    if self.run_date is not None else ())]
+        self.staging_path = Path(tempfile.mkdtemp(prefix=f"pulse-bronze-{self.endpoint}-"))
 
     def add_page(self, page: int, request_url: str, records: Iterable[dict]) -> int:
         """Buffer one page of raw records; returns how many it held."""
@@ -130,22 +146,44 @@ class BronzePartitionWriter:
             return
         table = pa.table(self._buffer, schema=BRONZE_SCHEMA)
         if self._writer is None:
-            self._writer = pq.ParquetWriter(self.staging_path / "part-00000.parquet", BRONZE_SCHEMA,
-                                            compression="zstd")
+            self._writer = pq.ParquetWriter(self.staging_path / "rows.parquet", BRONZE_SCHEMA)
         self._writer.write_table(table)
         self._buffer = {n: [] for n in BRONZE_SCHEMA.names}
 
     def commit(self, manifest: dict) -> LakePath:
-        """Close the file, write the manifest and publish the partition whole."""
+        """Replace the partition's rows in one Delta commit, then write the manifest beside them."""
+        from deltalake import CommitProperties, write_deltalake
+
         self._flush()
-        if self._writer is None:  # an empty window still gets a (schema-only) file
-            pq.write_table(BRONZE_SCHEMA.empty_table(), self.staging_path / "part-00000.parquet")
-        else:
+        if self._writer is not None:
             self._writer.close()
+        uri, options = delta_location(self.table_path)
+        schema = bronze_table_schema([k for k, _ in self.partition_values])
+        write_deltalake(
+            uri, pa.RecordBatchReader.from_batches(schema, self._batches(schema)), mode="overwrite",
+            predicate=partition_predicate(self.partition_values), partition_by=[k for k, _ in self.partition_values],
+            storage_options=options,
+            commit_properties=CommitProperties(custom_metadata={
+                "pulse.partition": "/".join(f"{k}={v}" for k, v in self.partition_values),
+                "pulse.records": str(self.records)}),
+        )
         manifest = {**manifest, "pages": self.pages, "records": self.records}
-        (self.staging_path / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
-        publish_directory(self.staging_path, self.final_path)
+        self.final_path.mkdir(parents=True, exist_ok=True)
+        (self.final_path / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
+        shutil.rmtree(self.staging_path, ignore_errors=True)
         return self.final_path
+
+    def _batches(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+        staged = self.staging_path / "rows.parquet"
+        if not staged.exists():
+            return
+        for batch in pq.ParquetFile(staged).iter_batches(batch_size=self.rows_per_group):
+            columns = list(batch.columns)
+            for name, value in self.partition_values:
+                kind = schema.field(name).type
+                columns.append(pa.array([date.fromisoformat(value) if kind == pa.date32() else value]
+                                        * batch.num_rows, kind))
+            yield pa.RecordBatch.from_arrays(columns, schema=schema)
 
     def abort(self) -> None:
         """Drop what was written; the partition that was there stays as it was."""
@@ -154,12 +192,36 @@ class BronzePartitionWriter:
         shutil.rmtree(self.staging_path, ignore_errors=True)
 
 
+def bronze_table_schema(partition_keys: Sequence[str]) -> pa.Schema:
+    """A bronze Delta table's columns: :data:`BRONZE_SCHEMA`, then its partition keys (``run_date`` a date,
+    the others strings)."""
+    return pa.schema([*BRONZE_SCHEMA, *(pa.field(k, pa.date32() if k == "run_date" else pa.string(), nullable=False)
+                                        for k in partition_keys)])
+
+
+def partition_predicate(values: Sequence[tuple[str, str]]) -> str:
+    """The SQL predicate that selects one partition (``run_date`` compared as a date)."""
+    def literal(key: str, value: str) -> str:
+        quoted = "'" + value.replace("'", "''") + "'"
+        return f"CAST({quoted} AS DATE)" if key == "run_date" else quoted
+
+    return " AND ".join(f'"{k}" = {literal(k, v)}' for k, v in values)
+
+
 def read_manifest(partition: LakePath) -> dict:
     """The ingest manifest of a bronze partition."""
     return json.loads((partition / MANIFEST_NAME).read_text())
 
 
 def read_bronze(partition: LakePath, columns: Sequence[str] | None = None) -> pa.Table:
-    """The rows of a bronze partition (or of every partition below a directory)."""
-    source, filesystem = arrow_source(partition)
-    return pq.read_table(source, columns=list(columns) if columns else None, filesystem=filesystem)
+    """The rows of a bronze partition, or of every partition below a folder of a bronze table (the
+    table itself included), as its current Delta version holds them."""
+    table_root, filters = partition, []
+    while not (table_root / DELTA_LOG).is_dir():
+        key, sep, value = table_root.name.partition("=")
+        if not sep or table_root.parent == table_root:
+            raise FileNotFoundError(f"{partition} is not in a bronze Delta table (no {DELTA_LOG} above it)")
+        filters.insert(0, (key, "=", value))
+        table_root = table_root.parent
+    table = delta_table(table_root, what=f"bronze table {table_root}")
+    return table.to_pyarrow_table(partitions=filters or None, columns=list(columns) if columns else None)

@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # The bronze contract (docs/architecture.md, pulse.lake.BRONZE_SCHEMA) as Spark reads it, with the
-# partition column taken from the path. Declared here because the ingest's code does not ship to Spark.
+# partition column. Declared here because the ingest's code does not ship to Spark.
 BRONZE_SCHEMA = T.StructType(
     [
         T.StructField("payload", T.StringType()),
@@ -420,18 +420,19 @@ def output_files(rows: int, rows_per_file: int) -> int:
     return max(1, math.ceil(rows / max(1, rows_per_file)))
 
 
-def read_bronze(spark: SparkSession, uri: str) -> DataFrame:
-    """Every bronze partition (``run_date=…``) under ``uri``: the bronze columns with ``run_date``.
+def read_bronze(spark: SparkSession, uri: str, schema: T.StructType = BRONZE_SCHEMA) -> DataFrame:
+    """The bronze Delta table at ``uri`` (its current version: every partition), in the columns of
+    ``schema`` (the bronze columns with ``run_date`` by default), each cast to its declared type.
 
-    For a job's ``main``. The schema is given, so no file footer is read to infer it and an endpoint
-    whose runs returned nothing still reads (as no rows). Raises FileNotFoundError when ``uri`` does
-    not exist: the endpoint's ingest has not run."""
-    if not path_exists(spark, uri):
+    For a job's ``main``. Raises FileNotFoundError when there is no table at ``uri``: the endpoint's
+    ingest has not run."""
+    if not path_exists(spark, f"{uri.rstrip('/')}/_delta_log"):
         raise FileNotFoundError(
             f"no bronze data at {uri}: the ingest of this endpoint did not run (or wrote elsewhere); "
             "run its ingest task for at least one run date, then rerun silver"
         )
-    return spark.read.schema(BRONZE_SCHEMA).parquet(uri)
+    frame = spark.read.format("delta").load(uri)
+    return frame.select(*(F.col(f.name).cast(f.dataType).alias(f.name) for f in schema))
 
 
 # ---------------------------------------------------------------------------------------------------

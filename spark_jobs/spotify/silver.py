@@ -78,6 +78,7 @@ from spark_jobs.common.silver import (
     build_dataset,
     conform,
     latest_versions,
+    read_bronze,
     trimmed,
     type_payloads,
 )
@@ -111,8 +112,8 @@ PLACEHOLDER_ARTIST, PLACEHOLDER_TRACK = "Unknown Artist", "Unknown Track"
 WITHHELD = "(payload withheld: it is not a JSON object and mentions a personal field)"
 
 _S, _DT = T.StringType(), T.DateType()
-# The partition columns of each bronze dataset, as its path names them. They are declared (with the
-# bronze columns) rather than inferred: an export id such as "1234e56789012345" would be read as a number.
+# The partition columns of each bronze dataset (its Delta table's). Declared with the bronze columns, so
+# each is read with its type whatever the table says (an export id such as "1234e56789012345" is text).
 BRONZE_PARTITIONS: dict[str, tuple[tuple[str, T.DataType], ...]] = {
     "history": (("listener", _S), ("export", _S)),
     "recently_played": (("listener", _S), ("run_date", _DT)),
@@ -157,8 +158,8 @@ def read_spotify_bronze(spark: SparkSession, lake_root: str, dataset: str) -> Da
     line) when the dataset does not exist: that source has not delivered, which is not an error."""
     uri = zone_uri(lake_root, "bronze", SOURCE, dataset)
     schema = bronze_schema(dataset)
-    if path_exists(spark, uri):
-        frame = spark.read.schema(schema).parquet(uri)
+    if path_exists(spark, f"{uri}/_delta_log"):
+        frame = read_bronze(spark, uri, schema)
     else:
         log.info("no Spotify bronze %s at %s: read as no rows (that source has not delivered yet)", dataset, uri)
         frame = spark.createDataFrame([], schema)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 
-import pyarrow.parquet as pq
 import pytest
 from deltalake import DeltaTable
 
 from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig
 from devstack.stack import http_connection
+from pulse.lake import read_bronze
 from pulse.sources.creator import CREATOR
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
@@ -73,14 +73,15 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
     assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
     warehouse.assert_gold_equals(reference, CREATOR, f"built on the cluster {spark_cluster.master_url} with faults")
 
-    bronze_rows = {e.name: pq.read_table(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
+    bronze_rows = {e.name: read_bronze(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
     again = run(runner, warehouse, lake, config, "faults_again")
     assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
     assert warehouse.gold(CREATOR) == reference
-    for endpoint in CREATOR.inputs:
-        partitions = [p.name for p in (lake / "bronze" / "creator" / endpoint.name).iterdir()]
-        assert partitions == [f"run_date={RUN_DATE}"]
-        assert pq.read_table(lake / "bronze" / "creator" / endpoint.name).num_rows == bronze_rows[endpoint.name]
+    for endpoint in CREATOR.inputs:  # the rerun replaced the date's rows in a second Delta commit
+        table = lake / "bronze" / "creator" / endpoint.name
+        assert sorted(p.name for p in table.iterdir() if not p.name.startswith("_")) == [f"run_date={RUN_DATE}"]
+        assert read_bronze(table).num_rows == bronze_rows[endpoint.name]
+        assert DeltaTable(str(table)).version() == 1
 
     # The rollback command on Spark-written gold: back to the first faults run's publish, in the lake (each
     # table's Delta version 0 restored as version 2) and in the warehouse, which still equals the reference.

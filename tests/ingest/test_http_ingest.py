@@ -2,12 +2,12 @@
 
 import datetime as dt
 
-import pyarrow.parquet as pq
 import pytest
 import requests
+from deltalake import DeltaTable
 
 from pulse.http_ingest import IngestError, RetryPolicy, ingest_endpoint, parse_retry_after
-from pulse.lake import bronze_partition_path, read_manifest
+from pulse.lake import bronze_partition_path, read_bronze, read_manifest
 from tests.ingest.scripted_server import scripted_server
 
 RUN_DATE = dt.date(2026, 11, 21)
@@ -36,7 +36,7 @@ def test_every_page_is_followed_and_each_record_lands_in_bronze_with_its_metadat
         result = run(url, tmp_path)
     assert (result.pages, result.records) == (3, 6)
     part = bronze_partition_path(tmp_path, "test", "things", RUN_DATE)
-    table = pq.read_table(part).to_pylist()
+    table = sorted(read_bronze(part).to_pylist(), key=lambda r: r["record_index"])
     assert [r["payload"] for r in table[:2]] == ['{"id":"1-0","n":0}', '{"id":"1-1","n":1}']
     assert [r["record_index"] for r in table] == list(range(6))
     assert [r["page"] for r in table] == [1, 1, 2, 2, 3, 3]
@@ -51,8 +51,11 @@ def test_rerunning_a_date_replaces_its_partition_instead_of_appending(tmp_path):
         run(url, tmp_path)
         run(url, tmp_path)
     part = bronze_partition_path(tmp_path, "test", "things", RUN_DATE)
-    assert pq.read_table(part).num_rows == 6
-    assert [p.name for p in part.parent.iterdir()] == [part.name]
+    assert read_bronze(part).num_rows == 6
+    assert sorted(p.name for p in part.parent.iterdir()) == ["_delta_log", part.name]
+    # One Delta commit per run; the first run's rows are still readable as version 0 (time travel).
+    table = DeltaTable(str(part.parent))
+    assert table.version() == 1 and DeltaTable(str(part.parent), version=0).to_pyarrow_table().num_rows == 6
 
 
 def test_502_and_a_truncated_page_are_retried_until_the_page_arrives(tmp_path):
@@ -103,8 +106,10 @@ def test_a_page_that_keeps_failing_fails_loudly_and_leaves_the_old_partition(tmp
             run(url, tmp_path)
     assert sum("page=2" in p for _, p, _ in log) == 4
     part = bronze_partition_path(tmp_path, "test", "things", RUN_DATE)
-    assert pq.read_table(part).num_rows == 6
-    assert [p.name for p in part.parent.iterdir()] == [part.name], "no half-written partition is left behind"
+    assert read_bronze(part).num_rows == 6
+    assert DeltaTable(str(part.parent)).version() == 0, "the failed run committed nothing"
+    committed = {p.rsplit("/", 1)[-1] for p in DeltaTable(str(part.parent)).file_uris()}
+    assert {p.name for p in part.glob("*.parquet")} == committed, "no half-written file is left behind"
 
 
 def test_an_api_that_is_down_fails_with_its_address(tmp_path):

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import pyarrow.parquet as pq
 import requests
 
 from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.stack import http_connection
 from pulse.inputs import HttpEndpoint, RunWindow
+from pulse.lake import read_bronze
 from pulse.simulator_scale import SIMULATOR_MARK
 
 WINDOW = {"start_date": "2026-11-01", "end_date": "2026-11-08"}
@@ -46,7 +46,7 @@ def ingest_demographics(monkeypatch, tmp_path, conn: dict, scale: float | None) 
     endpoint = HttpEndpoint("demographics", conn_id="creator_sim", path="api/demographics", health_path="api/health")
     window = RunWindow(dt.date(2026, 11, 8), dt.date(2026, 11, 1), dt.date(2026, 11, 8), simulator_scale=scale)
     endpoint.ingest("creator", window)
-    return pq.read_table(tmp_path / "bronze" / "creator" / "demographics").num_rows
+    return read_bronze(tmp_path / "bronze" / "creator" / "demographics").num_rows
 
 
 def test_the_ingest_sends_the_scale_only_to_a_connection_marked_as_a_simulator(monkeypatch, tmp_path):
