@@ -222,12 +222,13 @@ def reap(watched: int, run_id: str) -> None:
     registry.unlink(missing_ok=True)
     pids = tagged(RUN_TAG, run_id, sessions)
     if pids:
-        commands = {pid: _command(pid) for pid in pids}
-        killed = terminate_tagged(RUN_TAG, run_id, grace=5, sessions=sessions)
+        # Said before the first signal, so that the log names every process by the time any of them is gone.
         print(f"{time.strftime('%H:%M:%S')} test run {run_id} (pytest pid {watched}) ended with {len(pids)} "
-              f"processes left; SIGTERM, then SIGKILL for {killed or 'none'}:", flush=True)
-        for pid, command in commands.items():
-            print(f"  {pid} {command}", flush=True)
+              "processes left; SIGTERM to each:", flush=True)
+        for pid in pids:
+            print(f"  {pid} {_command(pid)}", flush=True)
+        killed = terminate_tagged(RUN_TAG, run_id, grace=5, sessions=sessions)
+        print(f"  then SIGKILL for {killed or 'none'}", flush=True)
 
 
 def _command(pid: int) -> str:
