@@ -221,7 +221,7 @@ def read_bronze(partition: LakePath, columns: Sequence[str] | None = None) -> pa
         key, sep, value = table_root.name.partition("=")
         if not sep or table_root.parent == table_root:
             raise FileNotFoundError(f"{partition} is not in a bronze Delta table (no {DELTA_LOG} above it)")
-        filters.insert(0, (key, "=", value))
+        filters.insert(0, (key, "=", date.fromisoformat(value) if key == "run_date" else value))
         table_root = table_root.parent
     table = delta_table(table_root, what=f"bronze table {table_root}")
-    return table.to_pyarrow_table(partitions=filters or None, columns=list(columns) if columns else None)
+    return table.to_pyarrow_table(filters=filters or None, columns=list(columns) if columns else None)
