@@ -106,7 +106,7 @@ def run_pipeline(narrator: narrate.Narrator, dag_id: str, source: str, run_date:
     """``airflow dags test`` of one pipeline, each task told as it finishes."""
     try:
         narrate.run_and_tell(narrator, dag_id, run_date.isoformat(), env, log, conf,
-                             lambda: narrate.silver_counts_of(lake_root(), source), airflow=_airflow())
+                             lambda task_id: narrate.lake_counts_of(lake_root(), source, task_id), airflow=_airflow())
     except narrate.RunFailed as failure:
         fail(narrator, failure.step, failure.error, failure.log)
 

@@ -54,12 +54,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def headline(task_id: str, value: Any, silver_counts: Mapping[str, Mapping[str, int]] | None = None) -> str:
-    """The count that says what a finished task did, from what it returned: ``60,060 records``."""
-    if task_id == "silver" and silver_counts:
-        kept = sum(c.get("silver_rows", 0) for c in silver_counts.values())
-        quarantined = sum(c.get("quarantined_rows", 0) for c in silver_counts.values())
-        return f"{_count(kept)} rows kept, {_count(quarantined)} quarantined"
+LAKE_JOBS = ("silver", "gold")
+
+
+def headline(task_id: str, value: Any, job_counts: Mapping[str, Any] | None = None) -> str:
+    """The count that says what a finished task did, from what it returned (``60,060 records``) or, for
+    the Spark jobs, from the counts they wrote beside their output (``job_counts``)."""
+    if task_id == "gold" and job_counts and "mode" in job_counts:
+        if job_counts["mode"] != "incremental":
+            return f"full rebuild ({job_counts.get('reason')})"
+        slices = job_counts.get("slices", {})
+        dates = slices.get("dates", [])
+        return (f"incremental: {_count(slices.get('fact_content', 0))} posts and "
+                f"{_count(slices.get('fact_engagement', 0))} creator-days (slices) of {len(dates)} "
+                f"date{'s' if len(dates) != 1 else ''} merged; the small tables recomputed")
+    if task_id == "silver" and job_counts:
+        kept = sum(c.get("silver_rows", 0) for c in job_counts.values())
+        quarantined = sum(c.get("quarantined_rows", 0) for c in job_counts.values())
+        line = f"{_count(kept)} rows kept, {_count(quarantined)} quarantined"
+        merged = [c for c in job_counts.values() if c.get("mode") == "incremental"]
+        if not merged:
+            return line
+        read = sum(c.get("bronze_rows", 0) for c in merged)
+        partitions = sorted({p for c in merged for p in c.get("bronze_partitions", [])})
+        rebuilt = len(job_counts) - len(merged)
+        return (f"incremental: {_count(read)} new bronze rows from {len(partitions)} partition"
+                f"{'s' if len(partitions) != 1 else ''} ({', '.join(partitions) or 'none'})"
+                f"{f', {rebuilt} datasets rebuilt' if rebuilt else ''}; {line}")
     if task_id == "refresh_reporting" and isinstance(value, list) and value and isinstance(value[-1], list):
         views = [_plain(row) for row in value[-1]]
         noun = "reporting view" if len(views) == 1 else "reporting views"
@@ -80,13 +101,13 @@ def headline(task_id: str, value: Any, silver_counts: Mapping[str, Mapping[str, 
     return ""
 
 
-def task_line(task: TaskOutcome, silver_counts: Mapping[str, Mapping[str, int]] | None = None) -> str:
+def task_line(task: TaskOutcome, job_counts: Mapping[str, Mapping[str, int]] | None = None) -> str:
     """``✓ ingest_content  60,060 records in 61 pages  (3.0 s)``."""
     mark = MARKS.get(task.state or "", "·")
     words = [f"{mark} {task.task_id}"]
     if task.state == "success":
         try:
-            words.append(headline(task.task_id, task.value, silver_counts))
+            words.append(headline(task.task_id, task.value, job_counts))
         except (TypeError, ValueError, KeyError, IndexError):  # an unexpected return value: no headline
             pass
     elif task.state != "skipped":
@@ -252,8 +273,9 @@ class Narrator:
         self.say("  ".join(x for x in (f"✓ {name}", extra, f"({time.monotonic() - started:.1f} s)") if x))
 
 
-def silver_counts_of(lake_root: str | Path, source: str) -> dict | None:
-    counts = Path(lake_root) / "silver" / source / "_counts.json"
+def lake_counts_of(lake_root: str | Path, source: str, zone: str = "silver") -> dict | None:
+    """What the last ``silver`` or ``gold`` job wrote beside its output (``<zone>/<source>/_counts.json``)."""
+    counts = Path(lake_root) / zone / source / "_counts.json"
     try:
         return json.loads(counts.read_text())
     except (OSError, ValueError):
@@ -261,7 +283,7 @@ def silver_counts_of(lake_root: str | Path, source: str) -> dict | None:
 
 
 def tell_new_outcomes(narrator: Narrator, tasks: Sequence[TaskOutcome], told: set[str],
-                      silver_counts: Callable[[], Mapping | None], indent: str = "  ") -> None:
+                      lake_counts: Callable[[str], Mapping | None], indent: str = "  ") -> None:
     """Print each finished task not yet told, in the order the tasks started; a group in :data:`GROUPS`
     as one line, where its last task stands, once all of it has finished."""
     groups = {task.task_id: task.task_id.split(".", 1)[0] for task in tasks if "." in task.task_id}
@@ -279,7 +301,7 @@ def tell_new_outcomes(narrator: Narrator, tasks: Sequence[TaskOutcome], told: se
             continue
         retry_key = f"{task.task_id}#{task.try_number}"
         if task.state in FINISHED and task.task_id not in told:
-            narrator.say(indent + task_line(task, silver_counts() if task.task_id == "silver" else None))
+            narrator.say(indent + task_line(task, lake_counts(task.task_id) if task.task_id in LAKE_JOBS else None))
             told.add(task.task_id)
         elif task.state == "up_for_retry" and retry_key not in told:
             narrator.say(indent + task_line(task))
@@ -287,7 +309,7 @@ def tell_new_outcomes(narrator: Narrator, tasks: Sequence[TaskOutcome], told: se
 
 
 def follow_run(narrator: Narrator, dag_id: str, process: subprocess.Popen, since: datetime,
-               silver_counts: Callable[[], Mapping | None], poll_seconds: float = 1.0) -> tuple[str | None, list]:
+               lake_counts: Callable[[str], Mapping | None], poll_seconds: float = 1.0) -> tuple[str | None, list]:
     """Tell each task of the run ``process`` (an ``airflow dags test``) started as it finishes, until the
     process ends; returns the run's state and its task outcomes."""
     from sqlalchemy.exc import OperationalError
@@ -302,7 +324,7 @@ def follow_run(narrator: Narrator, dag_id: str, process: subprocess.Popen, since
             run_id = run_id or newest_run_id(dag_id, since)
             if run_id:
                 state, tasks = read_run(dag_id, run_id)
-                tell_new_outcomes(narrator, tasks, told, silver_counts)
+                tell_new_outcomes(narrator, tasks, told, lake_counts)
         except OperationalError:  # SQLite busy with the run's own write: read again at the next poll
             failed_reads += 1
             if failed_reads > 30:
@@ -323,7 +345,7 @@ class RunFailed(Exception):
 
 
 def run_and_tell(narrator: Narrator, dag_id: str, run_date: str, env: Mapping[str, str], log: Path,
-                 conf: Mapping | None = None, silver_counts: Callable[[], Mapping | None] = lambda: None,
+                 conf: Mapping | None = None, lake_counts: Callable[[str], Mapping | None] = lambda task_id: None,
                  airflow: str = "airflow") -> list[TaskOutcome]:
     """``airflow dags test`` of ``dag_id``, every task told as it finishes; the full output goes to ``log``.
     Raises :class:`RunFailed` naming the failed task and its first exception."""
@@ -340,7 +362,7 @@ def run_and_tell(narrator: Narrator, dag_id: str, run_date: str, env: Mapping[st
         process = subprocess.Popen(command, env=dict(env), stdout=out, stderr=subprocess.STDOUT)
         try:
             with narrator.working(f"{dag_id} is running"):
-                state, tasks = follow_run(narrator, dag_id, process, since, silver_counts)
+                state, tasks = follow_run(narrator, dag_id, process, since, lake_counts)
         except BaseException:
             process.kill()
             process.wait()

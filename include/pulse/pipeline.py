@@ -63,6 +63,9 @@ def pipeline_params(source: Source) -> dict[str, Param]:
                           description="Backfill window end, exclusive."),
         "inputs": Param(names, type="array", minItems=1, uniqueItems=True, items={"type": "string", "enum": names},
                         description="Inputs to pull in this run; the others are skipped, saying so in the log."),
+        "full_refresh": Param(False, type="boolean",
+                              description="Rebuild silver from all of bronze and gold from all of silver, instead "
+                                          "of merging only what changed since the last run (the result is the same)."),
         **source.extra_params,
     }
 
@@ -89,14 +92,18 @@ others. Then it waits until it can be ingested (`wait_for_<input>`) and lands it
 nothing new is skipped when its wait ends.
 
 **Lake.** Spark builds silver (typed, deduplicated; bad records go to `silver/{source.name}/_quarantine/`
-with a reason) and gold.
+with a reason and the run id) and gold, all Delta tables. The creator lake is incremental: silver MERGEs only
+what bronze committed since the last run, gold only the slices those changes touched (the `silver` and `gold`
+tasks' logs say what they read and merged); `full_refresh` rebuilds both.
 
 **Publish.** Gold is copied into `staging_{source.name}`, checked by the quality gate, and only then
 swapped into `gold` in one transaction: a failed check leaves the previous gold in place.
 
 **Trigger form:**
 - `start_date`/`end_date` (end exclusive): a backfill window; or `lookback_days` to widen a run.
-- `inputs`: the inputs to pull; the others are skipped.{extra}
+- `inputs`: the inputs to pull; the others are skipped.
+- `full_refresh`: rebuild silver from all of bronze and gold from all of silver (a daily run merges only
+  what changed since the last run, and gives the same result).{extra}
 
 **Backfill:** trigger with `start_date`/`end_date`, or
 `airflow backfill create --dag-id {source.dag_id} --from-date … --to-date …` (one run per day).
@@ -147,13 +154,17 @@ def package_spark_jobs() -> str:
 def build_lake(source: Source) -> TaskGroup:
     """Silver and gold from bronze, by ``spark-submit`` of the source's two jobs."""
     job_args = ["--lake-root", tasks.spark_lake_root(), "--run-date", "{{ ds }}", "--source", source.name]
+    # A full refresh rebuilds silver from all of bronze and gold from all of silver; silver records the
+    # run's id beside what it quarantines.
+    full_refresh = ["--full-refresh", "{{ params.full_refresh | lower }}"]
+    silver_args = [*job_args, "--run-id", "{{ run_id }}", *full_refresh]
     spark = spark_submit_settings()
     with TaskGroup("lake", prefix_group_id=False, tooltip="Silver and gold, in Spark") as group:
         silver = SparkSubmitOperator(task_id="silver", application=str(config.SPARK_JOBS_DIR / source.silver_job),
-                                     name=f"pulse-{source.name}-silver", application_args=job_args, **spark)
+                                     name=f"pulse-{source.name}-silver", application_args=silver_args, **spark)
         gold = SparkSubmitOperator(task_id="gold", application=str(config.SPARK_JOBS_DIR / source.gold_job),
                                    name=f"pulse-{source.name}-gold",
-                                   application_args=[*job_args, *source.gold_job_args], **spark)
+                                   application_args=[*job_args, *full_refresh, *source.gold_job_args], **spark)
         package_spark_jobs() >> silver >> gold
     return group
 

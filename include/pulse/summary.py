@@ -47,11 +47,12 @@ def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) 
                       if len(rows) == 1 or col is not cur.description[0]]
     counts_file = lake / "silver" / source.name / "_counts.json"
     if counts_file.exists():
-        lines += ["", "Silver (bronze rows → valid → kept, with quarantined and duplicate rows):"]
+        lines += ["", "Silver (bronze rows the last run read → valid → rows silver holds, with quarantined and "
+                      "duplicate rows; full rebuild or incremental merge):"]
         for dataset, c in json.loads(counts_file.read_text()).items():
             lines.append(f"  {dataset:14} {_fmt(c['bronze_rows']):>10} → {_fmt(c['valid_rows']):>10} → "
                          f"{_fmt(c['silver_rows']):>10}   quarantined {_fmt(c['quarantined_rows'])}, "
-                         f"duplicates dropped {_fmt(c['duplicates_dropped'])}")
+                         f"duplicates dropped {_fmt(c['duplicates_dropped'])}, {c.get('mode', 'full')}")
     lines += [
         "",
         "Where to look:",

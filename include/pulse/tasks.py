@@ -119,7 +119,7 @@ def stage(source: Source) -> dict[str, int]:
     conn = warehouse_connection()
     try:
         return stage_gold(conn, source.name, zone_path(lake_root(), "gold", source.name),
-                          [t.name for t in source.gold_tables])
+                          [t.name for t in source.gold_tables], keys={t.name: t.key for t in source.gold_tables})
     finally:
         conn.close()
 

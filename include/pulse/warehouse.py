@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
 from psycopg import Connection, sql
@@ -121,24 +122,128 @@ def copy_dataset(conn: Connection, schema: str, table: str, dataset: pads.Datase
 
 
 LAKE_VERSIONS_TABLE = "lake_versions"
+# A change to more than this share of a table's rows is loaded whole (COPY of the table) rather than as a slice.
+SLICE_SHARE = 0.25
+# Delta operations after which a table holds the same rows, or only MERGEd changes a slice load can apply.
+_SLICEABLE_OPERATIONS = {"MERGE", "OPTIMIZE", "VACUUM START", "VACUUM END", "SET TBLPROPERTIES"}
+_CHANGE_TYPE, _COMMIT_VERSION = "_change_type", "_commit_version"
+
+
+def published_versions(conn: Connection, source: str) -> dict[str, int]:
+    """The lake version of each gold table the last publish of ``source`` loaded (empty when none)."""
+    exists = conn.execute("SELECT to_regclass(%s)", (f"{META_SCHEMA}.publish_log",)).fetchone()[0]
+    if not exists:
+        return {}
+    has_column = conn.execute(
+        "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = 'publish_log' "
+        "AND column_name = 'lake_versions'", (META_SCHEMA,)).fetchone()
+    if not has_column:
+        return {}
+    row = conn.execute(sql.SQL("SELECT lake_versions FROM {}.publish_log WHERE source = %s "
+                               "ORDER BY published_at DESC, publish_id DESC LIMIT 1").format(
+        sql.Identifier(META_SCHEMA)), (source,)).fetchone()
+    return {k: int(v) for k, v in (row[0] or {}).items()} if row else {}
+
+
+def _warehouse_columns(conn: Connection, schema: str, table: str) -> list[str]:
+    rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = %s AND "
+                        "table_name = %s ORDER BY ordinal_position", (schema, table)).fetchall()
+    return [r[0] for r in rows]
+
+
+def _without_views(table: pa.Table) -> pa.Table:
+    """``table`` with string and binary view columns (what deltalake's change feed gives) as plain ones,
+    which every Arrow kernel and the CSV writer take."""
+    plain = {pa.string_view(): pa.string(), pa.binary_view(): pa.binary()}
+    return table.cast(pa.schema([f.with_type(plain.get(f.type, f.type)) for f in table.schema]))
+
+
+def table_changes(delta, since: int, key: Sequence[str]) -> tuple[pa.Table, pa.Table] | None:
+    """What the commits after ``since`` changed in a gold Delta table, when they are MERGEs (or changed no
+    data): the keys they touched, and each touched key's row as the table's version now holds it. None
+    when another kind of commit (a rewrite, a restore) came between, or the change feed is not on."""
+    upto = delta.version()
+    for commit in delta.history():
+        if since < commit.get("version", -1) <= upto and commit.get("operation") not in _SLICEABLE_OPERATIONS:
+            return None
+    if (delta.metadata().configuration or {}).get("delta.enableChangeDataFeed", "false").lower() != "true":
+        return None
+    feed = _without_views(pa.RecordBatchReader.from_stream(
+        delta.load_cdf(starting_version=since + 1, ending_version=upto)).read_all())
+    keys = feed.select(list(key)).group_by(list(key)).aggregate([])
+    new = feed.filter(pc.is_in(feed[_CHANGE_TYPE], pa.array(["insert", "update_postimage"])))
+    newest = new.group_by(list(key)).aggregate([(_COMMIT_VERSION, "max")]).rename_columns(
+        [*key, _COMMIT_VERSION])
+    rows = new.join(newest, [*key, _COMMIT_VERSION], join_type="inner")
+    return keys, rows.drop_columns([c for c in rows.column_names if c.startswith(("_change", "_commit"))])
+
+
+def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], delta, since: int) -> int | None:
+    """Stage ``table`` as the published ``gold`` table with the slices changed since Delta version ``since``
+    replaced (delete the changed keys, insert their rows as the lake has them now), all in PostgreSQL but
+    the changed rows. Returns the staged row count, or None when a slice load does not apply (then the
+    caller COPYs the whole table): the table is not published, its columns differ, the lake's commits are
+    not MERGEs, or the change is large (over :data:`SLICE_SHARE` of the table)."""
+    published = sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))
+    staged = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+    lake_columns = delta.to_pyarrow_dataset().schema.names
+    if _warehouse_columns(conn, GOLD_SCHEMA, table) != lake_columns or since > delta.version():
+        return None
+    if since == delta.version():
+        conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {}").format(staged, published))
+        staged_rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staged)).fetchone()[0]
+        log.info("staged %s.%s: unchanged since the last publish (Delta version %d), %d rows copied from the "
+                 "published table", schema, table, since, staged_rows)
+        return staged_rows
+    changes = table_changes(delta, since, key)
+    if changes is None:
+        return None
+    keys, rows = changes
+    total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(published)).fetchone()[0]
+    if keys.num_rows > SLICE_SHARE * max(total, 1):
+        return None
+    changed = sql.Identifier(f"{table}__changed_keys")
+    conn.execute(sql.SQL("CREATE TABLE {}.{} AS SELECT {} FROM {} WITH NO DATA").format(
+        sql.Identifier(schema), changed, sql.SQL(", ").join(map(sql.Identifier, key)), published))
+    copy_dataset(conn, schema, f"{table}__changed_keys", pads.dataset(keys))
+    matches = sql.SQL(" AND ").join(sql.SQL("c.{k} = g.{k}").format(k=sql.Identifier(k)) for k in key)
+    conn.execute(sql.SQL("CREATE TABLE {} AS SELECT g.* FROM {} g WHERE NOT EXISTS "
+                         "(SELECT 1 FROM {}.{} c WHERE {})").format(staged, published, sql.Identifier(schema),
+                                                                     changed, matches))
+    copy_dataset(conn, schema, table, pads.dataset(rows.select(lake_columns)))
+    conn.execute(sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(schema), changed))
+    staged_rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staged)).fetchone()[0]
+    log.info("staged %s.%s as a slice load: %d changed keys, %d rows from the lake, the other %d rows copied from "
+             "the published table (Delta versions %d → %d)", schema, table, keys.num_rows, rows.num_rows,
+             staged_rows - rows.num_rows, since, delta.version())
+    return staged_rows
 
 
 def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[str],
-               versions: dict[str, int] | None = None) -> dict[str, int]:
+               versions: dict[str, int] | None = None, keys: dict[str, Sequence[str]] | None = None
+               ) -> dict[str, int]:
     """Load every gold table of ``source`` into a fresh ``staging_<source>`` schema; commit and
     return the row count per table.
 
     Each table is read at its current Delta version, or at ``versions[table]`` (a rollback). The version
-    read is recorded in ``staging_<source>.lake_versions``, for :func:`publish_gold` to log."""
+    read is recorded in ``staging_<source>.lake_versions``, for :func:`publish_gold` to log. With ``keys``
+    (each table's key), a table whose lake changes since the last publish are MERGEs touching a small share
+    of it is staged as a slice load (:func:`stage_slices`); any other is COPYed whole."""
     schema = staging_schema(source)
     counts: dict[str, int] = {}
     read_versions: dict[str, int] = {}
+    published = published_versions(conn, source) if keys and not versions else {}
     with conn.transaction():
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         for table in tables:
             delta = gold_table(gold_root / table, (versions or {}).get(table))
             read_versions[table] = delta.version()
+            sliced = (stage_slices(conn, schema, table, keys[table], delta, published[table])
+                      if table in published and keys and table in keys else None)
+            if sliced is not None:
+                counts[table] = sliced
+                continue
             dataset = delta.to_pyarrow_dataset()
             create_table(conn, schema, table, dataset.schema)
             counts[table] = copy_dataset(conn, schema, table, dataset)

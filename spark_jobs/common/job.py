@@ -21,6 +21,10 @@ class JobArgs:
     run_date: date
     source: str
     extra: dict[str, str]
+    run_id: str = ""
+    """The run that started the job (Airflow's run id), recorded beside what it writes."""
+    full_refresh: bool = False
+    """Rebuild from all of bronze instead of reading what bronze committed since the last run."""
 
     def zone(self, zone: str, dataset: str | None = None) -> str:
         """``<lake>/<zone>/<source>[/<dataset>]``."""
@@ -39,11 +43,15 @@ def parse_args(argv: list[str] | None, description: str, options: dict[str, str]
     parser.add_argument("--lake-root", required=True, help="the lake's root: a directory or a URI")
     parser.add_argument("--run-date", required=True, type=date.fromisoformat, help="the run's date, YYYY-MM-DD")
     parser.add_argument("--source", required=True, help="the source's name, e.g. creator")
+    parser.add_argument("--run-id", default="", help="the run that started the job (default: manual__<run date>)")
+    parser.add_argument("--full-refresh", default="false", choices=("true", "false", "True", "False"),
+                        help="rebuild from all of bronze (default: false, read what changed since the last run)")
     for name, default in (options or {}).items():
         parser.add_argument(f"--{name}", default=default)
     ns = parser.parse_args(argv)
     extra = {name: getattr(ns, name.replace("-", "_")) for name in (options or {})}
-    return JobArgs(ns.lake_root, ns.run_date, ns.source, extra)
+    return JobArgs(ns.lake_root, ns.run_date, ns.source, extra, ns.run_id or f"manual__{ns.run_date.isoformat()}",
+                   ns.full_refresh.lower() == "true")
 
 
 # The settings a job's results depend on, set by the job itself whoever submits it (spark-submit from

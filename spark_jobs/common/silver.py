@@ -51,6 +51,7 @@ from pyspark.sql import types as T
 from spark_jobs.common.job import JobArgs, path_exists
 
 if TYPE_CHECKING:
+    from spark_jobs.common.incremental import BronzeChanges
     from spark_jobs.common.schemas import SilverDataset
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,8 @@ BRONZE_SCHEMA = T.StructType(
     ]
 )
 
+# A quarantined row is one bronze row: (run_date, record_index) within its dataset.
+QUARANTINE_KEY = ("run_date", "record_index")
 REASON = "reason"
 REASON_KINDS = "reason_kinds"
 NOT_AN_OBJECT = "payload is not a JSON object"
@@ -400,19 +403,34 @@ def reason_counts(typed: DataFrame) -> DataFrame:
     return kinds.groupBy("kind").agg(F.count(F.lit(1)).alias("rows"))
 
 
-def silver_counts(typed_counts: Mapping[str, int], reasons: Mapping[str, int], silver_rows: int) -> dict:
-    """A dataset's ``_counts.json`` entry: the :func:`count_aggregates` of its typed rows, its
-    :func:`reason_counts` (as a mapping) and the number of rows silver kept; the duplicates dropped
-    are the valid rows silver did not keep."""
+def silver_counts(typed_counts: Mapping[str, int], reasons: Mapping[str, int], silver_rows: int,
+                  written: Mapping[str, int] | None = None, changes: BronzeChanges | None = None) -> dict:
+    """A dataset's ``_counts.json`` entry: the :func:`count_aggregates` of the bronze rows this run read,
+    its :func:`reason_counts` (as a mapping), the rows silver holds after the run, and how the run wrote
+    them: ``written`` (rows ``inserted`` and ``updated``; by default a rebuild, every row inserted).
+
+    ``valid_rows = inserted + updated + duplicates_dropped``: a valid row silver did not take is a
+    duplicate, or a version older than the one silver holds. ``mode`` is ``full`` or ``incremental``;
+    ``bronze_version`` and ``bronze_partitions`` say what was read (when known)."""
     valid = int(typed_counts["valid_rows"])
-    return {
+    written = written or {"inserted": silver_rows, "updated": 0}
+    inserted, updated = int(written["inserted"]), int(written["updated"])
+    counts = {
+        "mode": changes.mode if changes else "full",
         "bronze_rows": int(typed_counts["bronze_rows"]),
         "valid_rows": valid,
         "quarantined_rows": int(typed_counts["quarantined_rows"]),
-        "duplicates_dropped": valid - silver_rows,
+        "inserted": inserted,
+        "updated": updated,
+        "duplicates_dropped": valid - inserted - updated,
         "silver_rows": silver_rows,
         "reasons": {kind: int(n) for kind, n in sorted(reasons.items())},
     }
+    if changes is not None:
+        counts["bronze_version"] = changes.version
+        counts["bronze_partitions"] = ([d.isoformat() for d in changes.run_dates] if changes.incremental
+                                       else "all")
+    return counts
 
 
 def output_files(rows: int, rows_per_file: int) -> int:
@@ -452,15 +470,69 @@ def _write(frame: DataFrame, uri: str, files: int) -> None:
     frame.coalesce(files).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
 
 
+def _merge_metrics(spark: SparkSession, uri: str) -> dict[str, int]:
+    """The row counts of the table's last commit (a MERGE: rows inserted and updated)."""
+    from delta.tables import DeltaTable
+
+    metrics = DeltaTable.forPath(spark, uri).history(1).first()["operationMetrics"] or {}
+    return {"inserted": int(metrics.get("numTargetRowsInserted", 0)),
+            "updated": int(metrics.get("numTargetRowsUpdated", 0))}
+
+
+def merge_latest(spark: SparkSession, rows: DataFrame, uri: str, key: Sequence[str], order: Sequence[str]) -> dict:
+    """MERGE ``rows`` (one per ``key``) into the Delta table at ``uri`` in one commit: a key silver lacks
+    is inserted; a key it has is updated when the row's version (``order``, as :func:`latest_versions`
+    compares it) is greater. So silver stays the latest version of every key, as a rebuild would make it.
+    Returns the rows inserted and updated."""
+    from delta.tables import DeltaTable
+
+    from spark_jobs.common.incremental import newer_than_target
+
+    matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+    (DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), matches)
+     .whenMatchedUpdateAll(condition=newer_than_target(tuple(order)))
+     .whenNotMatchedInsertAll()
+     .execute())
+    return _merge_metrics(spark, uri)
+
+
+def append_new(spark: SparkSession, rows: DataFrame, uri: str, key: Sequence[str]) -> None:
+    """Insert the ``rows`` whose ``key`` the Delta table at ``uri`` does not hold yet, in one commit (so a
+    rerun of the same bronze adds nothing twice); creates the table when there is none."""
+    from delta.tables import DeltaTable
+
+    if not path_exists(spark, f"{uri.rstrip('/')}/_delta_log"):
+        _write(rows, uri, 1)
+        return
+    matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+    DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), matches).whenNotMatchedInsertAll().execute()
+
+
+def conform_with_versions(frame: DataFrame, dataset: SilverDataset) -> DataFrame:
+    """:func:`conform` to the dataset's schema, followed by the columns of its ``version_order`` that the
+    schema does not have (``run_date``, ``record_index``…): silver keeps each row's version, so an
+    incremental run can tell whether a new row is newer. Readers select the schema's columns."""
+    extra = [c for c in dataset.version_order if c not in dataset.columns]
+    return frame.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in dataset.schema.fields], *extra)
+
+
 def build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, parts: Sequence[TypedPart],
                   finish: Callable[[DataFrame], DataFrame], rows_per_file: int,
-                  quarantine_schema: T.StructType) -> dict:
+                  quarantine_schema: T.StructType, changes: BronzeChanges | None = None) -> dict:
     """Count, quarantine and write one silver dataset from its typed parts; return its counts.
 
-    ``finish`` makes silver of the union of the parts' normalised valid rows (the latest version per key,
-    the schema's columns); rejected rows go to ``silver/<source>/_quarantine/<dataset>`` with their
-    reasons, written even when empty so readers always find it."""
+    ``finish`` makes silver rows of the union of the parts' normalised valid rows (the latest version per
+    key). Rejected rows go to ``silver/<source>/_quarantine/<dataset>`` with their reason and the run's
+    id, written even when empty so readers always find it.
+
+    Without ``changes``, or when ``changes`` says to rebuild, the parts hold all of bronze and silver and
+    the quarantine are replaced. When ``changes`` is incremental, the parts hold only the bronze
+    partitions committed since the last run: their rows are MERGEd into silver (:func:`merge_latest`)
+    and their rejected rows appended to the quarantine."""
     started = time.perf_counter()
+    incremental = changes is not None and changes.incremental
+    silver_uri = args.zone("silver", dataset.name)
+    quarantine_uri = args.zone("silver", f"_quarantine/{dataset.name}")
     # The typed rows are read for the counts, the quarantine and silver: cached once, without the raw
     # payload of valid rows, which nothing needs any more.
     typed = [p.typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
@@ -471,25 +543,34 @@ def build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, pa
         reasons = ({row["kind"]: int(row["rows"]) for row in reason_counts(checks).collect()}
                    if totals["quarantined_rows"] else {})
         quarantined = (reduce(DataFrame.unionByName,
-                              [quarantine_rows(t, dataset.name, quarantine_schema) for t in typed])
+                              [quarantine_rows(t.withColumn("run_id", F.lit(args.run_id)), dataset.name,
+                                               quarantine_schema) for t in typed])
                        if totals["quarantined_rows"] else spark.createDataFrame([], quarantine_schema))
-        _write(quarantined, args.zone("silver", f"_quarantine/{dataset.name}"),
-               output_files(totals["quarantined_rows"], rows_per_file))
+        if incremental:
+            append_new(spark, quarantined, quarantine_uri, QUARANTINE_KEY)
+        else:
+            _write(quarantined, quarantine_uri, output_files(totals["quarantined_rows"], rows_per_file))
         normalised = reduce(DataFrame.unionByName,
                             [p.normalise(valid_rows(t)) for p, t in zip(parts, typed, strict=True)])
-        kept = Observation(f"{dataset.name}_silver")
-        silver = finish(normalised).observe(kept, F.count(F.lit(1)).alias("rows"))
-        _write(silver, args.zone("silver", dataset.name),
-               output_files(totals["valid_rows"], rows_per_file))
-        counts = silver_counts(totals, reasons, int(kept.get["rows"]))
+        if incremental and path_exists(spark, f"{silver_uri}/_delta_log"):
+            written = merge_latest(spark, finish(normalised), silver_uri, dataset.key, dataset.version_order)
+            silver_rows = spark.read.format("delta").load(silver_uri).count()
+        else:
+            kept = Observation(f"{dataset.name}_silver")
+            silver = finish(normalised).observe(kept, F.count(F.lit(1)).alias("rows"))
+            _write(silver, silver_uri, output_files(totals["valid_rows"], rows_per_file))
+            silver_rows = int(kept.get["rows"])
+            written = {"inserted": silver_rows, "updated": 0}
+        counts = silver_counts(totals, reasons, silver_rows, written, changes)
     finally:
         for frame in typed:
             frame.unpersist()
     log.info(
-        "silver %s: %d bronze rows = %d valid + %d quarantined; %d valid = %d kept + %d duplicates; "
-        "reasons %s (%.1fs)",
-        dataset.name, counts["bronze_rows"], counts["valid_rows"], counts["quarantined_rows"],
-        counts["valid_rows"], counts["silver_rows"], counts["duplicates_dropped"],
-        counts["reasons"] or "none", time.perf_counter() - started,
+        "silver %s: %s; %d bronze rows = %d valid + %d quarantined; %d valid = %d inserted + %d updated + "
+        "%d duplicates or older versions; silver holds %d rows; reasons %s (%.1fs)",
+        dataset.name, changes.describe() if changes else "full rebuild", counts["bronze_rows"], counts["valid_rows"],
+        counts["quarantined_rows"], counts["valid_rows"], counts["inserted"], counts["updated"],
+        counts["duplicates_dropped"], counts["silver_rows"], counts["reasons"] or "none",
+        time.perf_counter() - started,
     )
     return counts

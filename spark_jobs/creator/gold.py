@@ -11,14 +11,24 @@ rerun, or a run on the same data partitioned differently, writes the same rows.
 
 from __future__ import annotations
 
+import logging
 import sys
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark_jobs.common.gold import RATIO_DECIMALS, calendar, col, exact_mean, ratio, read_silver, write_gold
-from spark_jobs.common.job import parse_args, spark_session
+from spark_jobs.common.gold import RATIO_DECIMALS, calendar, col, exact_mean, ratio, write_gold
+from spark_jobs.common.gold_changes import (
+    changed_rows,
+    ensure_change_feed,
+    gold_plan,
+    latest_images,
+    merge_rows,
+    read_at,
+    record_gold_mark,
+)
+from spark_jobs.common.job import parse_args, spark_session, write_json
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
 from spark_jobs.creator.settings import GoldSettings
 
@@ -42,6 +52,11 @@ COMPETITOR_METRICS: dict[str, bool] = {
     "google_play_rating": True,
 }
 
+log = logging.getLogger("pulse.creator.gold")
+
+FACT_TABLES = ("fact_content", "fact_engagement")
+GOLD_TABLES = ("fact_content", "fact_engagement", "dim_creators", "dim_platforms", "dim_time", "dim_content_types",
+               "benchmark_competitors", "benchmark_niche")
 SMALL_TABLES = ("dim_creators", "dim_platforms", "dim_time", "dim_content_types", "benchmark_competitors",
                 "benchmark_niche")
 
@@ -327,36 +342,103 @@ def benchmark_niche(dim_creators: DataFrame, creator_platforms: DataFrame) -> Da
 # The application
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=GoldSettings().options())
-    settings = GoldSettings.from_options(args.extra)
-    spark = spark_session(f"pulse-{args.source}-gold")
-
-    demographics = read_silver(spark, args, DEMOGRAPHICS)
-    competitors = read_silver(spark, args, COMPETITORS)
-    content = read_silver(spark, args, CONTENT)
-    engagement = read_silver(spark, args, ENGAGEMENT)
-
-    posts = fact_content(content, settings).cache()
-    days = fact_engagement(engagement, content_by_day(posts), settings).cache()
+def small_tables(demographics: DataFrame, competitors: DataFrame, posts: DataFrame, days: DataFrame,
+                 settings: GoldSettings) -> dict[str, DataFrame]:
+    """The dimensions and benchmarks, from silver's demographics and competitors and the two facts. They
+    summarise the whole history (a creator's totals, a niche's percentiles), so every run computes them
+    from the whole facts: a scan of ``fact_engagement`` and ``fact_content``'s few columns they read."""
     summary = creator_platform_summary(days).cache()
     creators = dim_creators(demographics, summary, days, settings).cache()
-
-    tables = {
-        "fact_content": posts,
-        "fact_engagement": days,
+    return {
         "dim_creators": creators,
         "dim_platforms": dim_platforms(days, posts),
         "dim_content_types": dim_content_types(posts),
         "dim_time": dim_time(days, posts),
-        "benchmark_competitors": benchmark_competitors(
-            competitors, our_platform_stats(creators, posts), settings),
+        "benchmark_competitors": benchmark_competitors(competitors, our_platform_stats(creators, posts), settings),
         "benchmark_niche": benchmark_niche(creators, summary),
     }
+
+
+def changed_slices(content_changes: DataFrame | None, engagement_changes: DataFrame | None) -> DataFrame:
+    """The ``fact_engagement`` slices (``creator_id, platform, date``) a change touches: the engagement
+    rows that changed, and the days changed posts were published on, before and after the change (a post
+    that moved day changes both).
+
+    Grain: one row per slice."""
+    parts = []
+    if engagement_changes is not None:
+        parts.append(engagement_changes.select("creator_id", "platform", "date"))
+    if content_changes is not None:
+        parts.append(content_changes.select("creator_id", "platform", F.col("published_date").alias("date")))
+    if not parts:
+        return None
+    slices = parts[0]
+    for part in parts[1:]:
+        slices = slices.unionByName(part)
+    return slices.where(F.col("date").isNotNull()).distinct()
+
+
+def in_slices(frame: DataFrame, slices: DataFrame, dates: list, date_column: str = "date") -> DataFrame:
+    """The rows of ``frame`` in ``slices``. The filter on the slices' dates comes first, so Delta skips
+    the files whose dates are all elsewhere (a daily run's slices are a few recent dates)."""
+    keys = slices.select("creator_id", "platform", F.col("date").alias(date_column))
+    return (frame.where(F.col(date_column).isin(dates))
+            .join(F.broadcast(keys), ["creator_id", "platform", date_column], how="left_semi"))
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=GoldSettings().options())
+    settings = GoldSettings.from_options(args.extra)
+    spark = spark_session(f"pulse-{args.source}-gold")
+    datasets = {d.name: d for d in (DEMOGRAPHICS, COMPETITORS, CONTENT, ENGAGEMENT)}
+    silver_uris = {name: args.zone("silver", name) for name in datasets}
+    gold_uris = {table: args.zone("gold", table) for table in GOLD_TABLES}
+    plan = gold_plan(spark, args.zone("gold"), silver_uris, gold_uris, args.full_refresh)
+    log.info("gold: %s", plan.describe())
+    silver = {name: read_at(spark, silver_uris[name], plan.silver_versions[name])
+              .select(*(F.col(f.name).cast(f.dataType) for f in d.schema)) for name, d in datasets.items()}
+    counts = {"mode": plan.mode, "reason": plan.reason, "silver_versions": plan.silver_versions}
+
+    if plan.incremental:
+        changes = {name: changed_rows(spark, silver_uris[name], plan.since[name], plan.silver_versions[name])
+                   for name in ("content", "engagement")}
+        slices = changed_slices(changes["content"], changes["engagement"])
+        slices = slices.cache() if slices is not None else None
+        dates = sorted(r["date"] for r in slices.select("date").distinct().collect()) if slices is not None else []
+        changed_posts = (fact_content(latest_images(changes["content"], CONTENT.key), settings)
+                         if changes["content"] is not None else None)
+        posts_merged = changed_posts.count() if changed_posts is not None else 0
+        if posts_merged:
+            merge_rows(spark, changed_posts, gold_uris["fact_content"], ["content_id"])
+        slice_count = slices.count() if slices is not None else 0
+        if slice_count:
+            posts_now = spark.read.format("delta").load(gold_uris["fact_content"])
+            slice_days = fact_engagement(in_slices(silver["engagement"], slices, dates),
+                                         content_by_day(in_slices(posts_now, slices, dates, "published_date")),
+                                         settings)
+            merge_rows(spark, slice_days, gold_uris["fact_engagement"], ["creator_id", "platform", "date"])
+        counts["slices"] = {"fact_content": posts_merged, "fact_engagement": slice_count,
+                            "dates": [d.isoformat() for d in dates]}
+        log.info("gold: merged %d posts into fact_content and %d creator-platform-days (slices) of %d dates into "
+                 "fact_engagement", posts_merged, slice_count, len(dates))
+        posts = spark.read.format("delta").load(gold_uris["fact_content"])
+        days = spark.read.format("delta").load(gold_uris["fact_engagement"])
+        tables = small_tables(silver["demographics"], silver["competitors"], posts, days, settings)
+        if slices is not None:
+            slices.unpersist()
+    else:
+        posts = fact_content(silver["content"], settings).cache()
+        days = fact_engagement(silver["engagement"], content_by_day(posts), settings).cache()
+        tables = {"fact_content": posts, "fact_engagement": days,
+                  **small_tables(silver["demographics"], silver["competitors"], posts, days, settings)}
     for table, frame in tables.items():
         write_gold(frame, args, table, SMALL_TABLES)
-    for frame in (creators, summary, days, posts):
-        frame.unpersist()
+    for table in FACT_TABLES:  # the warehouse load reads what each MERGE changed from it
+        ensure_change_feed(spark, gold_uris[table])
+    record_gold_mark(spark, args.zone("gold"), plan, gold_uris, args.run_date)
+    write_json(spark, f"{args.zone('gold')}/_counts.json", counts)
+    spark.catalog.clearCache()
 
 
 if __name__ == "__main__":

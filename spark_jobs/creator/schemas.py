@@ -180,5 +180,5 @@ SILVER_DATASETS: dict[str, SilverDataset] = {
 
 QUARANTINE_SCHEMA = fields(
     ("dataset", S), ("run_date", DT), ("page", I), ("record_index", L), ("request_url", S),
-    ("ingested_at", TS), ("payload", S), ("reason", S),
+    ("ingested_at", TS), ("payload", S), ("reason", S), ("run_id", S),
 )

@@ -3,18 +3,22 @@
     spark-submit --py-files spark_jobs.zip spark_jobs/creator/silver.py \\
         --lake-root <lake> --run-date <ds> --source creator
 
-For each dataset of :data:`~spark_jobs.creator.schemas.SILVER_DATASETS` it reads **all** bronze
-partitions of the endpoint of the same name, types each payload against the dataset's declared payload
+For each dataset of :data:`~spark_jobs.creator.schemas.SILVER_DATASETS` it reads the bronze table of
+the endpoint of the same name: only the partitions committed since the last run
+(:mod:`spark_jobs.common.incremental`; all of it on the first run, with ``--full-refresh true``, or when a
+date was re-ingested). It types each payload against the dataset's declared payload
 (:mod:`spark_jobs.common.silver`), normalises the valid rows (the functions below), keeps the latest
-version per natural key, and overwrites
+version per natural key, and writes
 
-- ``<lake>/silver/creator/<dataset>/``: exactly the dataset's schema columns;
-- ``<lake>/silver/creator/_quarantine/<dataset>/``: the rejected bronze rows with their reason
-  (``QUARANTINE_SCHEMA``), written even when empty so readers always find it;
-- ``<lake>/silver/creator/_counts.json``: per dataset, bronze / valid / quarantined / duplicate / silver
-  rows and the quarantine reasons by kind.
-
-``--run-date`` is accepted like every job's but not used: silver is rebuilt from all of bronze.
+- ``<lake>/silver/creator/<dataset>/``: the dataset's schema columns, then the version columns that
+  order its rows (``run_date``, ``record_index``…); an incremental run MERGEs into it, a rebuild replaces it;
+  its Change Data Feed is on, so the gold job reads what each MERGE changed;
+- ``<lake>/silver/creator/_quarantine/<dataset>/``: the rejected bronze rows with their reason and the
+  run's id (``QUARANTINE_SCHEMA``), appended to (replaced by a rebuild), existing even when empty;
+- ``<lake>/silver/creator/_watermarks/``: per dataset, the bronze version read and the silver version written;
+- ``<lake>/silver/creator/_counts.json``: per dataset, what this run read (bronze / valid / quarantined
+  rows), what it wrote (inserted / updated; the rest duplicates or older versions), the rows silver
+  holds, and the quarantine reasons by kind.
 """
 
 from __future__ import annotations
@@ -26,15 +30,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame, SparkSession
 
+from spark_jobs.common.gold_changes import ensure_change_feed
+from spark_jobs.common.incremental import bronze_changes, commit_versions, read_changed_bronze, record_watermark
 from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session, write_json, zone_uri
 from spark_jobs.common.silver import (
+    BRONZE_SCHEMA,
     TypedPart,
     build_dataset,
     canonical_spelling,
     collapse_whitespace,
-    conform,
+    conform_with_versions,
     latest_versions,
-    read_bronze,
     type_payloads,
 )
 from spark_jobs.creator.schemas import (
@@ -184,8 +190,9 @@ def silver_rows(valid: DataFrame, dataset: SilverDataset) -> DataFrame:
 
 
 def _latest(dataset: SilverDataset) -> Callable[[DataFrame], DataFrame]:
-    """The latest version of each key of the normalised rows, with exactly the schema's columns."""
-    return lambda normalised: conform(latest_versions(normalised, dataset.key, dataset.version_order), dataset.schema)
+    """The latest version of each key of the normalised rows: the schema's columns, then the version's."""
+    return lambda normalised: conform_with_versions(
+        latest_versions(normalised, dataset.key, dataset.version_order), dataset)
 
 
 def _bronze_uri(args: JobArgs, endpoint: str) -> str:
@@ -193,10 +200,21 @@ def _bronze_uri(args: JobArgs, endpoint: str) -> str:
 
 
 def _build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, rows_per_file: int) -> dict:
-    """Read, type, write silver and quarantine for one dataset; return its counts."""
-    typed = type_payloads(read_bronze(spark, _bronze_uri(args, dataset.name)), dataset.payload)
-    return build_dataset(spark, args, dataset, [TypedPart(typed, NORMALISERS[dataset.name])],
-                         _latest(dataset), rows_per_file, QUARANTINE_SCHEMA)
+    """Read what changed in bronze, type it, write silver and quarantine for one dataset, record the
+    watermark; return its counts."""
+    silver_zone, silver_uri = args.zone("silver"), args.zone("silver", dataset.name)
+    columns = dataset.columns + [c for c in dataset.version_order if c not in dataset.columns]
+    changes = bronze_changes(spark, silver_zone, dataset.name, _bronze_uri(args, dataset.name), silver_uri,
+                             args.full_refresh, columns)
+    log.info("silver %s: %s", dataset.name, changes.describe())
+    bronze = read_changed_bronze(spark, changes).select(*(F.col(f.name).cast(f.dataType) for f in BRONZE_SCHEMA))
+    typed = type_payloads(bronze, dataset.payload)
+    counts = build_dataset(spark, args, dataset, [TypedPart(typed, NORMALISERS[dataset.name])],
+                           _latest(dataset), rows_per_file, QUARANTINE_SCHEMA, changes)
+    ensure_change_feed(spark, silver_uri)  # gold reads what each MERGE changed from it
+    record_watermark(spark, silver_zone, dataset.name, changes, commit_versions(spark, silver_uri)[-1],
+                     args.run_id, args.run_date)
+    return counts
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -223,5 +223,5 @@ PLAYLIST_ITEM_PAYLOAD = PayloadSchema(  # a playlist item, with what its page's 
 # An export's row is kept without its personal fields.
 QUARANTINE_SCHEMA = fields(
     ("dataset", S), ("bronze_dataset", S), ("listener", S), ("export_id", S), ("run_date", DT), ("page", I),
-    ("record_index", L), ("request_url", S), ("ingested_at", TS), ("payload", S), ("reason", S),
+    ("record_index", L), ("request_url", S), ("ingested_at", TS), ("payload", S), ("reason", S), ("run_id", S),
 )

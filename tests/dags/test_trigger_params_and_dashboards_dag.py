@@ -97,6 +97,21 @@ def test_an_input_that_is_not_configured_here_is_not_selected_and_the_log_says_w
     assert f"input {input_name!r} is skipped: " in caplog.text and reason in caplog.text
 
 
+def test_full_refresh_is_a_trigger_param_off_by_default_passed_to_silver_and_gold(dagbag):
+    import jinja2
+
+    for source in SOURCES.values():
+        dag = dagbag.dags[source.dag_id]
+        assert dag.params["full_refresh"] is False
+        assert dag.params.get_param("full_refresh").schema["type"] == "boolean"
+        for task_id, flags in {"silver": ("--full-refresh", "--run-id"), "gold": ("--full-refresh",)}.items():
+            args = dag.get_task(task_id).application_args
+            rendered = {flag: [jinja2.Template(args[args.index(flag) + 1]).render(
+                params={"full_refresh": value}, run_id="manual__x") for value in (False, True)] for flag in flags}
+            expected = {"--full-refresh": ["false", "true"], "--run-id": ["manual__x", "manual__x"]}
+            assert rendered == {flag: expected[flag] for flag in flags}, task_id
+
+
 def test_a_run_window_carries_the_simulator_scale_only_when_it_is_not_one():
     end = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
     assert tasks.run_window({}, end, "2026-11-21", 1).simulator_scale is None

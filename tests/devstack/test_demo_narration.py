@@ -139,6 +139,17 @@ def test_headlines_say_what_each_kind_of_pulse_task_returned():
     assert headline("refresh_reporting", stored) == "1 reporting view, 1,767 rows"  # as the XCom table holds it
     counts = {"plays": {"silver_rows": 23080, "quarantined_rows": 2}, "tracks": {"silver_rows": 707}}
     assert headline("silver", None, counts) == "23,787 rows kept, 2 quarantined"
+    merged = {"content": {"mode": "incremental", "bronze_rows": 1200, "bronze_partitions": ["2026-11-21"],
+                          "silver_rows": 9000, "quarantined_rows": 3},
+              "engagement": {"mode": "incremental", "bronze_rows": 300, "bronze_partitions": ["2026-11-21"],
+                             "silver_rows": 4000, "quarantined_rows": 0}}
+    assert headline("silver", None, merged) == \
+        "incremental: 1,500 new bronze rows from 1 partition (2026-11-21); 13,000 rows kept, 3 quarantined"
+    gold = {"mode": "incremental", "slices": {"fact_content": 120, "fact_engagement": 3400, "dates": ["2026-11-20",
+                                                                                                 "2026-11-21"]}}
+    assert headline("gold", None, gold) == \
+        "incremental: 120 posts and 3,400 creator-days (slices) of 2 dates merged; the small tables recomputed"
+    assert headline("gold", None, {"mode": "full", "reason": "--full-refresh"}) == "full rebuild (--full-refresh)"
     assert headline("publish_gold", None) == ""
 
 

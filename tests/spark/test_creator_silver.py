@@ -214,7 +214,10 @@ def read_silver(spark, lake, dataset: str):
 def test_the_job_writes_each_silver_dataset_with_exactly_its_schema(spark, silver_run):
     for dataset in (DEMOGRAPHICS, COMPETITORS, CONTENT, ENGAGEMENT):
         frame = read_silver(spark, silver_run, dataset.name)
-        assert frame.schema == dataset.schema, dataset.name  # read back, every column is nullable
+        # The schema's columns (read back, every column is nullable), then what orders a key's versions.
+        versions = [c for c in dataset.version_order if c not in dataset.columns]
+        assert frame.columns == dataset.columns + versions, dataset.name
+        assert frame.select(*dataset.columns).schema == dataset.schema, dataset.name
     def rows(dataset: str) -> list:
         return read_silver(spark, silver_run, dataset).collect()
 
@@ -244,15 +247,16 @@ def test_the_job_quarantines_bad_records_with_their_reason(spark, silver_run):
 
 def test_the_job_counts_add_up(silver_run):
     counts = json.loads((silver_run / "silver" / "creator" / "_counts.json").read_text())
+    first_run = {"mode": "full", "bronze_version": 1, "bronze_partitions": "all", "updated": 0}
     assert counts == {
-        "demographics": {"bronze_rows": 4, "valid_rows": 3, "quarantined_rows": 1, "duplicates_dropped": 1,
-                         "silver_rows": 2, "reasons": {"age is not an integer": 1}},
-        "competitors": {"bronze_rows": 4, "valid_rows": 4, "quarantined_rows": 0, "duplicates_dropped": 2,
-                        "silver_rows": 2, "reasons": {}},
-        "content": {"bronze_rows": 5, "valid_rows": 4, "quarantined_rows": 1, "duplicates_dropped": 2,
-                    "silver_rows": 2, "reasons": {"completion_rate out of range [0, 100]": 1}},
-        "engagement": {"bronze_rows": 3, "valid_rows": 2, "quarantined_rows": 1, "duplicates_dropped": 1,
-                       "silver_rows": 1, "reasons": {"payload is not a JSON object": 1}},
+        "demographics": {**first_run, "bronze_rows": 4, "valid_rows": 3, "quarantined_rows": 1, "inserted": 2,
+                         "duplicates_dropped": 1, "silver_rows": 2, "reasons": {"age is not an integer": 1}},
+        "competitors": {**first_run, "bronze_rows": 4, "valid_rows": 4, "quarantined_rows": 0, "inserted": 2,
+                        "duplicates_dropped": 2, "silver_rows": 2, "reasons": {}},
+        "content": {**first_run, "bronze_rows": 5, "valid_rows": 4, "quarantined_rows": 1, "inserted": 2,
+                    "duplicates_dropped": 2, "silver_rows": 2, "reasons": {"completion_rate out of range [0, 100]": 1}},
+        "engagement": {**first_run, "bronze_rows": 3, "valid_rows": 2, "quarantined_rows": 1, "inserted": 1,
+                       "duplicates_dropped": 1, "silver_rows": 1, "reasons": {"payload is not a JSON object": 1}},
     }
 
 

@@ -542,8 +542,8 @@ def test_dropping_an_export_again_under_any_name_or_an_overlapping_one_changes_n
         0, 1000, 31000, 200000]
 
     counts = json.loads((lake / "silver" / "spotify" / "_counts.json").read_text())["plays"]
-    assert counts == {"bronze_rows": 9, "valid_rows": 8, "quarantined_rows": 1, "duplicates_dropped": 2,
-                      "silver_rows": 6, "reasons": {"ts is not a timestamp": 1}}
+    assert counts == {"mode": "full", "bronze_rows": 9, "valid_rows": 8, "quarantined_rows": 1, "inserted": 6,
+                      "updated": 0, "duplicates_dropped": 2, "silver_rows": 6, "reasons": {"ts is not a timestamp": 1}}
     [rejected] = read(lake, "_quarantine/plays")
     assert (rejected["bronze_dataset"], rejected["listener"], rejected["reason"]) == (
         "history", "ana", "ts is not a timestamp: 'not a time'")

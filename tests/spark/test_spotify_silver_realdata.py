@@ -114,8 +114,9 @@ def test_every_real_export_is_ingested_and_nothing_is_quarantined(real):
     assert real["ingested"]["rows_by_format"] == {"classic": 6866 + 8611, "extended_legacy": 2080,
                                                   "extended": 3154 + 2319}
     rows = sum(len(r) for r in real["raw"].values()) + len(real["api"]["recently_played"]["items"])
-    assert real["counts"]["plays"] == {"bronze_rows": rows, "valid_rows": rows, "quarantined_rows": 0,
-                                       "duplicates_dropped": 0, "silver_rows": rows, "reasons": {}}
+    assert real["counts"]["plays"] == {"mode": "full", "bronze_rows": rows, "valid_rows": rows, "quarantined_rows": 0,
+                                       "inserted": rows, "updated": 0, "duplicates_dropped": 0, "silver_rows": rows,
+                                       "reasons": {}}
     assert all(real["silver"][f"_quarantine/{n}"] == [] for n in SILVER_DATASETS)
 
 
