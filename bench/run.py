@@ -74,16 +74,16 @@ def timed(fn, *args, **kwargs):
     return result, time.perf_counter() - started
 
 
-def daily_windows(days: int):
+def daily_windows(days: int, end_date: dt.date = END_DATE):
     for offset in range(days, 0, -1):
-        start = END_DATE - dt.timedelta(days=offset)
+        start = end_date - dt.timedelta(days=offset)
         yield start, start + dt.timedelta(days=1)
 
 
-def _ingest_endpoint_days(base_url: str, lake: Path, endpoint, days: int) -> int:
+def _ingest_endpoint_days(base_url: str, lake: Path, endpoint, days: int, end_date: dt.date = END_DATE) -> int:
     session = requests.Session()
     records = 0
-    for start, end in daily_windows(days):
+    for start, end in daily_windows(days, end_date):
         result = ingest_endpoint(
             session=session, base_url=base_url, api_name="creator_api", source="creator",
             endpoint=endpoint.name, path=endpoint.path,
@@ -135,7 +135,7 @@ def simulator_process(creators: int, work: Path):
         simulator.stop(grace=30)
 
 
-def spark_submit(job: str, lake: Path) -> float:
+def spark_submit(job: str, lake: Path, run_date: dt.date = END_DATE, *extra: str) -> float:
     zip_path = lake.parent / "spark_jobs.zip"
     if not zip_path.exists():
         shutil.make_archive(str(zip_path.with_suffix("")), "zip", REPO_ROOT, "spark_jobs")
@@ -144,8 +144,8 @@ def spark_submit(job: str, lake: Path) -> float:
     confs = [arg for key, value in spark_conf().items() for arg in ("--conf", f"{key}={value}")]
     command = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[*]", "--driver-memory", "4g",
                *confs, "--jars", ",".join(spark_jars()), "--py-files", str(zip_path),
-               str(SPARK_JOBS_DIR / job), "--lake-root", str(lake), "--run-date", END_DATE.isoformat(),
-               "--source", "creator"]
+               str(SPARK_JOBS_DIR / job), "--lake-root", str(lake), "--run-date", run_date.isoformat(),
+               "--source", "creator", *extra]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
@@ -202,6 +202,50 @@ def bench_load(report: Report, scale: str, lake: Path, pg: dict, work: Path) -> 
     report.ratios.append((scale, "our load rate / psql \\copy rate", ours.rate / limit.rate, ">= 0.8"))
 
 
+def _load(conn, lake: Path) -> tuple[int, float]:
+    """Stage (a slice load where it applies) and publish the creator gold of ``lake``: rows staged, seconds."""
+    tables = {t.name: t.key for t in CREATOR.gold_tables}
+    started = time.perf_counter()
+    counts = stage_gold(conn, "creator", lake / "gold" / "creator", list(tables), keys=tables)
+    publish_gold(conn, "creator", tables, CREATOR.reporting_sql(), {"run_id": "bench", "run_date": END_DATE})
+    return sum(counts.values()), time.perf_counter() - started
+
+
+def bench_incremental(report: Report, scale: str, creators: int, pg: dict, work: Path,
+                      histories: tuple[int, ...] = (30, 90)) -> None:
+    """A daily run after ``histories`` days of history, against the full rebuild of the same history: the
+    history is ingested and built once, the next day ingested, then timed: the daily (incremental) silver,
+    gold and load, and then the full rebuild (``--full-refresh true``) and full load of the same lake."""
+    ratios = {}
+    for days in histories:
+        lake = work / f"{scale}-incremental-{days}" / "lake"
+        lake.mkdir(parents=True)
+        history_end = END_DATE - dt.timedelta(days=1)
+        with simulator_process(creators, lake.parent) as base_url:
+            for endpoint in CREATOR.inputs:
+                _ingest_endpoint_days(base_url, lake, endpoint, days, history_end)
+            with psycopg.connect(host=pg["host"], port=pg["port"], user="postgres", dbname="pulse",
+                                 autocommit=True) as conn:
+                spark_submit(CREATOR.silver_job, lake, history_end - dt.timedelta(days=1))
+                spark_submit(CREATOR.gold_job, lake, history_end - dt.timedelta(days=1))
+                _load(conn, lake)  # the history, built and published
+                day_rows = sum(_ingest_endpoint_days(base_url, lake, e, 1) for e in CREATOR.inputs)
+                daily = (spark_submit(CREATOR.silver_job, lake, END_DATE - dt.timedelta(days=1))
+                         + spark_submit(CREATOR.gold_job, lake, END_DATE - dt.timedelta(days=1)))
+                daily_rows, daily_load = _load(conn, lake)
+                full = (spark_submit(CREATOR.silver_job, lake, END_DATE, "--full-refresh", "true")
+                        + spark_submit(CREATOR.gold_job, lake, END_DATE, "--full-refresh", "true"))
+                full_rows, full_load = _load(conn, lake)
+        report.add(Row(scale, f"daily silver+gold after {days} days", daily, day_rows, "incremental"))
+        report.add(Row(scale, f"full silver+gold of {days}+1 days", full, 0, "--full-refresh true"))
+        report.add(Row(scale, f"daily load after {days} days", daily_load, daily_rows, "slice loads"))
+        report.add(Row(scale, f"full load of {days}+1 days", full_load, full_rows, "COPY of every table"))
+        ratios[days] = daily / full
+        report.ratios.append((scale, f"daily / full silver+gold, {days} days", ratios[days],
+                              "<= 0.25 at 30 days" if days == 30 else "below the 30-day ratio"))
+        report.ratios.append((scale, f"daily / full load, {days} days", daily_load / full_load, "-"))
+
+
 def bench_parse(report: Report, work: Path) -> None:
     """Each DAG file's parse time as the dag-processor pays it (:mod:`bench.parse_time`): the median of
     five fresh processes."""
@@ -235,6 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--days", type=int, default=DAYS)
     parser.add_argument("--large-factor", type=int, default=100)
     parser.add_argument("--keep", action="store_true", help="keep the scratch lake and database")
+    parser.add_argument("--incremental", default="demo",
+                        help="the scales to run the daily-vs-full rows at (30 and 90 days of history); '' for none")
     args = parser.parse_args(argv)
     # the simulator and the ingest log every request at INFO: thousands of lines that hide the table
     for name in ("pulse", "airflow"):
@@ -247,6 +293,9 @@ def main(argv: list[str] | None = None) -> None:
         for scale in args.scales.split(","):
             creators = args.creators * (args.large_factor if scale == "large" else 1)
             run_scale(report, scale, creators, args.days, pg, work)
+        for scale in filter(None, args.incremental.split(",")):
+            creators = args.creators * (args.large_factor if scale == "large" else 1)
+            bench_incremental(report, scale, creators, pg, work)
     finally:
         stop_postgres(work / "pgdata")
         if not args.keep:

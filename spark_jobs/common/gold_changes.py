@@ -143,6 +143,21 @@ def changed_rows(spark: SparkSession, uri: str, since: int, upto: int) -> DataFr
             .option("startingVersion", since + 1).option("endingVersion", upto).load(uri))
 
 
+def without_unchanged_updates(changes: DataFrame, key: list[str] | tuple[str, ...], columns: list[str]) -> DataFrame:
+    """The change feed without the updates that left ``columns`` as they were (a record served again by a
+    later run: silver takes its newer version, the same values): gold, a function of those columns, has
+    nothing to recompute for them."""
+    values = F.sha2(F.to_json(F.struct(*columns)), 256)
+    images = changes.select(*key, COMMIT_VERSION, CHANGE_TYPE, values.alias("_values"))
+    before = images.where(F.col(CHANGE_TYPE) == "update_preimage").drop(CHANGE_TYPE).withColumnRenamed(
+        "_values", "_before")
+    after = images.where(F.col(CHANGE_TYPE) == "update_postimage").drop(CHANGE_TYPE).withColumnRenamed(
+        "_values", "_after")
+    unchanged = (before.join(after, [*key, COMMIT_VERSION]).where(F.col("_before") == F.col("_after"))
+                 .select(*key, COMMIT_VERSION))
+    return changes.join(unchanged, [*key, COMMIT_VERSION], how="left_anti")
+
+
 def latest_images(changes: DataFrame, key: list[str] | tuple[str, ...]) -> DataFrame:
     """Each changed key's row as the last commit left it (its newest insert or post-update image), without
     the change feed's columns."""

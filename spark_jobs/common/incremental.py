@@ -166,6 +166,14 @@ def last_watermark(spark: SparkSession, silver_zone: str, dataset: str, bronze_t
     return Watermark(int(row["bronze_version"]), int(row["silver_version"])) if row else None
 
 
+def ensure_watermarks(spark: SparkSession, silver_zone: str) -> None:
+    """Create the (empty) watermark table unless it exists: two writers creating one Delta table at once
+    conflict (``ProtocolChangedException``), two appending to it do not."""
+    uri = watermarks_uri(silver_zone)
+    if not commit_versions(spark, uri):
+        spark.createDataFrame([], WATERMARK_SCHEMA).write.format("delta").mode("append").save(uri)
+
+
 def record_watermark(spark: SparkSession, silver_zone: str, dataset: str, changes: BronzeChanges,
                      silver_version: int, run_id: str, run_date: date) -> None:
     """Append this run's watermark (a blind append: runs of two datasets at once do not conflict)."""

@@ -59,6 +59,9 @@ def parse_args(argv: list[str] | None, description: str, options: dict[str, str]
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",  # every timestamp in the lake is UTC
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",  # readable by every Parquet reader
+    # Every Delta table a job creates keeps a Change Data Feed from its first commit: incremental gold reads
+    # silver's, the warehouse's slice load gold's (a table made before gets it from ensure_change_feed).
+    "spark.databricks.delta.properties.defaults.enableChangeDataFeed": "true",
 }
 
 # Delta Lake, the lake's table format. Static settings: they take effect only when the session starts, and

@@ -470,15 +470,6 @@ def _write(frame: DataFrame, uri: str, files: int) -> None:
     frame.coalesce(files).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
 
 
-def _merge_metrics(spark: SparkSession, uri: str) -> dict[str, int]:
-    """The row counts of the table's last commit (a MERGE: rows inserted and updated)."""
-    from delta.tables import DeltaTable
-
-    metrics = DeltaTable.forPath(spark, uri).history(1).first()["operationMetrics"] or {}
-    return {"inserted": int(metrics.get("numTargetRowsInserted", 0)),
-            "updated": int(metrics.get("numTargetRowsUpdated", 0))}
-
-
 def merge_latest(spark: SparkSession, rows: DataFrame, uri: str, key: Sequence[str], order: Sequence[str]) -> dict:
     """MERGE ``rows`` (one per ``key``) into the Delta table at ``uri`` in one commit: a key silver lacks
     is inserted; a key it has is updated when the row's version (``order``, as :func:`latest_versions`
@@ -489,11 +480,11 @@ def merge_latest(spark: SparkSession, rows: DataFrame, uri: str, key: Sequence[s
     from spark_jobs.common.incremental import newer_than_target
 
     matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
-    (DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), matches)
-     .whenMatchedUpdateAll(condition=newer_than_target(tuple(order)))
-     .whenNotMatchedInsertAll()
-     .execute())
-    return _merge_metrics(spark, uri)
+    metrics = (DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), matches)
+               .whenMatchedUpdateAll(condition=newer_than_target(tuple(order)))
+               .whenNotMatchedInsertAll()
+               .execute().first())  # the MERGE's own row counts
+    return {"inserted": int(metrics["num_inserted_rows"]), "updated": int(metrics["num_updated_rows"])}
 
 
 def append_new(spark: SparkSession, rows: DataFrame, uri: str, key: Sequence[str]) -> None:
@@ -547,13 +538,15 @@ def build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, pa
                                                quarantine_schema) for t in typed])
                        if totals["quarantined_rows"] else spark.createDataFrame([], quarantine_schema))
         if incremental:
-            append_new(spark, quarantined, quarantine_uri, QUARANTINE_KEY)
+            if totals["quarantined_rows"]:
+                append_new(spark, quarantined, quarantine_uri, QUARANTINE_KEY)
         else:
             _write(quarantined, quarantine_uri, output_files(totals["quarantined_rows"], rows_per_file))
         normalised = reduce(DataFrame.unionByName,
                             [p.normalise(valid_rows(t)) for p, t in zip(parts, typed, strict=True)])
         if incremental and path_exists(spark, f"{silver_uri}/_delta_log"):
-            written = merge_latest(spark, finish(normalised), silver_uri, dataset.key, dataset.version_order)
+            written = (merge_latest(spark, finish(normalised), silver_uri, dataset.key, dataset.version_order)
+                       if totals["valid_rows"] else {"inserted": 0, "updated": 0})  # nothing new: no commit
             silver_rows = spark.read.format("delta").load(silver_uri).count()
         else:
             kept = Observation(f"{dataset.name}_silver")

@@ -27,6 +27,7 @@ from spark_jobs.common.gold_changes import (
     merge_rows,
     read_at,
     record_gold_mark,
+    without_unchanged_updates,
 )
 from spark_jobs.common.job import parse_args, spark_session, write_json
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
@@ -401,8 +402,11 @@ def main(argv: list[str] | None = None) -> None:
     counts = {"mode": plan.mode, "reason": plan.reason, "silver_versions": plan.silver_versions}
 
     if plan.incremental:
-        changes = {name: changed_rows(spark, silver_uris[name], plan.since[name], plan.silver_versions[name])
-                   for name in ("content", "engagement")}
+        changes = {}
+        for name in ("content", "engagement"):
+            feed = changed_rows(spark, silver_uris[name], plan.since[name], plan.silver_versions[name])
+            changes[name] = (without_unchanged_updates(feed, datasets[name].key, datasets[name].columns).cache()
+                             if feed is not None else None)
         slices = changed_slices(changes["content"], changes["engagement"])
         slices = slices.cache() if slices is not None else None
         dates = sorted(r["date"] for r in slices.select("date").distinct().collect()) if slices is not None else []

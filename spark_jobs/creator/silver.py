@@ -31,7 +31,13 @@ import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame, SparkSession
 
 from spark_jobs.common.gold_changes import ensure_change_feed
-from spark_jobs.common.incremental import bronze_changes, commit_versions, read_changed_bronze, record_watermark
+from spark_jobs.common.incremental import (
+    bronze_changes,
+    commit_versions,
+    ensure_watermarks,
+    read_changed_bronze,
+    record_watermark,
+)
 from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session, write_json, zone_uri
 from spark_jobs.common.silver import (
     BRONZE_SCHEMA,
@@ -39,6 +45,7 @@ from spark_jobs.common.silver import (
     build_dataset,
     canonical_spelling,
     collapse_whitespace,
+    conform,
     conform_with_versions,
     latest_versions,
     type_payloads,
@@ -183,10 +190,11 @@ NORMALISERS = {
 
 def silver_rows(valid: DataFrame, dataset: SilverDataset) -> DataFrame:
     """The silver table of ``dataset`` from its valid typed rows: normalised, the latest version of each
-    key kept (greatest ``dataset.version_order``), exactly the schema's columns in order.
+    key kept (greatest ``dataset.version_order``), exactly the schema's columns in order (what readers of
+    silver select; the table also stores the version columns).
 
     Grain: one row per ``dataset.key``."""
-    return _latest(dataset)(NORMALISERS[dataset.name](valid))
+    return conform(_latest(dataset)(NORMALISERS[dataset.name](valid)), dataset.schema)
 
 
 def _latest(dataset: SilverDataset) -> Callable[[DataFrame], DataFrame]:
@@ -234,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     if missing:  # checked before any work, so a missing endpoint leaves silver as it was
         raise FileNotFoundError(f"no bronze data at {', '.join(missing)}: the ingest of these endpoints did not run "
                                 "(or wrote elsewhere); run their ingest tasks, then rerun silver")
+    ensure_watermarks(spark, args.zone("silver"))  # created once, before two datasets append to it at once
     # Two datasets at a time: one's planning and small jobs overlap the other's tasks. Largest first,
     # so the small ones fill in beside it.
     with ThreadPoolExecutor(max_workers=2) as pool:

@@ -57,13 +57,14 @@ def lake(spark, tmp_path) -> Path:
 
 
 def submit_gold(lake: Path, jobs_zip: Path, log: Path):
+    """A gold run rebuilding every table (``--full-refresh``: each table is written, as the kill needs)."""
     conf = {**spark_conf(), "spark.sql.shuffle.partitions": "2", "spark.databricks.delta.snapshotPartitions": "2",
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2", "spark.ui.enabled": "false"}
     args = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[1]", "--driver-memory", "768m",
             "--jars", ",".join(spark_jars()), "--py-files", str(jobs_zip),
             *(part for key, value in conf.items() for part in ("--conf", f"{key}={value}")),
             str(REPO_ROOT / "spark_jobs" / "creator" / "gold.py"), "--lake-root", f"file://{lake}",
-            "--run-date", "2026-11-20", "--source", "creator", *CREATOR.gold_job_args]
+            "--run-date", "2026-11-20", "--source", "creator", "--full-refresh", "true", *CREATOR.gold_job_args]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     return start(args, log, env=env)
 

@@ -61,6 +61,20 @@ def test_newer_than_target_orders_nulls_below_every_value():
                          "((s.`b` > t.`b` OR (t.`b` IS NULL AND s.`b` IS NOT NULL)) OR (s.`b` <=> t.`b` AND false))))")
 
 
+def test_gold_ignores_updates_that_left_the_values_as_they_were(spark):
+    from spark_jobs.common.gold_changes import without_unchanged_updates
+
+    columns = ["id", "likes", "run_date", "_change_type", "_commit_version"]
+    feed = spark.createDataFrame([
+        ("a", 1, 1, "update_preimage", 5), ("a", 1, 2, "update_postimage", 5),  # served again: same likes
+        ("b", 1, 1, "update_preimage", 5), ("b", 4, 2, "update_postimage", 5),  # really changed
+        ("c", 7, 2, "insert", 5),
+    ], columns)
+    kept = without_unchanged_updates(feed, ["id"], ["id", "likes"])
+    assert sorted((r["id"], r["_change_type"]) for r in kept.collect()) == [
+        ("b", "update_postimage"), ("b", "update_preimage"), ("c", "insert")]
+
+
 def ingest(lake: Path, run_date: date, monkeypatch, base_url: str) -> None:
     """The real creator ingest of one run date (a three-day window) into ``lake``'s bronze."""
     from devstack.stack import connection_env, http_connection
