@@ -155,13 +155,14 @@ def watermarks_uri(silver_zone: str) -> str:
     return f"{silver_zone.rstrip('/')}/{WATERMARKS}"
 
 
-def last_watermark(spark: SparkSession, silver_zone: str, dataset: str, bronze_table: str) -> Watermark | None:
-    """What the last silver run of ``dataset`` read from ``bronze_table``, or None."""
+def last_watermark(spark: SparkSession, silver_zone: str, dataset: str) -> Watermark | None:
+    """What the last silver run of ``dataset`` read from its bronze table, or None. (The table beside it is
+    the lake's own: the same lake may be named by a path or a ``file://`` URI, so the URI recorded in
+    ``bronze_table`` is for people, not matched.)"""
     uri = watermarks_uri(silver_zone)
     if not path_exists(spark, f"{uri}/_delta_log"):
         return None
-    row = (spark.read.format("delta").load(uri)
-           .where((F.col("dataset") == dataset) & (F.col("bronze_table") == bronze_table))
+    row = (spark.read.format("delta").load(uri).where(F.col("dataset") == dataset)
            .orderBy(F.col("silver_version").desc(), F.col("recorded_at").desc()).first())
     return Watermark(int(row["bronze_version"]), int(row["silver_version"])) if row else None
 
@@ -198,7 +199,7 @@ def bronze_changes(spark: SparkSession, silver_zone: str, dataset: str, bronze_t
 
     if full_refresh:
         return rebuild("--full-refresh")
-    mark = last_watermark(spark, silver_zone, dataset, bronze_table)
+    mark = last_watermark(spark, silver_zone, dataset)
     if mark is None:
         return rebuild("no silver run recorded yet")
     silver_versions = commit_versions(spark, silver_table)

@@ -17,9 +17,10 @@ from pulse.warehouse import pg_type
 def check_written_tables(root: Path, specs: Sequence[GoldTable], small_tables: Collection[str]
                          ) -> tuple[dict[str, pa.Schema], dict[str, int]]:
     """Check the gold tables under ``root`` against ``specs``; return their schemas and row counts. Names
-    starting with ``_`` are the job's own bookkeeping (``_watermarks``, ``_counts.json``), not tables."""
+    starting with ``_`` are the job's own bookkeeping (``_watermarks``, ``_counts.json``), and with ``.``
+    the checksums Hadoop's local file system writes beside a file, not tables."""
     specs = {t.name: t for t in specs}
-    assert sorted(p.name for p in root.iterdir() if not p.name.startswith("_")) == sorted(specs)
+    assert sorted(p.name for p in root.iterdir() if not p.name.startswith(("_", "."))) == sorted(specs)
     tables = {name: DeltaTable(str(root / name)).to_pyarrow_table() for name in specs}
     for name, spec in specs.items():
         arrow = tables[name]

@@ -190,6 +190,8 @@ def test_a_run_says_why_it_rebuilds_and_compaction_does_not_make_it_rebuild(spar
     assert changes().incremental
     ingest(lake, RUN_DATES[1], monkeypatch, simulator)
     assert changes().run_dates == (RUN_DATES[1],)
+    run_silver(lake, RUN_DATES[1])
+    assert (changes().incremental, changes().run_dates) == (True, ())
     # A restore of silver is a write the watermark does not know: the next run rebuilds, saying so.
     spark.sql(f"RESTORE TABLE delta.`{content}` TO VERSION AS OF 0")
     assert changes().reason.startswith("silver was written since its last recorded run")
