@@ -21,9 +21,10 @@ export PYTEST_DEBUG_TEMPROOT ?= /tmp/pulse-pytest-$(shell printf %s "$(CURDIR)" 
 DEMO_DATE ?= $(shell date -u -d yesterday +%F)
 DEMO_LOOKBACK_DAYS ?= 90
 
-.PHONY: help install jars check-java browser stack down airflow-db demo test test-fast lint airflow psql time-travel rollback bench clean
+.PHONY: help install jars check-java browser stack down airflow-db demo demo-next-day test test-fast lint airflow psql time-travel rollback bench clean
 help:
 	@echo "make demo     set up everything and run both pipelines end to end on the embedded stack"
+	@echo "make demo-next-day  the next day's daily run after make demo: incremental silver, gold and load"
 	@echo "make test     run the test suite (what CI runs)"
 	@echo "make test-fast  the unit tests: no Spark, browser or DAG run (under 2 minutes)"
 	@echo "make airflow  the Airflow UI (api-server, scheduler, dag-processor, triggerer) on http://localhost:8080"
@@ -43,20 +44,22 @@ install: $(VENV)/.installed
 	  echo "✓ install  already done: $$(ls -d $(VENV)/lib/python3*/site-packages/*.dist-info | wc -l) packages in" \
 	    "$(VENV) (it installs again when a requirements file changes)"; fi
 
-# The Delta Lake jars Spark needs beyond the pyspark wheel (jars/pom.xml), resolved once by Maven into
-# $(PULSE_HOME)/jars; every spark-submit passes them. Runs need no network after this.
+# The jars Spark needs beyond the pyspark wheel (jars/pom.xml: Delta Lake, and hadoop-azure for a lake in
+# Azure), resolved once by Maven into $(PULSE_HOME)/jars; every spark-submit passes them. Runs need no network
+# after this. The stamp depends on the pom, so a jar added there is resolved on the next `make`.
 JARS_DIR := $(PULSE_HOME)/jars
 $(JARS_DIR)/.resolved: jars/pom.xml
-	@command -v mvn >/dev/null 2>&1 || { echo "Maven (mvn) was not found: it fetches the Delta Lake jars once" \
-	  "(jars/pom.xml). Install it (Debian/Ubuntu: apt-get install maven), or copy delta-spark_4.2_2.13 and" \
-	  "delta-storage into $(JARS_DIR) yourself."; exit 1; }
+	@command -v mvn >/dev/null 2>&1 || { echo "Maven (mvn) was not found: it fetches Spark's Delta Lake and" \
+	  "hadoop-azure jars once (jars/pom.xml). Install it (Debian/Ubuntu: apt-get install maven), or copy the jars" \
+	  "jars/pom.xml lists into $(JARS_DIR) yourself."; exit 1; }
 	@mkdir -p $(JARS_DIR) && rm -f $(JARS_DIR)/*.jar
 	@mvn -B -q -f jars/pom.xml dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(JARS_DIR) \
 	  > $(PULSE_HOME)/jars.log 2>&1 || { grep -m5 ERROR $(PULSE_HOME)/jars.log; \
-	  echo "Could not fetch the Delta Lake jars listed in jars/pom.xml (io.delta:delta-spark_4.2_2.13," \
-	  "io.delta:delta-storage): Maven needs network access to its central repository once. Full log:" \
+	  echo "Could not fetch the jars listed in jars/pom.xml (io.delta:delta-spark_4.2_2.13," \
+	  "io.delta:delta-storage, org.apache.hadoop:hadoop-azure, org.hdrhistogram:HdrHistogram): Maven needs" \
+	  "network access to its central repository once. Full log:" \
 	  "$(PULSE_HOME)/jars.log"; exit 1; }
-	@echo "Delta Lake jars in $(JARS_DIR): $$(cd $(JARS_DIR) && ls *.jar | tr '\n' ' ')"
+	@echo "Spark's jars in $(JARS_DIR): $$(cd $(JARS_DIR) && ls *.jar | tr '\n' ' ')"
 	@touch $@
 
 jars: $(JARS_DIR)/.resolved
@@ -80,6 +83,10 @@ airflow-db: $(AIRFLOW_HOME)/.migrated
 
 demo: install jars check-java
 	@python -m devstack.demo run --date $(DEMO_DATE) --lookback-days $(DEMO_LOOKBACK_DAYS)
+
+# The day after `make demo`'s, as the daily schedule runs it (one day's window): an incremental run.
+demo-next-day: install jars check-java
+	@python -m devstack.demo run --date $(shell date -u -d "$(DEMO_DATE) + 1 day" +%F) --lookback-days 1
 
 # The browser tests drive Debian's chromium (Playwright's own browser download is not needed). As root
 # (CI), install it when missing; otherwise say how, and those tests skip naming the same command.

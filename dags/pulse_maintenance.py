@@ -15,7 +15,6 @@ line per table: files before and after, files compacted and vacuumed.
 maintains the lake as it is now.
 """
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import dag
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -23,6 +22,7 @@ from pulse import config, tasks
 from pulse.dag_defaults import DEFAULT_ARGS, START_DATE
 from pulse.pipeline import package_spark_jobs, spark_submit_settings
 from pulse.sources import SOURCES
+from pulse.spark_submit import LakeSparkSubmitOperator
 
 
 @dag(
@@ -40,7 +40,7 @@ from pulse.sources import SOURCES
 def pulse_maintenance():
     packaged = package_spark_jobs()
     for source in SOURCES.values():
-        packaged >> SparkSubmitOperator(
+        packaged >> LakeSparkSubmitOperator(
             task_id=f"maintain_{source.name}", name=f"pulse-{source.name}-maintenance",
             application=str(config.SPARK_JOBS_DIR / "common" / "maintenance.py"),
             application_args=["--lake-root", tasks.spark_lake_root(), "--run-date", "{{ ds }}",

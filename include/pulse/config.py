@@ -16,7 +16,7 @@ The others tune a run; each has a default that suits one machine:
 - ``PULSE_RETRY_DELAY_SECONDS`` (30): the first delay before an Airflow task retry (it then grows).
 - ``PULSE_SPARK_SHUFFLE_PARTITIONS`` (8), ``PULSE_SPARK_DRIVER_MEMORY`` (2g): how the Spark jobs run.
 - ``PULSE_SPARK_PYTHON`` (this interpreter): the Python the Spark executors run (``PYSPARK_PYTHON``).
-- ``PULSE_SPARK_JARS_DIR`` (``$PULSE_HOME/jars``): the Delta Lake jars ``make jars`` resolves from
+- ``PULSE_SPARK_JARS_DIR`` (``$PULSE_HOME/jars``): the jars (Delta Lake, hadoop-azure) ``make jars`` resolves from
   ``jars/pom.xml``; every spark-submit passes them (the Docker image bakes them in).
 
 Values are read when they are asked for, so a test or a task can set them. Nothing else in the code

@@ -158,13 +158,11 @@ def _mask_credentials(password: str | None, extras: dict[str, Any]) -> None:
             mask_secret(str(secret))
 
 
-def _azure_path(location: AzureLocation, conn_id: str) -> UPath:
-    from airflow.providers.microsoft.azure.fs.adls import get_fs
+def _lake_connection(location: AzureLocation, conn_id: str):
+    """The connection ``conn_id``, its secrets registered with the log masker, or LakeStorageError
+    saying how to define it."""
     from airflow.sdk import BaseHook
-    from upath import UPath
 
-    # azure-core logs every request at INFO; a task log needs none of them.
-    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     try:
         conn = BaseHook.get_connection(conn_id)
     except Exception as exc:  # the SDK's not-found error type differs across versions
@@ -172,8 +170,18 @@ def _azure_path(location: AzureLocation, conn_id: str) -> UPath:
             f"{location.uri} is in Azure storage, but no {conn_id!r} connection is defined: set "
             f"AIRFLOW_CONN_{conn_id.upper()} or add it to the secrets backend (see README, 'Scaling out')"
         ) from exc
+    _mask_credentials(conn.password, conn.extra_dejson)
+    return conn
+
+
+def _azure_path(location: AzureLocation, conn_id: str) -> UPath:
+    from airflow.providers.microsoft.azure.fs.adls import get_fs
+    from upath import UPath
+
+    # azure-core logs every request at INFO; a task log needs none of them.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
+    conn = _lake_connection(location, conn_id)
     extras = conn.extra_dejson
-    _mask_credentials(conn.password, extras)
     account = location.account or _connection_account(extras) or (None if extras.get("tenant_id") else conn.login)
     options = {"account_name": account} if account and not extras.get("account_name") else {}
     try:
@@ -221,6 +229,112 @@ def _check_container(fs: Any, location: AzureLocation, account: str | None, conn
             f"{where} cannot be reached ({type(exc).__name__}): check the account name and the "
             f"{conn_id!r} connection's endpoint"
         ) from None
+
+
+# --- Spark's settings for the lake ---------------------------------------------------------------
+
+# Azure AD's token endpoint for a service principal (ABFS asks for it; Azure's public cloud).
+_AAD_TOKEN_ENDPOINT = "https://login.microsoftonline.com/{tenant}/oauth2/token"
+_OAUTH = "org.apache.hadoop.fs.azurebfs.oauth2"  # hadoop-azure's token providers
+
+
+def spark_hadoop_conf(lake_root: str, conn_id: str = LAKE_CONN_ID) -> dict[str, str]:
+    """The ``spark.hadoop.*`` settings with which Spark's hadoop-azure (ABFS, the jars of ``make jars``)
+    reads and writes the lake at ``lake_root`` using the credentials of the connection ``conn_id``, read
+    the way the Azure provider's ``get_fs`` reads it. ``{}`` for a local lake.
+
+    - Credentials, for the lake's account only (``fs.azure.account.*.<account>.dfs.core.windows.net``),
+      the first the connection has of: an account key (the password without ``tenant_id``,
+      ``account_key``, or a connection string's ``AccountKey``); a SAS token (``sas_token`` or
+      ``SharedAccessSignature``), which hadoop-azure 3.5.0 takes as a fixed token
+      (``fs.azure.sas.fixed.token``, auth type SAS: every request carries it, so it must allow what the
+      jobs do, until it expires); a service principal (``tenant_id``, the client id as login and its
+      secret as password) or a managed identity (``managed_identity_client_id``), both through OAuth.
+      With none, none: the cluster's own settings apply (Databricks, HDInsight).
+    - An endpoint of the connection's own (a connection string's ``BlobEndpoint``, the host, or
+      ``account_host``), such as Azurite's ``http://127.0.0.1:10000/<account>``: ABFS is sent there and
+      speaks the Blob API (flat namespace, no ``dfs`` endpoint needed), over plain http when the
+      endpoint is http, which needs an ``abfs://`` lake URI (``abfss://`` always uses TLS).
+
+    Reads the connection (after registering its secrets with Airflow's log masker): call it when a task
+    runs, never while a DAG file is parsed. Raises LakeStorageError for a lake URI Spark cannot read.
+    """
+    if not is_remote(lake_root):
+        return {}
+    location = parse_azure_uri(lake_root)
+    scheme, account_host = urlsplit(lake_root).scheme.lower(), urlsplit(lake_root).netloc.partition("@")[2]
+    abfs_uri = "abfss://<container>@<account>.dfs.core.windows.net/<path>"
+    if scheme in ("wasb", "wasbs"):
+        raise LakeStorageError(f"Spark cannot read {lake_root}: WASB was removed in Hadoop 3.5, which Spark 4.2 "
+                               f"bundles. Name the same container as {abfs_uri}")
+    if scheme == "az" or ".dfs." not in account_host:
+        raise LakeStorageError(f"Spark cannot read {lake_root}: hadoop-azure needs the account's dfs host, as in "
+                               f"{abfs_uri} (Airflow's tasks read that form as well)")
+    credentials = _abfs_credentials(_lake_connection(location, conn_id))
+    if credentials.get("sas_token"):  # masked as the connection holds it, maybe with a leading "?"
+        credentials["sas_token"] = credentials["sas_token"].lstrip("?")
+        _mask_credentials(None, {"sas_token": credentials["sas_token"]})
+    conf = _abfs_auth(account_host, credentials)
+    endpoint = urlsplit(credentials["endpoint"] or "")
+    account, _, domain = account_host.partition(".dfs.")
+    if endpoint.hostname and endpoint.hostname not in (f"{account}.blob.{domain}", account_host):
+        # An emulator or a custom endpoint. These are read without an account suffix (always.use.https
+        # only so), which is harmless: a job's only Azure account is the lake's.
+        conf.update({"fs.azure.abfs.endpoint": endpoint.netloc, "fs.azure.account.hns.enabled": "false",
+                     "fs.azure.fns.account.service.type": "BLOB"})
+        if endpoint.scheme == "http":
+            if scheme == "abfss":
+                raise LakeStorageError(f"the {conn_id!r} connection's endpoint {endpoint.geturl()} is plain "
+                                       f"http, which abfss:// never uses: name the lake abfs://… instead")
+            # hadoop-azure 3.5.0's default HTTP client (Apache) fails on an http endpoint ("SSL socket
+            # factory may not be null": it is built for https only); the JDK's client does not.
+            conf.update({"fs.azure.always.use.https": "false",
+                         "fs.azure.networking.library": "JDK_HTTP_URL_CONNECTION"})
+    return {f"spark.hadoop.{key}": value for key, value in conf.items()}
+
+
+def _abfs_credentials(conn: Any) -> dict[str, str | None]:
+    """What the connection holds, as the provider's ``get_fs`` reads it: a connection string overrides the
+    other fields; with ``tenant_id``, login and password are a service principal's, otherwise the
+    password is an account key."""
+    extras = conn.extra_dejson
+    if extras.get("connection_string"):
+        parts = {}
+        for part in str(extras["connection_string"]).split(";"):
+            name, _, value = part.partition("=")
+            parts[name.strip().lower()] = value.strip() or None
+        return {"account_key": parts.get("accountkey"), "sas_token": parts.get("sharedaccesssignature"),
+                "endpoint": parts.get("blobendpoint")}
+    principal = bool(extras.get("tenant_id"))
+    host = conn.host or extras.get("account_host")
+    return {"account_key": extras.get("account_key") or (None if principal else conn.password),
+            "sas_token": extras.get("sas_token"), "tenant_id": extras.get("tenant_id"),
+            "client_id": conn.login if principal else None, "client_secret": conn.password if principal else None,
+            "managed_identity_client_id": extras.get("managed_identity_client_id"),
+            "endpoint": host if not host or "://" in host else f"https://{host}"}
+
+
+def _abfs_auth(account_host: str, credentials: dict[str, str | None]) -> dict[str, str]:
+    """ABFS's settings for the first credential the connection has, each for ``account_host`` only."""
+    key, sas, tenant = credentials.get("account_key"), credentials.get("sas_token"), credentials.get("tenant_id")
+    client_id, client_secret = credentials.get("client_id"), credentials.get("client_secret")
+    identity = credentials.get("managed_identity_client_id")
+    auth = "fs.azure.account.auth.type"
+    if key:
+        settings = {auth: "SharedKey", "fs.azure.account.key": key}
+    elif sas:
+        settings = {auth: "SAS", "fs.azure.sas.fixed.token": sas}
+    elif client_id and client_secret:
+        settings = {auth: "OAuth", "fs.azure.account.oauth.provider.type": f"{_OAUTH}.ClientCredsTokenProvider",
+                    "fs.azure.account.oauth2.client.endpoint": _AAD_TOKEN_ENDPOINT.format(tenant=tenant),
+                    "fs.azure.account.oauth2.client.id": client_id,
+                    "fs.azure.account.oauth2.client.secret": client_secret}
+    elif identity:
+        settings = {auth: "OAuth", "fs.azure.account.oauth.provider.type": f"{_OAUTH}.MsiTokenProvider",
+                    "fs.azure.account.oauth2.client.id": identity, "fs.azure.account.oauth2.msi.tenant": tenant}
+    else:
+        settings = {}
+    return {f"{name}.{account_host}": value for name, value in settings.items() if value}
 
 
 # --- reading and writing --------------------------------------------------------------------------

@@ -22,7 +22,6 @@ tasks as the docs do; the grid shows the groups. What the Python tasks do is in 
 
 from __future__ import annotations
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.providers.common.sql.operators.sql import (
     SQLCheckOperator,
     SQLExecuteQueryOperator,
@@ -34,6 +33,7 @@ from airflow.sdk import Param, TaskGroup, task
 from pulse import config, quality, tasks
 from pulse.dag_defaults import DEFAULT_ARGS, START_DATE, gold_asset
 from pulse.sources.base import Source
+from pulse.spark_submit import LakeSparkSubmitOperator
 
 
 def pipeline_dag_settings(source: Source) -> dict:
@@ -136,13 +136,14 @@ def ingest_inputs(source: Source) -> TaskGroup:
 
 
 def spark_submit_settings() -> dict:
-    """What every ``SparkSubmitOperator`` of Pulse passes: the ``spark_default`` connection, the zipped
-    ``spark_jobs`` package, the Delta Lake jars and how the jobs run (:func:`pulse.config.spark_conf`)."""
+    """What every Spark job of Pulse (a :class:`~pulse.spark_submit.LakeSparkSubmitOperator`) passes: the
+    ``spark_default`` connection, the zipped ``spark_jobs`` package, the jars of ``make jars``, how the jobs
+    run (:func:`pulse.config.spark_conf`) and the lake, whose storage settings the operator adds when it runs."""
     return dict(conn_id=tasks.SPARK_CONN_ID, py_files=str(config.dist_dir() / "spark_jobs.zip"),
                 conf=config.spark_conf(), driver_memory=config.spark_driver_memory(),
-                # The Delta Lake jars (a glob spark-submit expands; package_spark_jobs checks they are there).
+                # Delta Lake's and hadoop-azure's jars (a glob spark-submit expands; package_spark_jobs checks them).
                 jars=str(config.spark_jars_dir() / "*.jar"),
-                env_vars={"PYSPARK_PYTHON": config.spark_python()})
+                env_vars={"PYSPARK_PYTHON": config.spark_python()}, lake_root=tasks.spark_lake_root())
 
 
 @task
@@ -160,11 +161,11 @@ def build_lake(source: Source) -> TaskGroup:
     silver_args = [*job_args, "--run-id", "{{ run_id }}", *full_refresh]
     spark = spark_submit_settings()
     with TaskGroup("lake", prefix_group_id=False, tooltip="Silver and gold, in Spark") as group:
-        silver = SparkSubmitOperator(task_id="silver", application=str(config.SPARK_JOBS_DIR / source.silver_job),
-                                     name=f"pulse-{source.name}-silver", application_args=silver_args, **spark)
-        gold = SparkSubmitOperator(task_id="gold", application=str(config.SPARK_JOBS_DIR / source.gold_job),
-                                   name=f"pulse-{source.name}-gold",
-                                   application_args=[*job_args, *full_refresh, *source.gold_job_args], **spark)
+        silver = LakeSparkSubmitOperator(task_id="silver", application=str(config.SPARK_JOBS_DIR / source.silver_job),
+                                         name=f"pulse-{source.name}-silver", application_args=silver_args, **spark)
+        gold = LakeSparkSubmitOperator(task_id="gold", application=str(config.SPARK_JOBS_DIR / source.gold_job),
+                                       name=f"pulse-{source.name}-gold",
+                                       application_args=[*job_args, *full_refresh, *source.gold_job_args], **spark)
         package_spark_jobs() >> silver >> gold
     return group
 

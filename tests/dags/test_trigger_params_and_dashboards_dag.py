@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 
 from pulse import tasks
 from pulse.sources import SOURCES
@@ -124,7 +125,7 @@ def test_the_maintenance_dag_compacts_and_vacuums_each_sources_tables_weekly_one
     assert dag.timetable.summary == "0 3 * * 0" and dag.max_active_tasks == 1 and not dag.catchup
     for source in SOURCES:
         job = dag.get_task(f"maintain_{source}")
-        assert type(job).__name__ == "SparkSubmitOperator"
+        assert isinstance(job, SparkSubmitOperator)  # Pulse's subclass, which adds the lake's settings
         assert job.upstream_task_ids == {"package_spark_jobs"}
         assert job.application.endswith("spark_jobs/common/maintenance.py")
         args = job.application_args

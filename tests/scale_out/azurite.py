@@ -2,8 +2,8 @@
 
 Azurite comes from the npm registry, installed once into ``$PULSE_HOME/tools/azurite`` (never globally).
 It serves one storage account, ``pulselake``, with a key made up for the session, on a free port and in
-memory. It emulates Blob storage only (no ``dfs`` endpoint), so the tests use ``az://`` URIs through
-adlfs; ``abfss://`` for Spark needs hadoop-azure on the cluster (see README, "Scaling out").
+memory. It emulates Blob storage only (no ``dfs`` endpoint), so the Python side's tests use ``az://`` URIs
+through adlfs, and Spark's use ``abfs://`` in Blob mode (``pulse.lake_storage.spark_hadoop_conf``).
 """
 
 from __future__ import annotations
