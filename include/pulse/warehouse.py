@@ -232,8 +232,8 @@ def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[
     schema = staging_schema(source)
     counts: dict[str, int] = {}
     read_versions: dict[str, int] = {}
-    published = published_versions(conn, source) if keys and not versions else {}
-    with conn.transaction():
+    with conn.transaction():  # the outermost transaction (a connection that is not in autocommit mode too)
+        published = published_versions(conn, source) if keys and not versions else {}
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
         for table in tables:

@@ -91,3 +91,15 @@ def test_a_large_change_a_rewrite_or_a_restore_is_copied_whole(pg_conn, lake, ca
     assert "as a slice load" not in caplog.text
     assert "staged staging_slices.fact_days: 400 rows from Delta version" in caplog.text
     assert warehouse_rows(pg_conn) == lake_rows(table)
+
+
+def test_a_slice_load_commits_on_a_connection_that_is_not_in_autocommit_mode(pg_conn, lake, postgres):
+    """Airflow's PostgresHook hands out such connections; the stage task closes it without a commit."""
+    import psycopg
+
+    merge(str(lake / "fact_days"), rows(1, 1, score=4))
+    conn = psycopg.connect(host=postgres["host"], port=postgres["port"], user="postgres", dbname=pg_conn.info.dbname)
+    assert not conn.autocommit
+    stage_gold(conn, "slices", lake, list(KEYS), keys=KEYS)
+    conn.close()
+    assert pg_conn.execute("SELECT count(*) FROM staging_slices.fact_days").fetchone()[0] == 400
