@@ -103,3 +103,15 @@ def test_a_slice_load_commits_on_a_connection_that_is_not_in_autocommit_mode(pg_
     stage_gold(conn, "slices", lake, list(KEYS), keys=KEYS)
     conn.close()
     assert pg_conn.execute("SELECT count(*) FROM staging_slices.fact_days").fetchone()[0] == 400
+
+
+def test_another_lakes_table_of_the_same_name_and_version_is_copied_whole(pg_conn, lake, tmp_path, caplog):
+    """A new lake (or one moved to other storage) publishing into the same warehouse: its tables are at
+    the same versions as the published ones, but they are other tables, so nothing is taken from gold."""
+    other = tmp_path / "other_gold"
+    write_deltalake(str(other / "fact_days"), rows(40, 10, score=6), configuration=CDF)
+    assert DeltaTable(str(other / "fact_days")).version() == DeltaTable(str(lake / "fact_days")).version()
+    with caplog.at_level(logging.INFO, logger="pulse.warehouse"):
+        publish(pg_conn, other)
+    assert "staged staging_slices.fact_days: 400 rows from Delta version 0" in caplog.text
+    assert warehouse_rows(pg_conn) == lake_rows(str(other / "fact_days"))
