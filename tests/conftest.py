@@ -45,6 +45,10 @@ def spark():
     conf = {**spark_conf(), "spark.ui.enabled": "false", "spark.jars": ",".join(spark_jars())}
     conf.update({key: "2" for key in ("spark.sql.shuffle.partitions", "spark.databricks.delta.snapshotPartitions",
                                       "spark.sql.sources.parallelPartitionDiscovery.parallelism")})
+    # One session lives for the whole suite (thousands of jobs): keep little of each finished job, stage and
+    # query for the status store (the UI is off; CI ran out of heap there), and give the driver room.
+    conf.update({"spark.ui.retainedJobs": "50", "spark.ui.retainedStages": "50", "spark.ui.retainedTasks": "1000",
+                 "spark.sql.ui.retainedExecutions": "20", "spark.driver.memory": "2g"})
     builder = SparkSession.builder.master("local[2]")
     for key, value in conf.items():
         builder = builder.config(key, value)
