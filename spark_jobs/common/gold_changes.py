@@ -21,7 +21,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark_jobs.common.incremental import FULL, INCREMENTAL, commit_actions, commit_versions, data_changes
+from spark_jobs.common.incremental import RunMode, commit_actions, commit_versions, data_changes
 
 WATERMARKS = "_watermarks"
 WATERMARK_SCHEMA = T.StructType([
@@ -37,7 +37,7 @@ CHANGE_FEED_PROPERTY = "delta.enableChangeDataFeed"
 
 
 @dataclass(frozen=True)
-class GoldPlan:
+class GoldPlan(RunMode):
     """What one gold run reads: silver pinned at ``silver_versions``; since ``since`` (the versions the last
     run read) when incremental; otherwise all of it, for ``reason``."""
 
@@ -45,13 +45,6 @@ class GoldPlan:
     since: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
 
-    @property
-    def incremental(self) -> bool:
-        return self.reason is None
-
-    @property
-    def mode(self) -> str:
-        return INCREMENTAL if self.incremental else FULL
 
     def describe(self) -> str:
         if not self.incremental:

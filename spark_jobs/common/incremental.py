@@ -48,8 +48,22 @@ _COMMIT_FILE = re.compile(r"^(\d{20})\.json$")
 INCREMENTAL, FULL = "incremental", "full"
 
 
+class RunMode:
+    """A run's plan is incremental unless it has a ``reason`` to rebuild (silver's and gold's plans alike)."""
+
+    reason: str | None
+
+    @property
+    def incremental(self) -> bool:
+        return self.reason is None
+
+    @property
+    def mode(self) -> str:
+        return INCREMENTAL if self.incremental else FULL
+
+
 @dataclass(frozen=True)
-class BronzeChanges:
+class BronzeChanges(RunMode):
     """What one run of one dataset reads from its bronze table."""
 
     table: str
@@ -63,13 +77,6 @@ class BronzeChanges:
     reason: str | None = None
     """Why this run rebuilds the dataset from all of bronze; None when it merges what changed."""
 
-    @property
-    def incremental(self) -> bool:
-        return self.reason is None
-
-    @property
-    def mode(self) -> str:
-        return INCREMENTAL if self.incremental else FULL
 
     def describe(self) -> str:
         """One line for the log: what is read and why."""
