@@ -32,6 +32,9 @@ def realdata() -> Path:
     return REALDATA
 
 
+_SPARK_SESSIONS: list = []
+
+
 @pytest.fixture(scope="session")
 def spark():
     """The local Spark session every test that needs Spark shares (real Spark, small and quiet), with the
@@ -54,8 +57,20 @@ def spark():
         builder = builder.config(key, value)
     session = spark_session("pulse-tests", builder)
     session.sparkContext.setLogLevel("ERROR")
+    _SPARK_SESSIONS.append(session)
     yield session
+    _SPARK_SESSIONS.clear()
     session.stop()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_spark_caches():
+    """After each test module, the shared session forgets the Delta logs and cached data the module read:
+    every test writes tables of its own, and Delta keeps each table's snapshot until the cache expires."""
+    yield
+    for session in _SPARK_SESSIONS:
+        session.catalog.clearCache()
+        session._jvm.org.apache.spark.sql.delta.DeltaLog.clearCache()
 
 
 @pytest.fixture(scope="session")
