@@ -445,14 +445,17 @@ def replace_directory(new: Path, final: Path) -> None:
 
 
 def move_file(source: LakePath, target: LakePath) -> None:
-    """Move a file within a local directory tree or within Azure storage.
+    """Move a file (a symbolic link: the link itself) within a local directory tree or within Azure
+    storage, to a ``target`` that does not exist yet.
 
     Azure's server-side copy may still be running when it returns, and deleting the source then
     would lose the file. So the bytes are streamed through this process: the upload commits on
     close, and only after that is the source deleted."""
     if isinstance(source, Path) and isinstance(target, Path):
+        if os.path.lexists(target):  # shutil.move would move into a folder (or a link's target) there
+            raise FileExistsError(f"{target} exists: a file is never moved onto or into it")
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(source), target)
+        shutil.move(str(source), target)  # a link is moved as a link
         return
     with source.open("rb") as reader, target.open("wb") as writer:
         _copy_stream(reader, writer)

@@ -47,16 +47,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
+import shutil
+import zipfile
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePath, PurePosixPath
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import ijson  # streams the rows of large files
 
 from pulse.config import inbox_root as configured_inbox_root
 from pulse.config import lake_root as configured_lake_root
+from pulse.inbox import directory_inside, fitting_name, inbox_files, printable, safe_folder_name
 from pulse.lake import MANIFEST_NAME, BronzePartitionWriter, bronze_partition_path
 from pulse.lake_storage import is_remote, lake_path, move_file
 from pulse.spotify_client import LISTENER_NAME, SOURCE
@@ -70,6 +76,9 @@ DATASET = "history"
 REJECTED = "_rejected"
 INGESTED = "_ingested"
 NO_LISTENER = "_"
+REASON_SUFFIX = ".reason.txt"
+COUNTS_COVER = ("this attempt: files an earlier attempt of the same task moved out of the inbox are in bronze, "
+                "but not in these counts")
 EXPORT_ID_HEX = 16
 ROWS_PER_PAGE = 10_000
 """Rows handed to the bronze writer at a time; a "page" of a file is this many of its rows."""
@@ -94,6 +103,21 @@ EXTENDED_FIELDS = _EXTENDED_COMMON | {
 _EXTENDED_REQUIRED = frozenset({"ts", "ms_played", "master_metadata_track_name", "spotify_track_uri"})
 _LEGACY_MARKERS = frozenset({"username", "ip_addr_decrypted", "user_agent_decrypted"})
 _EXTENDED_KNOWN = EXTENDED_FIELDS | EXTENDED_LEGACY_FIELDS
+
+
+SPOTIFY_ACCOUNT_FILES = re.compile(
+    r"""(?ix)
+    read_?me.*\.pdf                     # ReadMeFirst_AccountData.pdf, ReadMeFirst_ExtendedStreamingHistory.pdf
+    | (?:userdata|payments|follow|inferences|identifiers|identity|marquee|searchqueries|yourlibrary
+       |playlistinabottle|customerservicehistoryandsurveydata|soundrecognition|yoursoundcapsule
+       |duonewfamily|familyplan|wrapped\d{4}|playlist\d+)\.json
+    """)
+"""The files of Spotify's "Account data" and "Extended streaming history" archives that are not a
+listening history (names as Spotify ships them, in ``Spotify Account Data/``, ``Spotify Extended
+Streaming History/`` or ``MyData/``)."""
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error)
+"""What :mod:`zipfile` raises for an archive or member it cannot read (corrupt, encrypted, an unknown
+compression)."""
 
 
 class NotAnExport(Exception):
@@ -135,51 +159,87 @@ def _why_no_format(fields: frozenset[str]) -> str:
 
 @dataclass(frozen=True)
 class DroppedFile:
-    """A file found in the inbox: where it is, whose it is (None: no valid listener) and its path
-    inside the listener's folder (or the inbox root)."""
+    """A file found in the inbox, or a file inside a zip archive found there: where it is, whose it
+    is (None: no valid listener) and its path inside the listener's folder (or the inbox root)."""
 
     path: LakePath
     listener: str | None
     relative: PurePath
     problem: str | None = None
-    """Why it cannot be an export whatever it holds (placement), or None."""
+    """Why it cannot be an export whatever it holds (placement, a link), or None."""
+    member: str | None = None
+    """Its name inside the zip archive at ``path``; None for a file of its own."""
+
+    @property
+    def name(self) -> str:
+        """How logs and the summary name it: its path under the inbox, a member after its archive's."""
+        return printable(self.relative if self.listener is None else PurePath(self.listener, self.relative))
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """Its bytes, streamed: a member is decompressed as it is read, never extracted to disk."""
+        if self.member is None:
+            with self.path.open("rb") as f:
+                yield f
+            return
+        with self.path.open("rb") as raw, zipfile.ZipFile(raw) as archive, archive.open(self.member) as f:
+            yield f
 
 
 def dropped_files(inbox: str | os.PathLike) -> list[DroppedFile]:
-    """Every file waiting in the inbox, in a stable order: files of listener folders (at any depth,
-    except their ``_ingested``), files directly in the root and files of folders whose name is not
-    a listener name (those two with their ``problem``). Names starting with ``.`` are skipped (a
-    copy in progress), and so is ``_rejected``."""
+    """Every file waiting in the inbox, in a stable order (:func:`pulse.inbox.inbox_files`: no link is
+    followed, names starting with ``.`` are skipped, and so are ``_rejected`` and each listener's
+    ``_ingested``): files of listener folders at any depth, files directly in the root and files of
+    folders whose name is not a listener name (those two with their ``problem``), and links, each
+    with the reason it is refused."""
     root = lake_path(inbox)
-    if not root.is_dir():
-        return []
-    found: list[DroppedFile] = []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or entry.name == REJECTED:
-            continue
-        if entry.is_file():
-            found.append(DroppedFile(entry, None, PurePath(entry.name),
-                                     f"it is directly in the inbox root: put it in {root}/<listener>/"))
-            continue
-        if not entry.is_dir():
-            continue
-        valid = LISTENER_NAME.fullmatch(entry.name) is not None
-        problem = None if valid else (f"its folder {entry.name!r} is not a listener name (1-64 letters, "
-                                      "digits, '_', '.' or '-')")
-        for path in sorted(entry.rglob("*")):
-            relative = path.relative_to(entry)
-            if (not path.is_file() or relative.parts[0] == INGESTED
-                    or any(part.startswith(".") for part in relative.parts)):
-                continue
-            found.append(DroppedFile(path, entry.name if valid else None, relative, problem))
+    found = []
+    for file in inbox_files(root, skip_in_root=(REJECTED,), skip_in_folders=(INGESTED,)):
+        if file.folder is None:
+            problem = file.problem or f"it is directly in the inbox root: put it in {printable(root)}/<listener>/"
+            found.append(DroppedFile(file.path, None, file.relative, problem))
+        elif LISTENER_NAME.fullmatch(file.folder) is None:
+            problem = file.problem or (f"its folder {printable(file.folder)!r} is not a listener name (1-64 "
+                                       "letters, digits, '_', '.' or '-')")
+            found.append(DroppedFile(file.path, None, PurePath(file.folder, file.relative), problem))
+        else:
+            found.append(DroppedFile(file.path, file.folder, file.relative, file.problem))
     return found
 
 
-def file_digest(path: LakePath) -> tuple[str, int]:
-    """The sha256 (hex) and size in bytes of a file, read in blocks."""
+def is_zip_archive(path: LakePath) -> bool:
+    """True when the file starts like a zip archive (told by its bytes, not its name)."""
+    with path.open("rb") as f:
+        return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def archive_members(archive: DroppedFile) -> list[DroppedFile]:
+    """The files inside a zip archive dropped in a listener's folder, each with its path after the
+    archive's. Folders and names with a part starting with ``.`` (``__MACOSX`` too) are left out.
+    Raises :class:`zipfile.BadZipFile` when the archive cannot be read."""
+    with archive.path.open("rb") as raw, zipfile.ZipFile(raw) as opened:
+        names = [info.filename for info in opened.infolist() if not info.is_dir()]
+    members = []
+    for name in sorted(names):
+        parts = [part for part in PurePosixPath(name).parts if part not in ("/", ".")]
+        if not parts or any(part.startswith(".") or part == "__MACOSX" for part in parts):
+            continue
+        inside = PurePath(*(fitting_name(part) for part in parts))  # a name to show and file under, never a path read
+        members.append(DroppedFile(archive.path, archive.listener, archive.relative / inside, member=name))
+    return members
+
+
+def is_spotify_account_file(name: str) -> bool:
+    """True for the files Spotify ships beside the streaming history (its ReadMe PDF, ``Userdata.json``,
+    ``Payments.json``, ``Playlist1.json`` …): not plays, so skipped rather than rejected."""
+    return SPOTIFY_ACCOUNT_FILES.fullmatch(name) is not None
+
+
+def file_digest(path: LakePath | DroppedFile) -> tuple[str, int]:
+    """The sha256 (hex) and size in bytes of a file (or of an archive member's bytes), read in blocks."""
     digest = hashlib.sha256()
     size = 0
-    with path.open("rb") as f:
+    with path.open() if isinstance(path, DroppedFile) else path.open("rb") as f:
         while block := f.read(1 << 20):
             digest.update(block)
             size += len(block)
@@ -209,13 +269,23 @@ def pending_exports(inbox: str | os.PathLike | None = None,
     inbox, lake_root = _where(inbox, lake_root)
     pending = []
     for dropped in dropped_files(inbox):
-        if dropped.listener is None:
+        if dropped.problem is not None or dropped.listener is None:
             pending.append(dropped.path)
-            continue
-        sha256, _ = file_digest(dropped.path)
-        if not _is_ingested(lake_root, dropped.listener, sha256):
+        elif not is_zip_archive(dropped.path):
+            if not _is_ingested(lake_root, dropped.listener, file_digest(dropped)[0]):
+                pending.append(dropped.path)
+        elif _archive_has_work(dropped, lake_root):
             pending.append(dropped.path)
     return pending
+
+
+def _archive_has_work(archive: DroppedFile, lake_root: LakePath) -> bool:
+    try:
+        members = archive_members(archive)
+        return any(not is_spotify_account_file(member.relative.name)
+                   and not _is_ingested(lake_root, member.listener, file_digest(member)[0]) for member in members)
+    except ARCHIVE_ERRORS:
+        return True  # to be rejected
 
 
 def _first_line(exc: BaseException) -> str:
@@ -225,37 +295,37 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def export_rows(path: LakePath) -> Iterator[Any]:
-    """The elements of the JSON list in ``path``, streamed (ijson). Raises :class:`NotAnExport` when the
-    file is not JSON or not a list; a UTF-8 byte-order mark is allowed."""
-    with path.open("rb") as f:
-        if f.read(3) != b"\xef\xbb\xbf":
-            f.seek(0)
-        start = f.tell()
-        if not f.read(1):
-            raise NotAnExport("not JSON: the file is empty")
-        f.seek(start)
-        try:
-            _, event, _ = next(ijson.parse(f))
-        except ijson.JSONError as exc:
-            raise NotAnExport(f"not JSON: {_first_line(exc)}") from exc
-        if event != "start_array":
-            raise NotAnExport(f"not a JSON list (it starts with a {event.removeprefix('start_')})")
-        f.seek(start)
-        try:
-            yield from ijson.items(f, "item", use_float=True)
-        except ijson.JSONError as exc:
-            raise NotAnExport(f"not JSON: {_first_line(exc)}") from exc
+def export_rows(f: BinaryIO) -> Iterator[Any]:
+    """The elements of the JSON list in the open file ``f`` (seekable: a file, or a zip member),
+    streamed (ijson). Raises :class:`NotAnExport` when the file is not JSON or not a list; a UTF-8
+    byte-order mark is allowed."""
+    if f.read(3) != b"\xef\xbb\xbf":
+        f.seek(0)
+    start = f.tell()
+    if not f.read(1):
+        raise NotAnExport("not JSON: the file is empty")
+    f.seek(start)
+    try:
+        _, event, _ = next(ijson.parse(f))
+    except ijson.JSONError as exc:
+        raise NotAnExport(f"not JSON: {_first_line(exc)}") from exc
+    if event != "start_array":
+        raise NotAnExport(f"not a JSON list (it starts with a {event.removeprefix('start_')})")
+    f.seek(start)
+    try:
+        yield from ijson.items(f, "item", use_float=True)
+    except ijson.JSONError as exc:
+        raise NotAnExport(f"not JSON: {_first_line(exc)}") from exc
 
 
-def write_export(path: LakePath, writer: BronzePartitionWriter, request_url: str) -> tuple[str, int]:
-    """Check every row of the export at ``path`` and write it to ``writer`` as it is; returns its
+def write_export(f: BinaryIO, writer: BronzePartitionWriter, request_url: str) -> tuple[str, int]:
+    """Check every row of the export in the open file ``f`` and write it to ``writer`` as it is; returns its
     format and row count. Raises :class:`NotAnExport` (the writer is left to the caller to abort)
     when a row is not an object, its fields are no format's, or rows of two formats are mixed."""
     file_format: str | None = None
     rows = 0
     batch: list[dict] = []
-    for row in export_rows(path):
+    for row in export_rows(f):
         if not isinstance(row, dict):
             raise NotAnExport(f"row {rows} is a JSON {type(row).__name__}, not an object: not a list of plays")
         fields = frozenset(row)
@@ -278,28 +348,68 @@ def write_export(path: LakePath, writer: BronzePartitionWriter, request_url: str
     return file_format, rows
 
 
+def _taken(path: LakePath) -> bool:
+    return os.path.lexists(path) if isinstance(path, Path) else path.exists()  # a dangling link is taken
+
+
+def _reason_name(name: str) -> str:
+    return fitting_name(name, REASON_SUFFIX)
+
+
 def _free_path(path: LakePath) -> LakePath:
-    """``path``, or ``<stem>.<n><suffix>`` for the first ``n`` that is not taken."""
-    candidate, n = path, 1
-    while candidate.exists() or candidate.with_name(candidate.name + ".reason.txt").exists():
-        candidate = path.with_name(f"{path.stem}.{n}{path.suffix}")
+    """``path``, or ``<stem>.<n><suffix>`` for the first ``n`` that is not taken (nor its reason file's
+    name), every name short enough for the file system."""
+    suffix = path.suffix if len(os.fsencode(path.suffix)) <= 16 else ""
+    stem = path.name.removesuffix(suffix) if suffix else path.name
+    candidate, n = path.with_name(fitting_name(path.name)), 1
+    while _taken(candidate) or _taken(candidate.with_name(_reason_name(candidate.name))):
+        candidate = path.with_name(fitting_name(f"{stem}.{n}", suffix))
         n += 1
     return candidate
 
 
-def _move(path: LakePath, target: LakePath) -> LakePath:
-    target = _free_path(target)
-    move_file(path, target)
-    return target
+def _place(inbox: LakePath, relative: PurePath) -> LakePath:
+    """A free path for a file at ``relative`` under the inbox, its folders made inside the inbox."""
+    folder = directory_inside(inbox, relative.parent)
+    return _free_path(folder / relative.name)
+
+
+def _rejected_place(inbox: LakePath, dropped: DroppedFile) -> LakePath:
+    """Where a rejected file goes: ``_rejected/<listener>/<its path>``; without a listener,
+    ``_rejected/_/<its path>``, the folder it came from under a safe name of its own
+    (:func:`pulse.inbox.safe_folder_name`), so files of two badly named folders never mix."""
+    if dropped.listener is not None:
+        return _place(inbox, PurePath(REJECTED, dropped.listener, dropped.relative))
+    parts = dropped.relative.parts
+    folder = (safe_folder_name(parts[0]),) if len(parts) > 1 else ()
+    return _place(inbox, PurePath(REJECTED, NO_LISTENER, *folder, *parts[1:]))
+
+
+def _write_reason(target: LakePath, dropped: DroppedFile, inbox: LakePath, reason: str) -> None:
+    text = (f"{dropped.name} was rejected: {reason}\n"
+            f"It is not a Spotify streaming-history export Pulse reads (classic StreamingHistory*, extended "
+            f"endsong_* or Streaming_History_Audio_*, or a zip archive holding them). Fix it and drop it into "
+            f"{printable(inbox)}/<listener>/ again.\n")
+    reason_file = target.with_name(_reason_name(target.name))
+    if isinstance(reason_file, Path):  # "x": never through a link planted under that name
+        with reason_file.open("x", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        reason_file.write_text(text)
 
 
 def _reject(inbox: LakePath, dropped: DroppedFile, reason: str) -> LakePath:
-    target = _move(dropped.path, inbox / REJECTED / (dropped.listener or NO_LISTENER) / dropped.relative)
-    target.with_name(target.name + ".reason.txt").write_text(
-        f"{dropped.path} was rejected: {reason}\n"
-        f"It is not a Spotify streaming-history export Pulse reads (classic StreamingHistory*, extended "
-        f"endsong_* or Streaming_History_Audio_*). Fix it and drop it into {inbox}/<listener>/ again.\n")
-    log.error("spotify export %s rejected: %s (moved to %s)", dropped.path, reason, target)
+    """Move the rejected file (a link itself, never what it points to) to ``_rejected/``, or copy an
+    archive member's bytes there, with its reason beside it."""
+    target = _rejected_place(inbox, dropped)
+    if dropped.member is None:
+        move_file(dropped.path, target)
+    else:
+        with dropped.open() as reader, target.open("xb" if isinstance(target, Path) else "wb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+    _write_reason(target, dropped, inbox, reason)
+    log.error("spotify export %s rejected: %s (%s to %s)", dropped.name, reason,
+              "moved" if dropped.member is None else "copied out of the archive", printable(target))
     return target
 
 
@@ -307,62 +417,133 @@ def _keep_ingested(inbox: LakePath, dropped: DroppedFile, sha256: str) -> LakePa
     """Move an ingested (or already ingested) file to its listener's ``_ingested/``; a byte-identical
     copy of a file already kept there is removed instead of piling up beside it."""
     target = inbox / dropped.listener / INGESTED / dropped.relative
-    if target.is_file() and file_digest(target)[0] == sha256:
+    if not _is_link(target) and target.is_file() and file_digest(target)[0] == sha256:
         dropped.path.unlink()
         return target
-    return _move(dropped.path, target)
+    target = _place(inbox, PurePath(dropped.listener, INGESTED, dropped.relative))
+    move_file(dropped.path, target)
+    return target
+
+
+def _is_link(path: LakePath) -> bool:
+    return isinstance(path, Path) and path.is_symlink()
+
+
+INGESTED_NOW, SKIPPED, ACCOUNT_FILE, REJECTED_NOW = "ingested", "skipped", "account file", "rejected"
+
+
+def _take(dropped: DroppedFile, lake_root: LakePath, result: dict,
+          digest: tuple[str, int] | None = None) -> tuple[str, str | None]:
+    """Ingest one export (a file, or a member of an archive; ``digest`` when already known) and count
+    it in ``result``; returns what became of it and, for a rejected one, why. Leaves moving the file to
+    the caller."""
+    try:
+        return _ingest_export(dropped, lake_root, result, digest), None
+    except NotAnExport as exc:
+        reason = str(exc)
+    if is_spotify_account_file(dropped.relative.name):
+        result["files_account_data"] += 1
+        return ACCOUNT_FILE, None
+    result["files_rejected"] += 1
+    result["rejected"].append({"file": dropped.name, "reason": reason})
+    return REJECTED_NOW, reason
+
+
+def _ingest_export(dropped: DroppedFile, lake_root: LakePath, result: dict,
+                   digest: tuple[str, int] | None) -> str:
+    try:
+        sha256, size = digest or file_digest(dropped)
+    except ARCHIVE_ERRORS as exc:
+        raise NotAnExport(f"it cannot be read from its zip archive: {exc}") from exc
+    partition = export_partition(lake_root, dropped.listener, sha256)
+    if _is_ingested(lake_root, dropped.listener, sha256):
+        log.info("spotify export %s is already in bronze (%s, same content): skipped", dropped.name, partition)
+        result["files_skipped"] += 1
+        return SKIPPED
+    writer = BronzePartitionWriter(lake_root, SOURCE, DATASET, None,
+                                   (("listener", dropped.listener), ("export", sha256[:EXPORT_ID_HEX])))
+    try:
+        with dropped.open() as f:
+            file_format, rows = write_export(f, writer, f"inbox:{dropped.name}")
+    except (ARCHIVE_ERRORS if dropped.member is not None else ()) as exc:
+        writer.abort()
+        raise NotAnExport(f"it cannot be read from its zip archive: {exc}") from exc
+    except BaseException:
+        writer.abort()
+        raise
+    writer.commit({"file_name": printable(dropped.relative), "format": file_format, "rows": rows,
+                   "sha256": sha256, "size_bytes": size, "listener": dropped.listener,
+                   "export_id": sha256[:EXPORT_ID_HEX], "ingested_at": datetime.now(UTC).isoformat()})
+    log.info("spotify export %s: %d %s rows of listener %s into %s", dropped.name, rows, file_format,
+             dropped.listener, partition)
+    result["files_ingested"] += 1
+    result["rows_by_format"][file_format] += rows
+    return INGESTED_NOW
+
+
+def _ingest_file(inbox: LakePath, lake_root: LakePath, dropped: DroppedFile, result: dict) -> None:
+    digest = file_digest(dropped)
+    outcome, reason = _take(dropped, lake_root, result, digest)
+    if outcome == REJECTED_NOW:
+        _reject(inbox, dropped, reason)
+        return
+    moved = _keep_ingested(inbox, dropped, digest[0])
+    if outcome == ACCOUNT_FILE:
+        log.info("spotify export %s is account data Spotify ships beside the streaming history, not plays: "
+                 "skipped (moved to %s)", dropped.name, printable(moved))
+
+
+def _ingest_archive(inbox: LakePath, lake_root: LakePath, archive: DroppedFile, result: dict) -> None:
+    """Every export in a zip archive, read from it as if unzipped; its account-data files skipped with
+    one line; its files that are not exports copied to ``_rejected/`` with their reasons; then the
+    archive moved to ``_ingested/``. An archive that cannot be read is rejected whole."""
+    try:
+        members = archive_members(archive)
+    except ARCHIVE_ERRORS as exc:
+        result["files_rejected"] += 1
+        reason = f"a zip archive that cannot be read: {exc}"
+        result["rejected"].append({"file": archive.name, "reason": reason})
+        _reject(inbox, archive, reason)
+        return
+    account_files = []
+    for member in members:
+        outcome, reason = _take(member, lake_root, result)
+        if outcome == REJECTED_NOW:
+            _reject(inbox, member, reason)
+        elif outcome == ACCOUNT_FILE:
+            account_files.append(member.relative.name)
+    moved = _keep_ingested(inbox, archive, file_digest(archive)[0])
+    log.info("spotify archive %s: %d files read (moved to %s)%s", archive.name, len(members), printable(moved),
+             f"; {len(account_files)} account-data files Spotify ships beside the history skipped: "
+             f"{', '.join(account_files)}" if account_files else "")
 
 
 def ingest_exports(inbox: str | os.PathLike | None = None, lake_root: str | os.PathLike | None = None) -> dict:
-    """Ingest every export waiting in the inbox into bronze; returns what happened:
-    ``files_ingested``, ``files_skipped`` (already in bronze), ``files_rejected``, ``rows_by_format``
-    (rows written per format, every format present) and ``rejected`` (the rejected files' paths
-    relative to the inbox, with their reasons).
+    """Ingest every export waiting in the inbox into bronze, zip archives' too; returns what this call
+    did (a retried task's earlier attempt moved its files away, so they are not counted again):
+    ``files_ingested``, ``files_skipped`` (already in bronze), ``files_account_data`` (Spotify's other
+    account files, skipped), ``files_rejected``, ``rows_by_format`` (rows written per format, every
+    format present), ``rejected`` (the rejected files' paths relative to the inbox, with their reasons)
+    and ``counts_cover`` saying that.
 
-    Ingested and skipped files are moved to ``<listener>/_ingested/``; rejected ones to
-    ``_rejected/``. A file that cannot be read at all (permissions, disk) raises: that is not the
-    file's fault, and it stays where it is for the retry. The inbox and the lake default to the configured
-    ones."""
+    Ingested, skipped and account-data files (and read archives) are moved to ``<listener>/_ingested/``;
+    rejected ones to ``_rejected/``. A file that cannot be read at all (permissions, disk) raises: that
+    is not the file's fault, and it stays where it is for the retry. So does a folder Pulse keeps that
+    is a link (:class:`pulse.inbox.UnsafeInbox`). The inbox and the lake default to the configured ones."""
     inbox, lake_root = _where(inbox, lake_root)
-    result: dict[str, Any] = {"files_ingested": 0, "files_skipped": 0, "files_rejected": 0,
-                              "rows_by_format": dict.fromkeys(FORMATS, 0), "rejected": []}
+    result: dict[str, Any] = {"files_ingested": 0, "files_skipped": 0, "files_account_data": 0,
+                              "files_rejected": 0, "rows_by_format": dict.fromkeys(FORMATS, 0), "rejected": [],
+                              "counts_cover": COUNTS_COVER}
     for dropped in dropped_files(inbox):
-        name = str(dropped.path.relative_to(inbox))
         if dropped.problem is not None:
+            result["files_rejected"] += 1
+            result["rejected"].append({"file": dropped.name, "reason": dropped.problem})
             _reject(inbox, dropped, dropped.problem)
-            result["files_rejected"] += 1
-            result["rejected"].append({"file": name, "reason": dropped.problem})
-            continue
-        sha256, size = file_digest(dropped.path)
-        partition = export_partition(lake_root, dropped.listener, sha256)
-        if _is_ingested(lake_root, dropped.listener, sha256):
-            moved = _keep_ingested(inbox, dropped, sha256)
-            log.info("spotify export %s is already in bronze (%s, same content): skipped, moved to %s",
-                     name, partition, moved)
-            result["files_skipped"] += 1
-            continue
-        writer = BronzePartitionWriter(lake_root, SOURCE, DATASET, None,
-                                       (("listener", dropped.listener), ("export", sha256[:EXPORT_ID_HEX])))
-        try:
-            file_format, rows = write_export(dropped.path, writer, f"inbox:{dropped.listener}/{dropped.relative}")
-        except NotAnExport as exc:
-            writer.abort()
-            _reject(inbox, dropped, str(exc))
-            result["files_rejected"] += 1
-            result["rejected"].append({"file": name, "reason": str(exc)})
-            continue
-        except BaseException:
-            writer.abort()
-            raise
-        writer.commit({"file_name": str(dropped.relative), "format": file_format, "rows": rows,
-                       "sha256": sha256, "size_bytes": size, "listener": dropped.listener,
-                       "export_id": sha256[:EXPORT_ID_HEX], "ingested_at": datetime.now(UTC).isoformat()})
-        moved = _keep_ingested(inbox, dropped, sha256)
-        log.info("spotify export %s: %d %s rows of listener %s into %s (file moved to %s)",
-                 name, rows, file_format, dropped.listener, partition, moved)
-        result["files_ingested"] += 1
-        result["rows_by_format"][file_format] += rows
-    log.info("spotify exports: %d ingested, %d skipped (already in bronze), %d rejected; rows %s",
-             result["files_ingested"], result["files_skipped"], result["files_rejected"],
-             result["rows_by_format"])
+        elif is_zip_archive(dropped.path):
+            _ingest_archive(inbox, lake_root, dropped, result)
+        else:
+            _ingest_file(inbox, lake_root, dropped, result)
+    log.info("spotify exports, this attempt: %d ingested, %d skipped (already in bronze), %d account-data files "
+             "skipped, %d rejected; rows %s", result["files_ingested"], result["files_skipped"],
+             result["files_account_data"], result["files_rejected"], result["rows_by_format"])
     return result

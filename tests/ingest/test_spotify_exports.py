@@ -217,10 +217,10 @@ NOT_EXPORTS = {
     "notes.txt": ("not JSON", "these are my notes"),
     "broken.json": ("not JSON", b'[{"endTime": "2024-01-01 10:00", "artistName": "A"'),
     "empty.json": ("the file is empty", b""),
-    "Userdata.json": ("not a JSON list (it starts with a map)", {"username": "x", "country": "NL"}),
+    "profile.json": ("not a JSON list (it starts with a map)", {"username": "x", "country": "NL"}),
     "numbers.json": ("row 0 is a JSON int, not an object", [1, 2, 3]),
     "nothing.json": ("an empty list", []),
-    "Inferences.json": ("fields no Spotify export has: inferences", [{"inferences": ["a"]}]),
+    "tags.json": ("fields no Spotify export has: inferences", [{"inferences": ["a"]}]),
     "mixed.json": ("row 1 is extended but row 0 is classic", [CLASSIC_ROWS[0], extended_row()]),
     "extra_field.json": ("fields no Spotify export has: mood", [CLASSIC_ROWS[0], {**CLASSIC_ROWS[1], "mood": "x"}]),
 }
@@ -259,8 +259,9 @@ def test_a_file_in_the_inbox_root_or_under_a_bad_listener_name_is_rejected(inbox
 
     assert (result["files_ingested"], result["files_rejected"]) == (0, 2)
     assert "directly in the inbox root" in (inbox / "_rejected" / "_" / "StreamingHistory0.json.reason.txt").read_text()
-    assert "'ana smith' is not a listener name" in (
-        inbox / "_rejected" / "_" / "StreamingHistory0.1.json.reason.txt").read_text()
+    [folder] = [p for p in (inbox / "_rejected" / "_").iterdir() if p.is_dir()]
+    assert folder.name.startswith("ana_smith~")  # its own folder, named safely
+    assert "'ana smith' is not a listener name" in (folder / "StreamingHistory0.json.reason.txt").read_text()
     assert partitions(lake) == []
 
 
