@@ -25,25 +25,29 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import msgspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pulse.lake_storage import delta_location, delta_table, lake_path, replace_directory
+from pulse.lake_storage import (
+    delta_location,
+    delta_table,
+    lake_path,
+    owned_staging_directory,
+    release_staging_directory,
+    remove_abandoned_staging,
+)
 
 if TYPE_CHECKING:
     from pulse.lake_storage import LakePath
 
 __all__ = ["BRONZE_SCHEMA", "MANIFEST_NAME", "BronzePartitionWriter", "bronze_partition_path", "read_bronze",
-           "read_manifest", "replace_directory", "zone_path"]
+           "read_manifest", "zone_path"]
 
 DELTA_LOG = "_delta_log"
 
@@ -119,7 +123,11 @@ class BronzePartitionWriter:
                                                 self.partition)
         self.partition_values = [*self.partition, *((("run_date", self.run_date.isoformat()),)
                                                     if self.run_date is not None else ())]
-        self.staging_path = Path(tempfile.mkdtemp(prefix=f"pulse-bronze-{self.endpoint}-"))
+        # Rows are staged on this machine's disk. A killed ingest leaves its folder behind; the next
+        # writer of the dataset deletes those no live process owns (pulse.lake_storage).
+        staging_name = f"bronze-{self.source}-{self.endpoint}"
+        remove_abandoned_staging(staging_name)
+        self.staging_path = owned_staging_directory(staging_name)
 
     def add_page(self, page: int, request_url: str, records: Iterable[dict]) -> int:
         """Buffer one page of raw records; returns how many it held."""
@@ -170,7 +178,7 @@ class BronzePartitionWriter:
         manifest = {**manifest, "pages": self.pages, "records": self.records}
         self.final_path.mkdir(parents=True, exist_ok=True)
         (self.final_path / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, default=str))
-        shutil.rmtree(self.staging_path, ignore_errors=True)
+        release_staging_directory(self.staging_path)
         return self.final_path
 
     def _batches(self, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
@@ -189,7 +197,7 @@ class BronzePartitionWriter:
         """Drop what was written; the partition that was there stays as it was."""
         if self._writer is not None:
             self._writer.close()
-        shutil.rmtree(self.staging_path, ignore_errors=True)
+        release_staging_directory(self.staging_path)
 
 
 def bronze_table_schema(partition_keys: Sequence[str]) -> pa.Schema:

@@ -13,8 +13,10 @@ directory, or a universal-pathlib path on ``adlfs`` for Azure. The Airflow conne
 holds the credentials: an account key, a SAS token, a service principal, a managed identity or a
 connection string. The Microsoft Azure provider's ``get_fs`` reads that connection, the same way it
 does for Airflow's object storage. Code that reads and writes the lake uses the pathlib interface, so
-it runs unchanged on both. Only publishing a directory differs between the two (see
-:func:`publish_directory`), because blob storage cannot rename a directory.
+it runs unchanged on both.
+
+Writers stage on this machine's disk, in folders they own by a lock (:func:`owned_staging_directory`);
+the next writer of the same dataset deletes those of killed writes (:func:`remove_abandoned_staging`).
 
 Secrets stay in the connection or a secrets backend. Before the file system is built, they are
 registered with Airflow's log masker, and no error here contains them: an error names the account,
@@ -23,6 +25,7 @@ the container and the connection.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -391,57 +394,74 @@ def delta_table(path: LakePath, what: str, hint: str = ""):
     return DeltaTable(uri, storage_options=options)
 
 
-def staging_directory(final: LakePath) -> Path:
-    """A new local directory in which to build what will become ``final``. For a local lake it sits
-    beside ``final``, hidden by a leading ``.`` from Spark's partition discovery, so publishing it
-    is a rename. For Azure it is a temporary directory on this machine."""
-    if isinstance(final, Path):
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = final.parent / f".{final.name}.writing-{uuid.uuid4().hex[:8]}"
-        staging.mkdir()
-        return staging
-    return Path(tempfile.mkdtemp(prefix=f"pulse-{final.name}-"))
+# --- staging folders -------------------------------------------------------------------------------
+
+STAGING_ROOT = "pulse-staging"
+"""The folder, in this machine's temporary directory, that holds the writers' staging folders."""
+_STAGING_MARK = ".writing-"
+_owned: dict[Path, int] = {}
 
 
-def publish_directory(staging: Path, final: LakePath) -> None:
-    """Make ``final`` hold exactly the files of ``staging``, which was built by
-    :func:`staging_directory`, so that a reader sees either the old set of files or the new one.
+def staging_parent() -> Path:
+    """Where staging folders are made: ``<temporary directory>/pulse-staging`` (``TMPDIR``)."""
+    return Path(tempfile.gettempdir()) / STAGING_ROOT
 
-    - Local: two renames. The old directory is moved aside, the new one moved in, and the old one
-      deleted.
-    - Azure: blob storage has no directory rename (a "move" copies and deletes blob by blob). Each
-      file is uploaded to its final name instead. An upload replaces a blob atomically: the service
-      commits the new content whole, and readers see the old blob until then. Data files go first.
-      Names starting with ``_`` (the manifest) go last, so a manifest means the data beside it is
-      complete. Blobs under ``final`` that the new set does not have are deleted afterwards. A
-      partition is one data file plus its manifest, so a reader sees either the old data file or
-      the new one. A process killed between the two uploads leaves the new data with the old
-      manifest (or none): the rerun rewrites both.
-    """
-    if isinstance(final, Path):
-        replace_directory(staging, final)
-        return
-    files = sorted((p for p in staging.iterdir()), key=lambda p: (p.name.startswith("_"), p.name))
-    if any(p.is_dir() for p in files):
-        raise ValueError(f"{staging} holds a directory: only flat directories are published")
-    fs = final.fs
-    for file in files:
-        fs.put_file(str(file), (final / file.name).path)
-    keep = {(final / file.name).path for file in files}
-    stale = [name for name in fs.find(final.path) if name not in keep]
-    if stale:
-        fs.rm(stale)
+
+def owned_staging_directory(name: str, parent: Path | None = None) -> Path:
+    """A new, empty local folder ``<parent>/<name>.writing-<8 hex>`` that this process owns until
+    :func:`release_staging_directory` or its end (a kill included).
+
+    Owning is an exclusive ``flock`` on the folder, taken while it still has a ``.creating-`` name and
+    kept until released. The kernel drops the lock when the process dies, however it dies, so a
+    ``.writing-`` folder whose lock can be taken has no live writer (:func:`remove_abandoned_staging`)."""
+    parent = parent or staging_parent()
+    parent.mkdir(parents=True, exist_ok=True)
+    creating = Path(tempfile.mkdtemp(prefix=f"{name}.creating-", dir=parent))
+    fd = os.open(creating, os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # a folder only this process knows: never blocks
+    staging = parent / f"{name}{_STAGING_MARK}{uuid.uuid4().hex[:8]}"
+    creating.rename(staging)
+    _owned[staging] = fd
+    return staging
+
+
+def release_staging_directory(staging: Path) -> None:
+    """Delete a folder made by :func:`owned_staging_directory`, then give up owning it."""
     shutil.rmtree(staging, ignore_errors=True)
+    fd = _owned.pop(staging, None)
+    if fd is not None:
+        os.close(fd)
 
 
-def replace_directory(new: Path, final: Path) -> None:
-    """Put ``new`` at ``final``, replacing what was there by two renames (no moment without data
-    for longer than between them, and never a mix of old and new files)."""
-    outgoing = final.parent / f".{final.name}.replaced-{uuid.uuid4().hex[:8]}"
-    if final.exists():
-        final.rename(outgoing)
-    new.rename(final)
-    shutil.rmtree(outgoing, ignore_errors=True)
+def remove_abandoned_staging(name: str, parent: Path | None = None) -> list[Path]:
+    """Delete the ``<name>.writing-*`` folders under ``parent`` that no live process owns (see
+    :func:`owned_staging_directory`): those of writes that were killed. A folder whose lock is held,
+    a write still running in this or another process, is left alone. Logs one line per folder
+    deleted; returns them."""
+    parent = parent or staging_parent()
+    if not parent.is_dir():
+        return []
+    removed = []
+    for folder in sorted(parent.glob(f"{name}{_STAGING_MARK}*")):
+        if folder in _owned or folder.is_symlink() or not folder.is_dir():
+            continue
+        try:
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue  # gone meanwhile, or not ours to open
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # its writer is alive
+        else:
+            size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file() and not f.is_symlink())
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+            log.info("removed %s (%d bytes): the staging folder of a write that was killed (no process holds it)",
+                     folder, size)
+        finally:
+            os.close(fd)
+    return removed
 
 
 def move_file(source: LakePath, target: LakePath) -> None:

@@ -381,8 +381,9 @@ def _rejected_place(inbox: LakePath, dropped: DroppedFile) -> LakePath:
     if dropped.listener is not None:
         return _place(inbox, PurePath(REJECTED, dropped.listener, dropped.relative))
     parts = dropped.relative.parts
-    folder = (safe_folder_name(parts[0]),) if len(parts) > 1 else ()
-    return _place(inbox, PurePath(REJECTED, NO_LISTENER, *folder, *parts[1:]))
+    if len(parts) > 1:  # in a folder that is not a listener's
+        parts = (safe_folder_name(parts[0]), *parts[1:])
+    return _place(inbox, PurePath(REJECTED, NO_LISTENER, *parts))
 
 
 def _write_reason(target: LakePath, dropped: DroppedFile, inbox: LakePath, reason: str) -> None:
@@ -465,11 +466,10 @@ def _ingest_export(dropped: DroppedFile, lake_root: LakePath, result: dict,
     try:
         with dropped.open() as f:
             file_format, rows = write_export(f, writer, f"inbox:{dropped.name}")
-    except (ARCHIVE_ERRORS if dropped.member is not None else ()) as exc:
+    except BaseException as exc:
         writer.abort()
-        raise NotAnExport(f"it cannot be read from its zip archive: {exc}") from exc
-    except BaseException:
-        writer.abort()
+        if dropped.member is not None and isinstance(exc, ARCHIVE_ERRORS):
+            raise NotAnExport(f"it cannot be read from its zip archive: {exc}") from exc
         raise
     writer.commit({"file_name": printable(dropped.relative), "format": file_format, "rows": rows,
                    "sha256": sha256, "size_bytes": size, "listener": dropped.listener,

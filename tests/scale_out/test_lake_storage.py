@@ -1,22 +1,29 @@
 """Where the lake lives, as Pulse reads the setting: a directory, a file:// URI or an Azure URI, and what
-Spark is given for each. (Azure itself, through Azurite, is in test_azure_lake.py.)"""
+Spark is given for each, and the staging folders of writers that were killed. (Azure itself, through
+Azurite, is in test_azure_lake.py.)"""
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
+import sys
+import tempfile
+from datetime import date
 from pathlib import Path
 
 import pytest
 
+from pulse.lake import BronzePartitionWriter
 from pulse.lake_storage import (
+    STAGING_ROOT,
     LakeStorageError,
     is_remote,
     lake_path,
     parse_azure_uri,
-    publish_directory,
     spark_uri,
-    staging_directory,
 )
+from tests.processes import Child, start
 
 
 @pytest.mark.parametrize(("uri", "container", "account", "prefix"), [
@@ -50,18 +57,68 @@ def test_a_directory_or_file_uri_is_a_local_path(tmp_path):
     assert not is_remote(tmp_path) and not is_remote(str(tmp_path))
 
 
-def test_publishing_a_local_directory_replaces_what_was_there_whole(tmp_path):
-    final = tmp_path / "bronze" / "run_date=2026-11-20"
-    final.mkdir(parents=True)
-    (final / "part-00000.parquet").write_text("old")
-    (final / "part-00001.parquet").write_text("old, and not in the new set")
-    staging = staging_directory(final)
-    assert staging.parent == final.parent and staging.name.startswith(".")
-    (staging / "part-00000.parquet").write_text("new")
-    publish_directory(staging, final)
-    assert sorted(os.listdir(final)) == ["part-00000.parquet"]
-    assert (final / "part-00000.parquet").read_text() == "new"
-    assert sorted(p.name for p in final.parent.iterdir()) == [final.name], "a staging or outgoing copy was left"
+# A writer in a process of its own: it stages a page of rows, says where, then waits to be killed (or
+# stopped). argv: lake, source, endpoint, file to write the staging folder's path to.
+STAGING_WRITER = """
+import signal, sys
+from datetime import date
+from pathlib import Path
+from pulse.lake import BronzePartitionWriter
+writer = BronzePartitionWriter(sys.argv[1], sys.argv[2], sys.argv[3], date(2026, 12, 1), rows_per_group=1)
+writer.add_page(1, "https://api.example/v1/x", [{"n": n} for n in range(100)])
+Path(sys.argv[4] + ".part").write_text(str(writer.staging_path))
+Path(sys.argv[4] + ".part").rename(sys.argv[4])
+signal.pause()
+"""
+
+
+def _start_writer(tmp_path: Path, name: str, endpoint: str) -> tuple[Child, Path]:
+    said = tmp_path / f"{name}.staging"
+    env = {**os.environ, "TMPDIR": str(tmp_path / "tmp"), "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = start([sys.executable, "-c", STAGING_WRITER, str(tmp_path / "lake"), "creator", endpoint, str(said)],
+                  tmp_path / f"{name}.log", env=env)
+    child.wait_until(f"the {name} writer stages its rows", said.exists, timeout=120)
+    return child, Path(said.read_text())
+
+
+def test_the_next_writer_of_a_dataset_removes_the_staging_of_killed_writes_but_never_a_running_ones(
+        tmp_path, monkeypatch, caplog):
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    killed, killed_staging = _start_writer(tmp_path, "killed", "engagement")
+    running, running_staging = _start_writer(tmp_path, "running", "engagement")
+    other, other_staging = _start_writer(tmp_path, "other", "content")
+    try:
+        for child in (killed, other):
+            os.kill(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+        assert killed_staging.is_dir() and any(killed_staging.iterdir()), "the killed write staged nothing"
+        assert killed_staging.name.startswith("bronze-creator-engagement.writing-")
+
+        with caplog.at_level(logging.INFO, logger="pulse.lake_storage"):
+            writer = BronzePartitionWriter(tmp_path / "lake", "creator", "engagement", date(2026, 12, 2))
+
+        assert not killed_staging.exists()
+        assert f"removed {killed_staging}" in caplog.text and "a write that was killed" in caplog.text
+        assert running_staging.is_dir(), "the staging of a write still running was deleted"
+        assert other_staging.is_dir(), "another dataset's staging is that input's to clean up"
+        writer.abort()
+        assert not writer.staging_path.exists()
+    finally:
+        for child in (killed, running, other):
+            child.stop()
+    BronzePartitionWriter(tmp_path / "lake", "creator", "engagement", date(2026, 12, 3)).abort()
+    assert not running_staging.exists(), "once its writer is gone, its staging goes at the next run"
+
+
+def test_a_committed_or_aborted_write_leaves_no_staging_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    writer = BronzePartitionWriter(tmp_path / "lake", "creator", "content", date(2026, 12, 1))
+    writer.add_page(1, "https://api.example/v1/content", [{"n": 1}])
+    writer.commit({"pages": 1})
+    writer = BronzePartitionWriter(tmp_path / "lake", "creator", "content", date(2026, 12, 2))
+    writer.abort()
+    assert list((tmp_path / STAGING_ROOT).iterdir()) == []
 
 
 def test_an_azure_lake_without_a_pulse_lake_connection_says_how_to_define_one(monkeypatch):
