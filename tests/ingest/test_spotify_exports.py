@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -310,3 +311,129 @@ def test_without_arguments_the_configured_inbox_and_lake_are_used(monkeypatch, i
     assert pending_exports() == [inbox / "ana" / "a.json"]
     assert ingest_exports()["files_ingested"] == 1
     assert len(partitions(lake)) == 1
+
+
+# --- the archives Spotify delivers ---------------------------------------------------------------------
+
+# What Spotify ships beside the history, by the names it gives them (in "Spotify Account Data/" of
+# my_spotify_data.zip, "Spotify Extended Streaming History/" of the extended one).
+ACCOUNT_FILES = {
+    "Userdata.json": {"username": "someone", "email": "someone@example.org", "country": "NL"},
+    "Payments.json": {"payment_method": "Card", "country": "NL"},
+    "Playlist1.json": {"playlists": [{"name": "Mine", "items": []}]},
+    "Follow.json": {"followerCount": 3, "followingUsersCount": 5, "dismissingUsersCount": 0},
+    "Inferences.json": {"inferences": ["1P_Custom_Audience"]},
+    "Identifiers.json": {"identifierType": "email", "identifierValue": "someone@example.org"},
+    "SearchQueries.json": [{"platform": "ANDROID", "searchTime": "2024-05-01T10:00:00Z", "searchQuery": "x",
+                            "searchInteractionURIs": []}],
+    "YourLibrary.json": {"tracks": [], "albums": [], "shows": []},
+    "Marquee.json": [{"artistName": "A", "segment": "Light listeners"}],
+}
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def account_data_zip(realdata: Path, path: Path, extra: dict[str, bytes] | None = None) -> Path:
+    """``my_spotify_data.zip`` as Spotify sends "Account data": the classic history beside the account files."""
+    history = realdata / "spotify" / "history"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        folder = "Spotify Account Data"
+        archive.write(history / "spotify-habits-data-analysis__StreamingHistory_music_0.json",
+                      f"{folder}/StreamingHistory_music_0.json")
+        archive.writestr(f"{folder}/StreamingHistory_podcast_0.json", json.dumps(PODCAST_ROWS))
+        for name, content in ACCOUNT_FILES.items():
+            archive.writestr(f"{folder}/{name}", json.dumps(content, indent=2))
+        archive.writestr(f"{folder}/ReadMeFirst_AccountData.pdf", PDF)
+        for name, content in (extra or {}).items():
+            archive.writestr(f"{folder}/{name}", content)
+    return path
+
+
+def extended_history_zip(realdata: Path, path: Path) -> Path:
+    """The "Extended streaming history" archive, as dropped: the real 2024 and 2026 files and the ReadMe."""
+    history = realdata / "spotify" / "history"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        folder = "Spotify Extended Streaming History"
+        for year in ("2024", "2026"):
+            archive.write(history / f"spotify-music-analysis__Streaming_History_Audio_{year}.json",
+                          f"{folder}/Streaming_History_Audio_{year}.json")
+        archive.writestr(f"{folder}/ReadMeFirst_ExtendedStreamingHistory.pdf", PDF)
+    return path
+
+
+def test_the_account_data_archive_is_read_as_if_unzipped_and_its_other_files_skipped_with_one_line(
+        realdata, inbox, lake, caplog, monkeypatch):
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("an archive is streamed, never extracted to disk")
+
+    monkeypatch.setattr(zipfile.ZipFile, "extract", no_extraction)
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", no_extraction)
+    (inbox / "ana").mkdir()
+    archive = account_data_zip(realdata, inbox / "ana" / "my_spotify_data.zip")
+    assert pending_exports(inbox, lake) == [archive]
+
+    with caplog.at_level(logging.INFO, logger="pulse.spotify_exports"):
+        result = ingest_exports(inbox, lake)
+
+    assert (result["files_ingested"], result["files_account_data"], result["files_rejected"]) == (
+        2, len(ACCOUNT_FILES) + 1, 0)
+    assert result["rows_by_format"][CLASSIC] == 8611 + 1
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    [line] = [r.getMessage() for r in caplog.records if "account-data files" in r.getMessage()
+              and "my_spotify_data.zip" in r.getMessage()]
+    assert all(name in line for name in [*ACCOUNT_FILES, "ReadMeFirst_AccountData.pdf"])
+    manifests = {read_manifest(p)["file_name"]: p for p in partitions(lake)}
+    music = manifests["my_spotify_data.zip/Spotify Account Data/StreamingHistory_music_0.json"]
+    real = realdata / "spotify" / "history" / "spotify-habits-data-analysis__StreamingHistory_music_0.json"
+    assert payloads(music) == json.loads(real.read_text())
+    assert read_manifest(music)["sha256"] == file_digest(real)[0]  # the member's bytes, as if unzipped
+    assert sorted(p.name for p in (inbox / "ana").iterdir()) == ["_ingested"]
+    assert (inbox / "ana" / "_ingested" / "my_spotify_data.zip").is_file()
+    assert pending_exports(inbox, lake) == []
+
+
+def test_a_file_in_an_archive_that_is_not_an_export_is_still_rejected_with_its_reason(realdata, inbox, lake):
+    (inbox / "ana").mkdir()
+    account_data_zip(realdata, inbox / "ana" / "my_spotify_data.zip",
+                     {"notes.txt": b"my own notes", "Playlist2.json": b"[]"})
+
+    result = ingest_exports(inbox, lake)
+
+    assert result["files_ingested"] == 2 and result["files_account_data"] == len(ACCOUNT_FILES) + 2
+    [rejected] = result["rejected"]
+    assert rejected["file"] == "ana/my_spotify_data.zip/Spotify Account Data/notes.txt"
+    assert "not JSON" in rejected["reason"]
+    copied = inbox / "_rejected" / "ana" / "my_spotify_data.zip" / "Spotify Account Data"
+    assert (copied / "notes.txt").read_bytes() == b"my own notes"
+    assert "not JSON" in (copied / "notes.txt.reason.txt").read_text()
+
+
+def test_the_same_archive_dropped_twice_counts_nothing_twice(realdata, inbox, lake, tmp_path):
+    (inbox / "efrrowini").mkdir()
+    first = extended_history_zip(realdata, tmp_path / "my_spotify_data.zip")
+    shutil.copy(first, inbox / "efrrowini" / "my_spotify_data.zip")
+    result = ingest_exports(inbox, lake)
+    assert (result["files_ingested"], result["rows_by_format"][EXTENDED]) == (2, 3154 + 2319)
+    version = DeltaTable(str(lake / "bronze" / HISTORY)).version()
+
+    shutil.copy(first, inbox / "efrrowini" / "my_spotify_data.zip")
+    shutil.copy(first, inbox / "efrrowini" / "my_spotify_data (1).zip")  # the browser's second download
+    for year in ("2024", "2026"):  # and the same files unzipped by hand
+        shutil.copy(realdata / "spotify" / "history" / f"spotify-music-analysis__Streaming_History_Audio_{year}.json",
+                    inbox / "efrrowini" / f"Streaming_History_Audio_{year}.json")
+    assert pending_exports(inbox, lake) == []
+    again = ingest_exports(inbox, lake)
+
+    assert (again["files_ingested"], again["files_skipped"], again["files_rejected"]) == (0, 6, 0)
+    assert sum(again["rows_by_format"].values()) == 0
+    assert DeltaTable(str(lake / "bronze" / HISTORY)).version() == version
+    assert len(partitions(lake)) == 2
+
+
+def test_an_archive_that_cannot_be_read_is_rejected_whole(inbox, lake):
+    drop(inbox, "ana", "my_spotify_data.zip", b"PK\x03\x04" + b"\x00" * 200)
+
+    result = ingest_exports(inbox, lake)
+
+    [rejected] = result["rejected"]
+    assert rejected["file"] == "ana/my_spotify_data.zip" and "a zip archive that cannot be read" in rejected["reason"]
+    assert (inbox / "_rejected" / "ana" / "my_spotify_data.zip.reason.txt").is_file()
