@@ -1,10 +1,12 @@
 """Spotify streaming-history exports: the inbox a listener drops their files into → bronze.
 
-A listener downloads their data from Spotify (Account privacy → "Download your data") and drops the
-JSON files into ``<inbox>/<listener>/`` (any file name; sub-folders, e.g. the unzipped archive, are
-fine). The inbox is ``PULSE_SPOTIFY_INBOX`` (default ``$PULSE_HOME/inbox/spotify``); a listener's
-name is 1-64 of ``[A-Za-z0-9_.-]`` and is the name their plays are filed under, the same as the
-``listener`` of the Spotify API connection.
+A listener downloads their data from Spotify (Account privacy → "Download your data") and drops what
+arrives into ``<inbox>/<listener>/``: the zip archive as it is (``my_spotify_data.zip``), or its JSON
+files (any file name; sub-folders, e.g. the unzipped archive, are fine). A zip archive (told by its
+bytes) is read as if unzipped, each file streamed out of it, nothing extracted to disk.
+The inbox is ``PULSE_SPOTIFY_INBOX`` (default ``$PULSE_HOME/inbox/spotify``); a listener's name is
+1-64 of ``[A-Za-z0-9_.-]`` and is the name their plays are filed under, the same as the ``listener``
+of the Spotify API connection.
 
 A file's format is told by the fields of its rows, never by its name:
 
@@ -21,17 +23,33 @@ Each accepted file becomes one bronze partition ``bronze/spotify/history/listene
 export=<first 16 hex digits of the file's sha256>/``: one row per play, its payload the row exactly as
 in the file (the personal fields too: they stay in bronze, silver never reads them), and a manifest
 (file name, format, rows, sha256, size, listener). The partition is named by the file's content, so
-the same file dropped again, under any name, maps to the same partition: it is skipped with a log
-line, never counted twice.
+the same file dropped again, under any name, loose or in an archive, maps to the same partition: it
+is skipped with a log line, never counted twice.
 
-An ingested file is moved to ``<inbox>/<listener>/_ingested/``: the inbox then shows only what is
+The files Spotify ships beside the history (its ReadMe PDF, ``Userdata.json``, ``Payments.json``,
+``PlaylistN.json`` … :data:`SPOTIFY_ACCOUNT_FILES`) are not plays: when one is not an export, it is
+skipped with an INFO line (one per archive), not rejected.
+
+An ingested file (an archive once read, an account-data file) is moved to
+``<inbox>/<listener>/_ingested/``: the inbox then shows only what is
 still to do, and :func:`pending_exports` (what a sensor pokes) only hashes files that are new rather
 than every export ever dropped, on every poke. Move a file back to re-check it.
 
 A file that is not an export (not JSON, not a list of objects, rows with fields no format has, a
-file directly in the inbox root, a folder name that is not a listener name) is moved to
-``<inbox>/_rejected/<listener or _>/<its path>`` with ``<name>.reason.txt`` beside it, logged as one
-ERROR line naming it and the reason, and counted; the other files still ingest.
+zip archive that cannot be read, a file directly in the inbox root, a folder name that is not a
+listener name, a symbolic link) is moved to ``<inbox>/_rejected/<listener>/<its path>`` (without a
+listener: ``_rejected/_/<its path>``, a folder that is not a listener name kept under a safe name of
+its own) with a reason file beside it, logged as one ERROR line naming it and the reason, and counted;
+the other files still ingest. A file in an archive that is not an export is copied out to
+``_rejected/<listener>/<archive>/<its path>``. Names Pulse makes always fit the file system (a name
+too long for ``<name>.reason.txt`` is shortened and given a hash).
+
+No link is followed (:mod:`pulse.inbox`): a link, to a folder or a file, is rejected itself and what
+it points to is never read, moved or written; a folder Pulse keeps (``_rejected``, ``_ingested``)
+that is a link stops the ingest with an error before anything is written through it.
+
+The summary :func:`ingest_exports` returns counts what its own call did: when a task is retried, the
+files its first attempt ingested are in bronze and in ``_ingested/``, not in the retry's counts.
 
 Names starting with ``.`` are ignored: copy a large file in as ``.name`` and rename it when the copy
 is complete, so a half-written file is never read.
