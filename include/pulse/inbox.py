@@ -15,7 +15,8 @@ dropped, at any depth. Walking it and writing into it:
 - Names Pulse makes fit in one path component (:func:`fitting_name`): 255 bytes, whatever name the
   listener's file had.
 
-An inbox in Azure storage has no links, so there the rules cost nothing. A link swapped in while a
+The root itself may be a link (where the inbox lives is the operator's setting); nothing below it
+is followed. An inbox in Azure storage has no links, so there the rules cost nothing. A link swapped in while a
 task runs (between the check and the use) is not guarded against: the inbox's owner is trusted not
 to race its own tasks; what is guarded is a link that is there when the task looks.
 """
@@ -75,7 +76,7 @@ def inbox_files(root: LakePath, skip_in_root: Collection[str] = (),
     ``problem``. Links are never followed; names starting with ``.`` are skipped, and so are
     ``skip_in_root`` (names directly in the root) and ``skip_in_folders`` (names directly in a
     top-level folder)."""
-    if _is_link(root) or not root.is_dir():
+    if not root.is_dir():  # the root itself may be a link: where the inbox is, is configuration
         return []
     found: list[InboxFile] = []
     for entry in sorted(root.iterdir()):
@@ -161,6 +162,8 @@ def safe_folder_name(name: str) -> str:
     return f"{kept}~{hashlib.sha256(os.fsencode(name)).hexdigest()[:8]}"
 
 
-def printable(path: str | os.PathLike) -> str:
+def printable(path: str | os.PathLike | LakePath) -> str:
     """A path as text that can be written anywhere: bytes that are not UTF-8 as ``\\xNN``."""
+    if not isinstance(path, str | PurePath):
+        return str(path)  # a path in object storage: its text is already UTF-8
     return os.fsencode(path).decode("utf-8", "backslashreplace")
