@@ -435,11 +435,12 @@ def _reject(inbox: LakePath, dropped: DroppedFile, reason: str) -> LakePath:
 def _keep_ingested(inbox: LakePath, dropped: DroppedFile, sha256: str) -> LakePath:
     """Move an ingested (or already ingested) file to its listener's ``_ingested/``; a byte-identical
     copy of a file already kept there is removed instead of piling up beside it."""
-    target = inbox / dropped.listener / INGESTED / dropped.relative
+    kept = directory_inside(inbox, PurePath(dropped.listener, INGESTED, *dropped.relative.parent.parts))
+    target = kept / dropped.relative.name
     if not _is_link(target) and target.is_file() and file_digest(target)[0] == sha256:
         dropped.path.unlink()
         return target
-    target = _place(inbox, PurePath(dropped.listener, INGESTED, dropped.relative))
+    target = _free_path(target)
     move_file(dropped.path, target)
     return target
 

@@ -69,6 +69,7 @@ def test_no_link_is_followed_out_of_the_inbox_and_nothing_outside_changes(inbox,
     (inbox / "ana" / "linked.json").symlink_to(outside / "secret.json")  # a file
     (inbox / "ana" / "dangling.json").symlink_to(outside / "not-there.json")
     (inbox / "root-link.json").symlink_to(outside / "secret.json")
+    os.mkfifo(inbox / "ana" / "pipe.json")  # reading it would block the task
     before = tree(outside)
 
     pending = pending_exports(inbox, lake)
@@ -78,6 +79,7 @@ def test_no_link_is_followed_out_of_the_inbox_and_nothing_outside_changes(inbox,
     assert bronze_files(lake) == ["ana/StreamingHistory_music_0.json"]
     assert inbox / "mallory" in pending  # to be rejected, so the sensor reports it
     reasons = {r["file"]: r["reason"] for r in result["rejected"]}
+    assert "not a regular file" in reasons.pop("ana/pipe.json")
     assert set(reasons) == {"mallory", "root-link.json", "ana/theirs", "ana/linked.json", "ana/dangling.json"}
     assert all("symbolic link" in reason and "never follows links" in reason for reason in reasons.values())
     # the links themselves were moved aside, still pointing where they pointed
@@ -87,10 +89,14 @@ def test_no_link_is_followed_out_of_the_inbox_and_nothing_outside_changes(inbox,
     assert pending_exports(inbox, lake) == []
 
 
-@pytest.mark.parametrize("kept", ["_rejected", "ana/_ingested"])
+@pytest.mark.parametrize("kept", ["_rejected", "ana/_ingested", "ana/_ingested/sub"])
 def test_a_folder_pulse_keeps_that_is_a_link_stops_the_ingest_before_anything_is_written_through_it(
         inbox, outside, tmp_path, kept):
     (inbox / "ana" / "notes.txt").write_text("not an export")  # something to reject, too
+    (inbox / "ana" / "sub").mkdir()
+    (inbox / "ana" / "sub" / "StreamingHistory0.json").write_text(json.dumps(CLASSIC_ROWS))
+    (outside / "StreamingHistory0.json").write_text(json.dumps(CLASSIC_ROWS))  # the same: would be read
+    (inbox / kept).parent.mkdir(parents=True, exist_ok=True)
     (inbox / kept).symlink_to(outside, target_is_directory=True)
     before = tree(outside)
 
