@@ -106,6 +106,22 @@ from devstack.simulators.http_server import (
 
 log = logging.getLogger("devstack.simulators.youtube_api")
 
+
+class _KeyRedaction(logging.Filter):
+    """Request lines carry ``key=`` in their URL: the log shows ``key=***`` instead of the API key."""
+
+    _KEY = re.compile(r"([?&]key=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "key=" in message:
+            record.msg, record.args = self._KEY.sub(r"\1***", message), ()
+        return True
+
+
+if not any(isinstance(f, _KeyRedaction) for f in log.filters):
+    log.addFilter(_KeyRedaction())
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_DATASETS = REPO_ROOT.parent / "shared" / "realdata" / "creator" / "datasets"
 TRENDING_FILE = "youtube_trending_US_2017.csv"
@@ -456,7 +472,7 @@ def _token_check(playlist_id: str, offset: int) -> bytes:
 
 def page_token(playlist_id: str, offset: int) -> str:
     """An opaque token for the page of ``playlist_id`` that starts at ``offset``."""
-    raw = struct.pack(">I", offset) + _token_check(playlist_id, offset)
+    raw = _token_check(playlist_id, offset) + struct.pack(">I", offset)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -468,10 +484,10 @@ def decode_page_token(token: str, playlist_id: str | None = None) -> tuple[int, 
         return None
     if len(raw) != 8:
         return None
-    offset = struct.unpack(">I", raw[:4])[0]
-    if playlist_id is not None and not hmac.compare_digest(raw[4:], _token_check(playlist_id, offset)):
+    offset = struct.unpack(">I", raw[4:])[0]
+    if playlist_id is not None and not hmac.compare_digest(raw[:4], _token_check(playlist_id, offset)):
         return None
-    return offset, raw[4:]
+    return offset, raw[:4]
 
 
 # --- the API -------------------------------------------------------------------------------------
