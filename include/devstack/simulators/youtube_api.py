@@ -47,7 +47,8 @@ the last one of ``AQgw`` as in real ids), so the same title in the two datasets,
 
 **Channel statistics** of a trending channel are what its videos give on the day: ``viewCount`` the sum of its
 videos' views, ``videoCount`` how many are published; the file has no subscriber counts, so they are served as
-hidden (``hiddenSubscriberCount: true``, no ``subscriberCount``), which real clients must handle anyway.
+hidden (``hiddenSubscriberCount: true``, no ``subscriberCount``), which real clients must handle anyway. A
+channel is served on every day, with ``videoCount`` ``"0"`` before its first video is published.
 Fields the datasets do not have are absent rather than made up (video ``duration``, descriptions are ``""``).
 
 **Quota.** Each list call costs 1 unit (NOTES: every page is charged; invalid requests too; a refused key is
@@ -578,9 +579,12 @@ class YouTubeApiSimulator:
     def health(self, request: Request) -> dict:
         return {"status": "ok"}
 
-    def status(self, request: Request) -> dict:
+    def status(self, request: Request) -> dict | Response:
         today = self.today()
-        day = self.request_day()
+        try:
+            day = self.request_day()
+        except Refusal as refusal:
+            return refusal.response
         return {"today": today.isoformat(), "as_of": self.config.as_of.isoformat(), "day": day.isoformat(),
                 "first_trending_day_served_on": (FIRST_TRENDING_DAY + self.config.day_offset).isoformat(),
                 "last_trending_day_served_on": (LAST_TRENDING_DAY + self.config.day_offset).isoformat(),
