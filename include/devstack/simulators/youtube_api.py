@@ -49,7 +49,13 @@ the last one of ``AQgw`` as in real ids), so the same title in the two datasets,
 videos' views, ``videoCount`` how many are published; the file has no subscriber counts, so they are served as
 hidden (``hiddenSubscriberCount: true``, no ``subscriberCount``), which real clients must handle anyway. A
 channel is served on every day, with ``videoCount`` ``"0"`` before its first video is published.
-Fields the datasets do not have are absent rather than made up (video ``duration``, descriptions are ``""``).
+Fields the datasets do not have are absent rather than made up (video ``duration``, ``definition``, ``caption``;
+channel thumbnails and handles); descriptions, which they lack too, are ``""``.
+
+**Error bodies.** ``keyInvalid``, ``quotaExceeded`` and ``playlistNotFound`` are the recorded/transcribed bodies,
+byte for byte in content (Google's ``\u003c`` escaping included). The others (a missing key, ``required``,
+``unknownPart``, ``missingRequiredParameter``, ``invalidParameter``, ``invalidPageToken``) have the same v1 shape
+with reasons from NOTES and the API's documentation; their message texts are not transcriptions.
 
 **Quota.** Each list call costs 1 unit (NOTES: every page is charged; invalid requests too; a refused key is
 not a project's call and costs nothing). ``daily_quota`` (default 10,000) units a day; once spent, calls answer
