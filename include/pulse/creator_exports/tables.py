@@ -121,7 +121,8 @@ def csv_rows(f: BinaryIO) -> Iterator[tuple[int, list[str]]]:
 def _chain(first: str, rest: io.TextIOBase) -> Iterator[str]:
     if first:
         yield first
-    yield from rest
+    for line in rest:  # noqa: UP028 - "yield from" would close the wrapper when this generator is closed
+        yield line
 
 
 def csv_header(head: bytes) -> list[str] | None:

@@ -63,7 +63,7 @@ CONTENT_COLUMNS = {
     "video publish time": ("published", RAW),
     "duration": ("duration_seconds", COUNT),
 }
-_PERIOD = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(?:\s+(.+?))?(?:\.zip)?")
+_PERIOD = re.compile(r"(\d{4}-\d{2}-\d{2})_(\d{4}-\d{2}-\d{2})(.*)")
 
 
 def period_from_name(name: str) -> tuple[date, date, str | None] | None:
@@ -77,7 +77,8 @@ def period_from_name(name: str) -> tuple[date, date, str | None] | None:
                 start, end = date.fromisoformat(m[1]), date.fromisoformat(m[2])
             except ValueError:
                 continue
-            return start, end, (m[3].strip() or None) if m[3] else None
+            channel = re.sub(r"\.zip$", "", m[3].strip(), flags=re.IGNORECASE).strip()
+            return start, end, channel or None
     return None
 
 
