@@ -193,6 +193,20 @@ def test_the_meta_business_suite_export_keeps_its_multiline_caption_and_its_acco
     assert record["Account ID"] not in {str(v) for v in row.values()}
 
 
+def test_a_meta_export_writing_the_day_first_is_read_by_its_convention(realdata):
+    text = (realdata / META_IG).read_text(encoding="utf-8")
+    records = list(csv.reader(io.StringIO(text, newline="")))
+    second = list(records[1])
+    second[0], second[6] = "18182686576415018", "03/10/2026 09:00"
+    records[1][6] = "24/09/2026 15:30"
+    _, rows = read(csv_bytes([records[0], records[1], second]))
+    assert [r["published"] for r in rows] == [date(2026, 9, 24), date(2026, 10, 3)]
+    records[1][6], second[6] = "24/09/2026 15:30", "09/24/2026 15:30"
+    # The first row's caption spans lines 2 and 3: the second row starts on line 4.
+    with pytest.raises(BadExport, match=r"dates are written two ways: line 2 puts the day first, line 4 the month"):
+        read(csv_bytes([records[0], records[1], second]))
+
+
 def test_an_older_meta_export_with_impressions_is_measured_as_impressions(realdata):
     data = (realdata / META_IG).read_bytes().replace(b",Views,", b",Impressions,", 1)
     _, (row,) = read(data)
@@ -339,6 +353,18 @@ def test_youtube_views_change_definition_on_the_shorts_and_the_all_formats_dates
     assert [r["metric_definition"] for r in parsed] == [
         YOUTUBE_VIEWS_WATCH_GATED, YOUTUBE_VIEWS_PLAYBACK_START, YOUTUBE_VIEWS_WATCH_GATED,
         YOUTUBE_VIEWS_WATCH_GATED, YOUTUBE_VIEWS_PLAYBACK_START, YOUTUBE_VIEWS_UNKNOWN]
+
+
+def test_a_video_is_a_short_up_to_60_seconds_or_up_to_180_from_october_2024():
+    rows = [CHART_HEADER,
+            ["2025-06-01", "v1", "Published in 2024-11, 120 s", "Nov 1, 2024", "120", "1"],
+            ["2025-06-01", "v2", "Published in 2024-09, 120 s", "Sep 1, 2024", "120", "1"],
+            ["2025-06-01", "v3", "Published in 2024-09, 60 s", "Sep 1, 2024", "60", "1"],
+            ["2025-06-01", "v4", "Published in 2024-11, 181 s", "Nov 1, 2024", "181", "1"]]
+    _, parsed = read(csv_bytes(rows))
+    assert [r["metric_definition"] for r in parsed] == [
+        YOUTUBE_VIEWS_PLAYBACK_START, YOUTUBE_VIEWS_WATCH_GATED, YOUTUBE_VIEWS_PLAYBACK_START,
+        YOUTUBE_VIEWS_WATCH_GATED]
 
 
 def test_a_studio_period_across_a_change_date_is_mixed_and_comes_from_the_folder_name(realdata):

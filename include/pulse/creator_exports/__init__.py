@@ -29,7 +29,7 @@ from __future__ import annotations
 import csv
 import zipfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -316,13 +316,12 @@ def _data_rows(rows: Iterator[tuple[int, list[Any]]], width: int, name: str) -> 
         yield line, cells
 
 
-def _convention(source, plan, width: int, name: str) -> tuple[NumberConvention, bool]:
-    """The file's number convention and whether its slashed dates put the day first (the first pass)."""
+def _evidence(rows, plan) -> tuple[dict[str, int], int | None, int | None]:
+    """Decimal separator → the first line proving it; the first lines proving day-first and month-first
+    slashed dates."""
     shown: dict[str, int] = {}
     day_first_line = month_first_line = None
-    rows = source()
-    next(rows, None)
-    for line, cells in _data_rows(rows, width, name):
+    for line, cells in rows:
         for index, key, kind, _ in plan:
             cell = cells[index]
             if not isinstance(cell, str):
@@ -337,6 +336,14 @@ def _convention(source, plan, width: int, name: str) -> tuple[NumberConvention, 
                     day_first_line = day_first_line or line
                 if second > 12:
                     month_first_line = month_first_line or line
+    return shown, day_first_line, month_first_line
+
+
+def _convention(source, plan, width: int, name: str) -> tuple[NumberConvention, bool]:
+    """The file's number convention and whether its slashed dates put the day first (the first pass)."""
+    with closing(source()) as rows:
+        next(rows, None)
+        shown, day_first_line, month_first_line = _evidence(_data_rows(rows, width, name), plan)
     if len(shown) > 1:
         raise BadExport(f"{name}: numbers are written two ways: line {shown['.']} has '.' as the decimal "
                         f"separator, line {shown[',']} has ','")
@@ -385,7 +392,8 @@ def read_export(f: BinaryIO, fmt: ExportFormat | str, context: ExportContext | N
     layout = _READ[fmt]
     name = context.name
     source = _row_source(f, layout, name)
-    first = next(source(), None)
+    with closing(source()) as records:
+        first = next(records, None)
     if first is None:
         raise BadExport(f"{name}: the file is empty")
     headers = first[1]
@@ -404,22 +412,23 @@ def read_export(f: BinaryIO, fmt: ExportFormat | str, context: ExportContext | N
         ctx.instagram_definition = instagram.meta_definition([normal_header(h) for h in headers])
 
     def rows() -> Iterator[dict[str, Any]]:
-        raw = source()
-        next(raw, None)
-        for line, cells in _data_rows(raw, len(headers), name):
-            try:
-                row = layout.build(_values(cells, plan, convention, ctx), ctx)
-            except BadValue as exc:
-                raise BadExport(f"{name} line {line}: {exc}") from exc
-            if row is not None:
-                yield {"platform": layout.platform, "format": fmt.value, "line": line, **row}
+        with closing(source()) as raw:
+            next(raw, None)
+            for line, cells in _data_rows(raw, len(headers), name):
+                try:
+                    row = layout.build(_values(cells, plan, convention, ctx), ctx)
+                except BadValue as exc:
+                    raise BadExport(f"{name} line {line}: {exc}") from exc
+                if row is not None:
+                    yield {"platform": layout.platform, "format": fmt.value, "line": line, **row}
 
     count, days, definitions = 0, [], set()
-    for row in rows():  # the checking pass: every cell read, facts gathered, nothing kept
-        count += 1
-        definitions.add(row["metric_definition"])
-        if fmt.value in _DATED:
-            days.append(row["date"])
+    with closing(rows()) as checked:  # the checking pass: every cell read, facts gathered, nothing kept
+        for row in checked:
+            count += 1
+            definitions.add(row["metric_definition"])
+            if fmt.value in _DATED:
+                days.append(row["date"])
     if len(ctx.accounts) > 1:
         raise BadExport(f"{name}: rows of {len(ctx.accounts)} accounts ({', '.join(sorted(ctx.accounts))}): "
                         "one export is one account's")

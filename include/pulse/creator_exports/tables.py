@@ -115,7 +115,10 @@ def csv_rows(f: BinaryIO) -> Iterator[tuple[int, list[str]]]:
             yield consumed + 1, record
             consumed = reader.line_num + (line - 1)
     finally:
-        text.detach()
+        try:
+            text.detach()  # leave f open for the caller
+        except ValueError:
+            pass  # the caller closed f before this generator was closed: nothing to leave open
 
 
 def _chain(first: str, rest: io.TextIOBase) -> Iterator[str]:
