@@ -146,6 +146,18 @@ def test_quoted_titles_with_commas_and_emoji_are_read_whole(realdata):
     assert "❤️" in rows[0]["title"]
 
 
+def test_a_studio_video_id_starting_with_a_dash_loses_the_space_studio_writes_before_it(realdata):
+    data = (realdata / ADI_TABLE).read_bytes().replace(b"\nh-SiGippEGw,", b"\n -SiGippEGw,")
+    _, rows = read(data)
+    assert rows[-1]["content_id"] == "-SiGippEGw"
+
+
+def test_a_title_that_is_a_dash_stays_a_title(realdata):
+    data = (realdata / ADI_TABLE).read_bytes().replace(b"HTML practice week", b"-")
+    _, rows = read(data)
+    assert next(r for r in rows if r["content_id"] == "yPYZkWJcA8A")["title"] == "-"
+
+
 def test_empty_studio_cells_are_missing_values_not_zero(realdata):
     data = (realdata / LAYLA / "Table data.csv").read_bytes()
     _, rows = read(data)

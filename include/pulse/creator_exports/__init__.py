@@ -61,6 +61,7 @@ from pulse.creator_exports.values import (
     NumberConvention,
     decimal_separator_shown,
     is_missing,
+    is_missing_text,
     parse_duration_seconds,
     parse_number,
     slashed_first_number,
@@ -362,7 +363,7 @@ def _values(cells: list[Any], plan, convention: NumberConvention, ctx: _RowConte
                 if not is_missing(str(cell)) and key == "account_username":
                     ctx.accounts.add(str(cell).strip())
             elif kind == TEXT:
-                values[key] = None if is_missing(str(cell)) else str(cell).strip()
+                values[key] = None if is_missing_text(str(cell)) else str(cell).strip()
             elif kind in NUMERIC:
                 values[key] = _number(cell, convention, kind == COUNT)
             elif kind == DURATION:

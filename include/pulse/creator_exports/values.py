@@ -20,8 +20,16 @@ class BadValue(ValueError):
     """A cell that cannot be read as its column's type; the reader adds the file and line."""
 
 
+TEXT_MISSING = frozenset({"", "undefined", "n/a"})
+"""The missing markers of a text cell: a title may well be "-" or "None"."""
+
+
 def is_missing(text: str) -> bool:
     return text.strip().lower() in MISSING
+
+
+def is_missing_text(text: str) -> bool:
+    return text.strip().lower() in TEXT_MISSING
 
 
 # --- numbers --------------------------------------------------------------------------------------
