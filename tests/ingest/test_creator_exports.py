@@ -429,9 +429,11 @@ def test_files_that_are_not_creator_exports_are_rejected_with_a_reason(realdata)
         "a binary": (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary data"),
         "Latin-1 text": ("Fecha,Vídeo\n".encode("latin-1"), "not text in UTF-8"),
         "a Facebook Page export": ((realdata / META_FB).read_bytes(), "Facebook Page"),
+        "a Studio table by date, not by video": (b"Date,Views,Watch time (hours)\nTotal,25,0.0615\n",
+                                                 "header ('Date', 'Views', 'Watch time (hours)')"),
     }
     for what, (data, reason) in cases.items():
-        detection = detect(data)
+        detection = detect_export(data)  # bytes: the head is enough for these
         assert detection.format is None, what
         assert not detection.skip and not detection.archive, what
         assert reason in detection.reason, (what, detection.reason)

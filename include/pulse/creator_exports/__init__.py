@@ -27,6 +27,7 @@ left out and named in ``facts.ignored_columns``; the account's own identity goes
 from __future__ import annotations
 
 import csv
+import io
 import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
@@ -184,10 +185,13 @@ def _detect_headers(headers: list[str], what: str) -> Detection:
     return Detection(ExportFormat(layout.format), layout.description)
 
 
-def detect_export(f: BinaryIO) -> Detection:
+def detect_export(f: BinaryIO | bytes) -> Detection:
     """The export format of the open, seekable binary file ``f`` (a file, or a zip member), told by
     its content; ``f`` is left where it was. Reads the first :data:`HEAD_BYTES` of a CSV, the header
-    row of each sheet of an xlsx workbook."""
+    row of each sheet of an xlsx workbook. ``f`` may also be bytes: a CSV's head is enough, a zip or
+    workbook needs all of it."""
+    if isinstance(f, bytes | bytearray):
+        f = io.BytesIO(f)
     start = f.tell()
     head = f.read(HEAD_BYTES)
     f.seek(start)
