@@ -306,6 +306,15 @@ def test_thousands_separators_and_k_suffixes_in_an_english_file(realdata):
     assert rows[1]["likes"] == 1200
 
 
+@pytest.mark.parametrize(("views", "message"), [
+    ("1,5", "'1,5' is not a whole number"), ("12,34,567", "'12,34,567' is not a number as this file writes them")])
+def test_a_count_that_is_no_whole_number_in_the_files_convention_is_an_error(realdata, views, message):
+    records = list(csv.reader(io.StringIO((realdata / TIKTOK).read_text(encoding="utf-8"), newline="")))
+    records[1][7] = views
+    with pytest.raises(BadExport, match=f"Content.csv line 2: Total views: {message}"):
+        read(csv_bytes(records, quoting=csv.QUOTE_ALL), name="Content.csv")
+
+
 def test_a_file_writing_numbers_two_ways_is_refused_naming_both_lines(realdata):
     data = (realdata / ADI_TABLE).read_bytes().decode()
     lines = data.split("\n")

@@ -63,11 +63,12 @@ def _split_suffix(text: str) -> tuple[str, int]:
 def decimal_separator_shown(text: str, whole: bool) -> str | None:
     """The decimal separator (``.`` or ``,``) that this number text proves its file uses, or None when
     it proves nothing. ``whole`` says the column holds counts (whole numbers), where a lone separator
-    is a group separator unless a K/M/B suffix follows.
+    followed by three digits is a group separator (unless a K/M/B suffix follows).
 
     ``1.234,5``: the last of two different separators is the decimal one. ``1,234,567``: a separator
     seen twice groups digits. ``0,0615`` or ``6,32``: one separator not followed by exactly three
-    digits is the decimal one. ``1,495`` in a decimal column proves nothing (1.495 or 1495)."""
+    digits is the decimal one (in a count too: ``1,5`` views then fails as no whole number). ``1,495``
+    in a decimal column proves nothing (1.495 or 1495)."""
     core, factor = _split_suffix(text)
     if not core or not any(c.isdigit() for c in core):
         return None
@@ -83,9 +84,9 @@ def decimal_separator_shown(text: str, whole: bool) -> str | None:
     if factor > 1:
         return separator
     digits_after = len(core) - core.rfind(separator) - 1
-    if whole:
-        return other  # counts have no fractional part: the separator groups digits
-    return None if digits_after == 3 else separator
+    if digits_after != 3:
+        return separator  # 6,32 or 0.0615: only a decimal separator is followed by other than three digits
+    return other if whole else None  # 5,431: a count has no fraction, so it groups; 1,495 as a decimal: either
 
 
 def parse_number(text: str, convention: NumberConvention, whole: bool) -> int | float | None:
@@ -96,6 +97,11 @@ def parse_number(text: str, convention: NumberConvention, whole: bool) -> int | 
     if is_missing(text):
         return None
     core, factor = _split_suffix(text)
+    integral = core.lstrip("+-").partition(convention.decimal)[0]
+    groups = integral.split(convention.group)
+    if len(groups) > 1 and not (1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])):
+        raise BadValue(f"{text!r} is not a number as this file writes them ({convention.example}): "
+                       f"{convention.group!r} groups digits in threes")
     core = core.replace(convention.group, "").replace(convention.decimal, ".")
     if _NUMBER.fullmatch(core) is None:
         raise BadValue(f"{text!r} is not a number")
