@@ -139,3 +139,60 @@ def test_pages_decode_and_payloads_encode_like_the_standard_library_even_where_m
     assert decode_json(huge) == json.loads(huge)
     with pytest.raises(ValueError):
         decode_json(b"<html>502 Bad Gateway</html>")
+
+
+# --- where paging may go, and what an unreadable answer is ------------------------------------------
+
+def test_a_links_next_to_another_port_fails_naming_both_hosts_and_that_host_gets_no_request(tmp_path):
+    with scripted_server(lambda p, n, f: (200, {}, page([{"id": "elsewhere"}]))) as (other_url, other_log):
+        def first_page_points_away(path, n, full):
+            return 200, {}, page([{"id": 1}], f"{other_url}/api/things?page=2")
+
+        with scripted_server(first_page_points_away) as (url, log):
+            session = requests.Session()
+            session.headers["Authorization"] = "Bearer the-connection-secret"  # as HttpHook sets from extras
+            with pytest.raises(IngestError) as failed:
+                ingest_endpoint(session=session, base_url=url, api_name="test_api", source="test",
+                                endpoint="things", path="api/things", params={}, run_date=RUN_DATE,
+                                lake_root=str(tmp_path), policy=FAST)
+    message = str(failed.value)
+    assert f"links.next points at {other_url}, not at the connection's {url}" in message
+    assert "not followed" in message and "secret" not in message
+    assert other_log == [], "the other host received a request"
+    assert len(log) == 1
+    assert not bronze_partition_path(tmp_path, "test", "things", RUN_DATE).exists()
+
+
+def test_an_absolute_links_next_on_the_connection_host_is_followed(tmp_path):
+    def absolute_links(path, n, full):
+        number = int(full.split("page=")[1]) if "page=" in full else 1
+        nxt = f"http://127.0.0.1:{port}/api/things?page=2" if number == 1 else None
+        return 200, {}, page([{"id": number}], nxt)
+
+    with scripted_server(absolute_links) as (url, log):
+        port = int(url.rsplit(":", 1)[1])
+        assert run(url, tmp_path).pages == 2
+    assert len(log) == 2
+
+
+def test_a_200_html_page_says_what_it_is_and_is_not_retried(tmp_path):
+    html = b"<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body>" + b"x" * 5000 + b"TAIL"
+    with scripted_server(lambda p, n, f: (200, {"Content-Type": "text/html; charset=utf-8"}, html)) as (url, log):
+        with pytest.raises(IngestError) as failed:
+            run(url, tmp_path)
+    message = str(failed.value)
+    assert (f"answered 200 with a body that is not JSON (text/html; charset=utf-8, {len(html):,} bytes, "
+            "starting ") in message
+    assert "'<!DOCTYPE html>\\n<html><head><title>Welcome to nginx!</title></head><body>xxxxxxx'…" in message
+    assert message.endswith("this looks like an HTML page: is the connection's host the API?")
+    assert "TAIL" not in message and len(log) == 1
+
+
+def test_a_truncated_page_that_never_heals_says_its_content_type_and_first_bytes(tmp_path):
+    cut = b'{"data": [{"id": 1, "name": "\x1b[31mred'
+    with scripted_server(lambda p, n, f: (200, {"Content-Type": "application/json"}, cut)) as (url, log):
+        with pytest.raises(IngestError) as failed:
+            run(url, tmp_path)
+    assert (f"not JSON (a truncated page?): application/json, {len(cut)} bytes, "
+            """starting '{"data": [{"id": 1, "name": "\\x1b[31mred' after 4 tries""") in str(failed.value)
+    assert len(log) == FAST.attempts

@@ -492,3 +492,24 @@ def test_the_airflow_connection_gives_a_session_that_sends_no_credentials_or_ext
     assert not {"token_url", "refresh_token", "listener", "playlist_ids"} & sent
     assert settings.playlist_ids == tuple(sim.catalogue.playlists) and settings.listener == "alice"
     assert crawl(session, base_url, settings, RUN_DATE, tmp_path) == sim.expected_counts()
+
+
+def test_a_next_url_on_another_host_fails_naming_both_and_gets_no_request_nor_token(tmp_path):
+    with scripted_server(lambda p, n, f: (200, {}, {"items": [], "next": None})) as (other_url, other_log):
+        def api(path, n, full):
+            if path == "/api/token":
+                return 200, {}, {"access_token": "app-token-secret", "token_type": "Bearer", "expires_in": 3600}
+            if path == "/v1/playlists/p1":
+                return 200, {}, {"id": "p1", "type": "playlist", "name": "one"}
+            return 200, {}, {"items": [], "total": 0, "next": f"{other_url}/v1/playlists/p1/items?offset=50"}
+
+        with scripted_server(api) as (url, log):
+            settings = SpotifySettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, playlist_ids=("p1",),
+                                       token_url=f"{url}/api/token", policy=FAST)
+            with pytest.raises(IngestError) as failed:
+                crawl(requests.Session(), f"{url}/v1", settings, RUN_DATE, tmp_path)
+    message = str(failed.value)
+    assert f"next link points at {other_url}, not at the connection's {url}" in message
+    assert "secret" not in message
+    assert other_log == [], "the other host received a request"
+    assert lake_listing(tmp_path) == []
