@@ -196,3 +196,22 @@ def test_a_truncated_page_that_never_heals_says_its_content_type_and_first_bytes
     assert (f"not JSON (a truncated page?): application/json, {len(cut)} bytes, "
             """starting '{"data": [{"id": 1, "name": "\\x1b[31mred' after 4 tries""") in str(failed.value)
     assert len(log) == FAST.attempts
+
+
+def test_a_run_stops_once_its_retry_budget_is_spent_and_says_so(tmp_path):
+    def every_page_needs_four_tries(path, n, full):
+        if n % 4 != 3:
+            return 502, {}, {"error": {"status": 502, "message": "Bad Gateway"}}
+        number = n // 4 + 1
+        return 200, {}, page([{"id": number}], f"/api/things?page={number + 1}" if number < 30 else None)
+
+    stingy = RetryPolicy(attempts=4, initial_wait=0.001, max_wait=0.01, timeout=5, budget=0.5)
+    with scripted_server(every_page_needs_four_tries) as (url, log):
+        with pytest.raises(IngestError) as failed:
+            run(url, tmp_path, stingy)
+    # 20 retries, plus 0.5 per page received: the 8th page's 3 retries reach 24, the 9th page's first 502 ends it
+    assert str(failed.value).endswith(
+        "(page 9) answered 502 after 1 try: this run's retry budget is spent (24 retries for 8 pages received; "
+        "it allows 20 plus 0.5 per page: PULSE_HTTP_RETRY_BUDGET)")
+    assert len(log) == 8 * 4 + 1
+    assert not bronze_partition_path(tmp_path, "test", "things", RUN_DATE).exists()
