@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from devstack.simulators.faults import FaultConfig
+from devstack.simulators.faults import FaultConfig, request_fault_mix
 from devstack.simulators.spotify_api import SimulatorConfig, SpotifyApiSimulator, ms_from_datetime
 from pulse.http_ingest import IngestError, RetryPolicy
 from pulse.lake import BronzePartitionWriter, bronze_partition_path, read_bronze, read_manifest
@@ -298,6 +298,21 @@ def test_5xx_and_truncated_answers_are_retried_until_the_page_arrives(sim, tmp_p
     assert [s for _, p, s in log if p == "/v1/playlists/p1"] == [502, 503, 200]
     assert [s for _, p, s in log if p.startswith("/v1/playlists/p1/items")] == [200, 200]
     assert json.loads(rows(tmp_path, "playlists")[0]["payload"]) == minimal_playlist("p1")
+
+
+def test_a_crawl_through_30_percent_failing_requests_writes_exactly_the_fault_free_bronze(sim, tmp_path):
+    expected = sim.crawl(tmp_path / "clean")
+    thirty_percent = request_fault_mix(0.3, slow_seconds=0.05, rate_limit_retry_after=0)
+    with simulator(faults=thirty_percent) as faulty:
+        counts = faulty.crawl(tmp_path / "faulty", policy=RetryPolicy(initial_wait=0.01, max_wait=1, timeout=5))
+    assert counts == expected
+    for dataset in expected:
+        where = {"listener": "alice"} if dataset == "recently_played" else {}
+        got, want = (sorted(rows(tmp_path / lake, dataset, **where), key=lambda r: r["record_index"])
+                     for lake in ("faulty", "clean"))
+        assert [r["payload"].replace(faulty.base, sim.base) for r in got] == [r["payload"] for r in want], dataset
+    answers = read_manifest(bronze_partition_path(tmp_path / "faulty", "spotify", "artists", RUN_DATE))["answers"]
+    assert {"502", "429", "invalid_json"} <= set(answers), answers
 
 
 def test_a_429_waits_as_long_as_retry_after_says(sim, tmp_path):
