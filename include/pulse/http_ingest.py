@@ -250,8 +250,7 @@ def get_json_page(
     except RetryableAnswer as exc:
         tries = retrying.statistics.get("attempt_number", policy.attempts)
         why = f": {budget.describe()}" if tries < policy.attempts else ""
-        raise IngestError(f"{describe} {exc} after {tries} {'try' if tries == 1 else 'tries'}{why}",
-                          exc.status) from exc
+        raise IngestError(f"{describe} {exc} after {tries} tries{why}", exc.status) from exc
     budget.pages += 1
     return body
 

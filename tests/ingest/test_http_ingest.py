@@ -211,7 +211,7 @@ def test_a_run_stops_once_its_retry_budget_is_spent_and_says_so(tmp_path):
             run(url, tmp_path, stingy)
     # 20 retries, plus 0.5 per page received: the 8th page's 3 retries reach 24, the 9th page's first 502 ends it
     assert str(failed.value).endswith(
-        "(page 9) answered 502 after 1 try: this run's retry budget is spent (24 retries for 8 pages received; "
+        "(page 9) answered 502 after 1 tries: this run's retry budget is spent (24 retries for 8 pages received; "
         "it allows 20 plus 0.5 per page: PULSE_HTTP_RETRY_BUDGET)")
     assert len(log) == 8 * 4 + 1
     assert not bronze_partition_path(tmp_path, "test", "things", RUN_DATE).exists()
