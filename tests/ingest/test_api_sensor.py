@@ -61,3 +61,16 @@ def test_each_api_input_has_its_own_sensor_timeout_which_the_setting_overrides(m
     assert SpotifyWebApi(wait_seconds=120).sensor(task_id="c").timeout == 120
     monkeypatch.setenv("PULSE_API_WAIT_SECONDS", "60")
     assert patient.sensor(task_id="d").timeout == 60 and SpotifyWebApi().sensor(task_id="e").timeout == 60
+
+
+def test_a_spotify_token_url_that_refuses_is_a_warning_naming_it_at_the_first_poke(monkeypatch, caplog):
+    port = free_port()
+    token_url = f"http://127.0.0.1:{port}/api/token"
+    monkeypatch.setenv("AIRFLOW_CONN_WRONG_SPOTIFY", json.dumps({
+        "conn_type": "http", "host": "127.0.0.1", "port": port, "schema": "http", "login": "app-id",
+        "password": "app-secret", "extra": {"token_url": token_url, "playlist_ids": "p1"}}))
+    caplog.set_level(logging.INFO)
+    assert SpotifyWebApi(conn_id="wrong_spotify").sensor(task_id="wait_for_api").poke({}) is False
+    assert [w for w in warnings_logged(caplog) if f"the accounts service at {token_url} refused the connection" in w
+            and "Check the 'wrong_spotify' connection's token_url" in w], warnings_logged(caplog)
+    assert "app-secret" not in caplog.text
