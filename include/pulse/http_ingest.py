@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -100,7 +101,7 @@ class RetryBudget:
         self.pages = 0
 
     def allows_retry(self) -> bool:
-        return self.retries < self.FLOOR + self.per_page * self.pages
+        return math.isinf(self.per_page) or self.retries < self.FLOOR + self.per_page * self.pages
 
     def describe(self) -> str:
         return (f"this run's retry budget is spent ({self.retries} retries for {self.pages} pages received; "
@@ -145,7 +146,7 @@ def decode_json(content: bytes) -> Any:
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _BODY_SHOWN = 80
-_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml")
+_HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body")
 
 
 def origin(url: str) -> str:
@@ -201,7 +202,7 @@ def get_json_page(
     by all its requests (without one, this request's tries are the only limit).
     """
     answers = answers if answers is not None else Counter()
-    budget = budget if budget is not None else RetryBudget(float("inf"))
+    budget = budget if budget is not None else RetryBudget(per_page=math.inf)
 
     def once() -> dict:
         try:
