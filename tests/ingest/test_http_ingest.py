@@ -215,3 +215,14 @@ def test_a_run_stops_once_its_retry_budget_is_spent_and_says_so(tmp_path):
         "it allows 20 plus 0.5 per page: PULSE_HTTP_RETRY_BUDGET)")
     assert len(log) == 8 * 4 + 1
     assert not bronze_partition_path(tmp_path, "test", "things", RUN_DATE).exists()
+
+
+def test_a_single_request_without_a_run_budget_is_retried_up_to_its_tries():
+    from pulse.http_ingest import get_json_page
+
+    def twice_502(path, n, full):
+        return (502, {}, {"error": {"status": 502}}) if n < 2 else (200, {}, page([{"id": 1}]))
+
+    with scripted_server(twice_502) as (url, log):
+        body = get_json_page(requests.Session(), f"{url}/api/things", None, FAST, "test_api", lambda b: True)
+    assert body == page([{"id": 1}]) and [s for _, _, s in log] == [502, 502, 200]
