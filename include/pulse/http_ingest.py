@@ -14,9 +14,9 @@ Retry policy (:class:`RetryPolicy`, from the ``PULSE_HTTP_*`` settings of :mod:`
 - when the tries or the budget run out, :class:`IngestError` names the API, the URL, the page and the
   last answer, and nothing is written: the partition that was there stays as it was.
 
-Paging never leaves the connection's scheme, host and port (:func:`ensure_same_origin`): a next link
-that points elsewhere fails the page, naming both hosts, before anything (a credential least of all) is
-sent there.
+Paging never leaves the connection's scheme, host and port (:func:`ensure_same_origin`): a next link,
+or a redirect, that points elsewhere fails the page, naming both hosts, before anything (a credential
+least of all) is sent there.
 """
 
 from __future__ import annotations
@@ -204,9 +204,19 @@ def get_json_page(
     answers = answers if answers is not None else Counter()
     budget = budget if budget is not None else RetryBudget(per_page=math.inf)
 
+    def no_redirect_elsewhere(response: requests.Response, **_: Any) -> requests.Response:
+        # requests runs this on each answer before following its redirect (and drops only Authorization
+        # on the way to another host: not the connection's other headers)
+        if response.is_redirect:
+            target = urljoin(response.url, response.headers["Location"])
+            ensure_same_origin(target, response.url, describe, f"{response.status_code} redirect")
+        return response
+
     def once() -> dict:
         try:
-            response = session.get(url, params=params, timeout=policy.timeout)
+            # a request's hooks replace the session's of the same kind: keep those
+            hooks = {"response": [*session.hooks.get("response", []), no_redirect_elsewhere]}
+            response = session.get(url, params=params, timeout=policy.timeout, hooks=hooks)
         except (requests.ConnectionError, requests.Timeout) as exc:
             answers["connection_error"] += 1
             raise RetryableAnswer(f"could not be reached ({type(exc).__name__})") from exc

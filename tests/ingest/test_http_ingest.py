@@ -226,3 +226,19 @@ def test_a_single_request_without_a_run_budget_is_retried_up_to_its_tries():
     with scripted_server(twice_502) as (url, log):
         body = get_json_page(requests.Session(), f"{url}/api/things", None, FAST, "test_api", lambda b: True)
     assert body == page([{"id": 1}]) and [s for _, _, s in log] == [502, 502, 200]
+
+
+def test_a_redirect_to_another_port_fails_naming_both_hosts_and_that_host_gets_no_request(tmp_path):
+    with scripted_server(lambda p, n, f: (200, {}, page([{"id": "elsewhere"}]))) as (other_url, other_log):
+        def moved(path, n, full):
+            return 302, {"Location": f"{other_url}/api/things"}, {"error": {"status": 302}}
+
+        with scripted_server(moved) as (url, log):
+            session = requests.Session()
+            session.headers["X-Api-Key"] = "the-connection-secret"  # an auth header from the connection's extras
+            with pytest.raises(IngestError, match=f"302 redirect points at {other_url}, not at the connection's {url}"):
+                ingest_endpoint(session=session, base_url=url, api_name="test_api", source="test",
+                                endpoint="things", path="api/things", params={}, run_date=RUN_DATE,
+                                lake_root=str(tmp_path), policy=FAST)
+    assert other_log == [], "the other host received a request"
+    assert len(log) == 1
