@@ -15,6 +15,8 @@ playlist's items are only readable with the token of its owner or a collaborator
 until shortly before it expires and renewed, once per request, when the API answers 401. Every page
 goes through :func:`pulse.http_ingest.get_json_page`: 429 honours ``Retry-After``, 5xx and broken
 bodies are retried, and token requests that fail that way are retried with the page that needed them.
+A ``next`` URL (or a redirect) to another scheme, host or port fails the crawl before anything, a token
+least of all, is sent there.
 
 The crawl (:func:`crawl`) pulls the configured playlists and their items, the listener's recently
 played, then every artist and album their tracks refer to, and writes one bronze partition per
