@@ -12,7 +12,15 @@ The others tune a run; each has a default that suits one machine:
   directory or a URI.
 - ``PULSE_INBOX_WAIT_SECONDS`` (600): how long an inbox's sensor waits for new files before the input
   is skipped.
-- ``PULSE_HTTP_ATTEMPTS`` (6): attempts per HTTP request (429, 5xx and broken answers are retried).
+- ``PULSE_API_WAIT_SECONDS`` (each API input's own, 1800 by default): how long an API input's sensor
+  waits for the API to answer before the run fails (a host that refuses connections or does not resolve
+  is reported with a WARNING at the first poke; the sensor goes on waiting).
+- ``PULSE_HTTP_ATTEMPTS`` (10): tries per HTTP request (429, 5xx and broken answers are retried).
+- ``PULSE_HTTP_RETRY_WAIT_SECONDS`` (0.5): the first wait before an HTTP retry; it doubles with each try,
+  with as much again of random jitter.
+- ``PULSE_HTTP_RETRY_MAX_WAIT_SECONDS`` (30): the longest wait between two tries, a ``Retry-After`` included.
+- ``PULSE_HTTP_RETRY_BUDGET`` (1.0): retries one ingest may spend per page it received (beyond 20), so an
+  API that fails most requests fails the run instead of being retried for hours.
 - ``PULSE_RETRY_DELAY_SECONDS`` (30): the first delay before an Airflow task retry (it then grows).
 - ``PULSE_SPARK_SHUFFLE_PARTITIONS`` (8), ``PULSE_SPARK_DRIVER_MEMORY`` (2g): how the Spark jobs run.
 - ``PULSE_SPARK_PYTHON`` (this interpreter): the Python the Spark executors run (``PYSPARK_PYTHON``).
@@ -62,8 +70,25 @@ def inbox_wait_seconds(default: int = 600) -> int:
     return int(_setting("PULSE_INBOX_WAIT_SECONDS", str(default)))
 
 
+def api_wait_seconds(default: int) -> int:
+    """How long an API input's sensor waits: ``PULSE_API_WAIT_SECONDS``, else the input's own ``default``."""
+    return int(_setting("PULSE_API_WAIT_SECONDS", str(default)))
+
+
 def http_attempts() -> int:
-    return int(_setting("PULSE_HTTP_ATTEMPTS", "6"))
+    return int(_setting("PULSE_HTTP_ATTEMPTS", "10"))
+
+
+def http_retry_wait_seconds() -> float:
+    return float(_setting("PULSE_HTTP_RETRY_WAIT_SECONDS", "0.5"))
+
+
+def http_retry_max_wait_seconds() -> float:
+    return float(_setting("PULSE_HTTP_RETRY_MAX_WAIT_SECONDS", "30"))
+
+
+def http_retry_budget() -> float:
+    return float(_setting("PULSE_HTTP_RETRY_BUDGET", "1.0"))
 
 
 def retry_delay_seconds() -> float:

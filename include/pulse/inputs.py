@@ -24,7 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from pulse.config import inbox_root, inbox_wait_seconds
+from pulse.config import api_wait_seconds, inbox_root, inbox_wait_seconds
+
+API_WAIT_SECONDS = 30 * 60
+"""How long an API input's sensor waits for its API by default (``PULSE_API_WAIT_SECONDS`` overrides)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class HttpEndpoint:
     path: str
     health_path: str
     page_size: int = 500
+    wait_seconds: int = API_WAIT_SECONDS
+    """How long the sensor waits for the API before the run fails (``PULSE_API_WAIT_SECONDS`` overrides)."""
 
     def unavailable(self) -> str | None:
         return _missing_connection(self.conn_id, "the API")
@@ -72,13 +77,13 @@ class HttpEndpoint:
 
         return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
                                   method="GET", mode="reschedule", poke_interval=30, exponential_backoff=True,
-                                  timeout=60 * 60, **operator_args)
+                                  timeout=api_wait_seconds(self.wait_seconds), **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from airflow.providers.http.hooks.http import HttpHook
 
-        from pulse.config import http_attempts, lake_root
-        from pulse.http_ingest import RetryPolicy, ingest_endpoint
+        from pulse.config import lake_root
+        from pulse.http_ingest import ingest_endpoint
         from pulse.simulator_scale import scale_query
 
         hook = HttpHook(method="GET", http_conn_id=self.conn_id)
@@ -96,7 +101,6 @@ class HttpEndpoint:
             params=params,
             run_date=window.run_date,
             lake_root=lake_root(),
-            policy=RetryPolicy(attempts=http_attempts()),
         )
         return {"endpoint": result.endpoint, "records": result.records, "pages": result.pages,
                 "seconds": result.seconds, "answers": result.answers}
@@ -108,6 +112,8 @@ class SpotifyWebApi:
 
     name: str = "api"
     conn_id: str = "spotify_api"
+    wait_seconds: int = API_WAIT_SECONDS
+    """How long the sensor waits for a token before the run fails (``PULSE_API_WAIT_SECONDS`` overrides)."""
 
     def unavailable(self) -> str | None:
         return _missing_connection(self.conn_id, "the Spotify Web API", " (see README, 'Spotify set-up')")
@@ -116,7 +122,8 @@ class SpotifyWebApi:
         from pulse.sensors import SpotifyTokenSensor
 
         return SpotifyTokenSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=30,
-                                  exponential_backoff=True, timeout=60 * 60, **operator_args)
+                                  exponential_backoff=True, timeout=api_wait_seconds(self.wait_seconds),
+                                  **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from pulse.spotify_client import ingest_spotify

@@ -15,6 +15,8 @@ playlist's items are only readable with the token of its owner or a collaborator
 until shortly before it expires and renewed, once per request, when the API answers 401. Every page
 goes through :func:`pulse.http_ingest.get_json_page`: 429 honours ``Retry-After``, 5xx and broken
 bodies are retried, and token requests that fail that way are retried with the page that needed them.
+A ``next`` URL (or a redirect) to another scheme, host or port fails the crawl before anything, a token
+least of all, is sent there.
 
 The crawl (:func:`crawl`) pulls the configured playlists and their items, the listener's recently
 played, then every artist and album their tracks refer to, and writes one bronze partition per
@@ -48,8 +50,15 @@ from urllib.parse import quote, urlsplit
 import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
-from pulse.config import http_attempts
-from pulse.http_ingest import IngestError, RetryableAnswer, RetryPolicy, get_json_page, parse_retry_after
+from pulse.http_ingest import (
+    IngestError,
+    RetryableAnswer,
+    RetryBudget,
+    RetryPolicy,
+    ensure_same_origin,
+    get_json_page,
+    parse_retry_after,
+)
 from pulse.lake import BronzePartitionWriter, read_bronze, zone_path
 
 log = logging.getLogger(__name__)
@@ -66,7 +75,6 @@ ITEMS_PAGE_SIZE = 50
 TRACKS_PAGE_SIZE = 100
 RECENT_PAGE_SIZE = 50
 MAX_PAGES = 10_000
-DEFAULT_POLICY = RetryPolicy()
 LISTENER_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 _USER_PATH = re.compile(r"/me(/|$)")
 _PLAYLIST_PATH = re.compile(r"/playlists/")
@@ -84,7 +92,7 @@ class SpotifySettings:
     listener: str | None = None
     api_name: str = CONN_ID
     """Names the API (the connection) in logs and errors."""
-    policy: RetryPolicy = RetryPolicy()
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
     token_margin: float = 60.0
     """Renew a token this many seconds before it expires (at most half its lifetime)."""
 
@@ -113,15 +121,16 @@ def parse_playlist_ids(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(i for i in ids if i))
 
 
-def settings_from_connection(connection: Any, policy: RetryPolicy = DEFAULT_POLICY) -> SpotifySettings:
-    """Settings from an Airflow connection (login, password and the extras :data:`CONNECTION_EXTRAS`)."""
+def settings_from_connection(connection: Any, policy: RetryPolicy | None = None) -> SpotifySettings:
+    """Settings from an Airflow connection (login, password and the extras :data:`CONNECTION_EXTRAS`);
+    ``policy``: the settings' :class:`RetryPolicy` when not given."""
     extra = connection.extra_dejson or {}
     return SpotifySettings(
         client_id=connection.login or "", client_secret=connection.password or "",
         playlist_ids=parse_playlist_ids(extra.get("playlist_ids")),
         token_url=extra.get("token_url") or REAL_TOKEN_URL,
         refresh_token=extra.get("refresh_token") or None, listener=extra.get("listener") or None,
-        api_name=connection.conn_id or CONN_ID, policy=policy)
+        api_name=connection.conn_id or CONN_ID, policy=policy or RetryPolicy())
 
 
 def api_base_url(base_url: str) -> str:
@@ -130,7 +139,7 @@ def api_base_url(base_url: str) -> str:
     return base if base.endswith("/v1") else f"{base}/v1"
 
 
-def session_from_connection(conn_id: str = CONN_ID, policy: RetryPolicy = DEFAULT_POLICY
+def session_from_connection(conn_id: str = CONN_ID, policy: RetryPolicy | None = None
                             ) -> tuple[requests.Session, str, SpotifySettings]:
     """The HTTP session, API base URL and settings of the Airflow connection ``conn_id``.
 
@@ -395,10 +404,19 @@ class _Crawler:
         self.items_path = "items"
         self.batch = {"artists": True, "albums": True}
         self.tracks: list[dict] = []
+        self.budget = RetryBudget(settings.policy.budget)
+
+    def describe(self, url: str, page: int) -> str:
+        return f"{self.settings.api_name} at {self.base_url} on {_short(url)} (page {page})"
 
     def get(self, url: str, page: int, is_valid: Callable[[Any], bool]) -> dict:
-        describe = f"{self.settings.api_name} at {self.base_url} on {_short(url)} (page {page})"
-        return get_json_page(self.session, url, None, self.settings.policy, describe, is_valid, self.answers)
+        return get_json_page(self.session, url, None, self.settings.policy, self.describe(url, page), is_valid,
+                             self.answers, self.budget)
+
+    def next_page(self, body: dict, url: str, page: int) -> str | None:
+        """The page's ``next`` URL, when it stays on the API's scheme, host and port (else IngestError)."""
+        nxt = body.get("next")
+        return ensure_same_origin(nxt, self.base_url, self.describe(url, page)) if nxt else None
 
     def degrade(self, line: str) -> None:
         log.warning("%s", line)
@@ -429,7 +447,7 @@ class _Crawler:
             writer.add_page(writer.pages + 1, url, body["items"])
             read += len(body["items"])
             self.tracks.extend(t for t in map(track_of, body["items"]) if t is not None)
-            nxt = body.get("next")
+            nxt = self.next_page(body, url, writer.pages)
             if not nxt:
                 break
             if nxt in seen or len(seen) >= MAX_PAGES:
@@ -462,7 +480,7 @@ class _Crawler:
                          self.settings.api_name, self.settings.listener,
                          datetime.fromtimestamp(newest_known / 1000, UTC).isoformat())
                 break
-            url = body.get("next") if items else None
+            url = self.next_page(body, url, writer.pages) if items else None
 
     def catalogue(self, kind: str, ids: list[str], per_request: int, writer: BronzePartitionWriter) -> None:
         """Artists or albums: the deprecated batch endpoint in chunks, or one by one once it is refused."""
@@ -550,7 +568,6 @@ def ingest_spotify(run_date: date, conn_id: str = CONN_ID, lake_root: str | None
     """The Airflow task body: crawl with the connection ``conn_id`` into the lake."""
     from pulse.config import lake_root as configured_lake_root
 
-    policy = RetryPolicy(attempts=http_attempts())
-    session, base_url, settings = session_from_connection(conn_id, policy)
+    session, base_url, settings = session_from_connection(conn_id)
     with session:
         return crawl(session, base_url, settings, run_date, lake_root or configured_lake_root())

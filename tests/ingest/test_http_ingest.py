@@ -139,3 +139,106 @@ def test_pages_decode_and_payloads_encode_like_the_standard_library_even_where_m
     assert decode_json(huge) == json.loads(huge)
     with pytest.raises(ValueError):
         decode_json(b"<html>502 Bad Gateway</html>")
+
+
+# --- where paging may go, and what an unreadable answer is ------------------------------------------
+
+def test_a_links_next_to_another_port_fails_naming_both_hosts_and_that_host_gets_no_request(tmp_path):
+    with scripted_server(lambda p, n, f: (200, {}, page([{"id": "elsewhere"}]))) as (other_url, other_log):
+        def first_page_points_away(path, n, full):
+            return 200, {}, page([{"id": 1}], f"{other_url}/api/things?page=2")
+
+        with scripted_server(first_page_points_away) as (url, log):
+            session = requests.Session()
+            session.headers["Authorization"] = "Bearer the-connection-secret"  # as HttpHook sets from extras
+            with pytest.raises(IngestError) as failed:
+                ingest_endpoint(session=session, base_url=url, api_name="test_api", source="test",
+                                endpoint="things", path="api/things", params={}, run_date=RUN_DATE,
+                                lake_root=str(tmp_path), policy=FAST)
+    message = str(failed.value)
+    assert f"links.next points at {other_url}, not at the connection's {url}" in message
+    assert "not followed" in message and "secret" not in message
+    assert other_log == [], "the other host received a request"
+    assert len(log) == 1
+    assert not bronze_partition_path(tmp_path, "test", "things", RUN_DATE).exists()
+
+
+def test_an_absolute_links_next_on_the_connection_host_is_followed(tmp_path):
+    def absolute_links(path, n, full):
+        number = int(full.split("page=")[1]) if "page=" in full else 1
+        nxt = f"http://127.0.0.1:{port}/api/things?page=2" if number == 1 else None
+        return 200, {}, page([{"id": number}], nxt)
+
+    with scripted_server(absolute_links) as (url, log):
+        port = int(url.rsplit(":", 1)[1])
+        assert run(url, tmp_path).pages == 2
+    assert len(log) == 2
+
+
+def test_a_200_html_page_says_what_it_is_and_is_not_retried(tmp_path):
+    html = b"<!DOCTYPE html>\n<html><head><title>Welcome to nginx!</title></head><body>" + b"x" * 5000 + b"TAIL"
+    with scripted_server(lambda p, n, f: (200, {"Content-Type": "text/html; charset=utf-8"}, html)) as (url, log):
+        with pytest.raises(IngestError) as failed:
+            run(url, tmp_path)
+    message = str(failed.value)
+    assert (f"answered 200 with a body that is not JSON (text/html; charset=utf-8, {len(html):,} bytes, "
+            "starting ") in message
+    assert "'<!DOCTYPE html>\\n<html><head><title>Welcome to nginx!</title></head><body>xxxxxxx'…" in message
+    assert message.endswith("this looks like an HTML page: is the connection's host the API?")
+    assert "TAIL" not in message and len(log) == 1
+
+
+def test_a_truncated_page_that_never_heals_says_its_content_type_and_first_bytes(tmp_path):
+    cut = b'{"data": [{"id": 1, "name": "\x1b[31mred'
+    with scripted_server(lambda p, n, f: (200, {"Content-Type": "application/json"}, cut)) as (url, log):
+        with pytest.raises(IngestError) as failed:
+            run(url, tmp_path)
+    assert (f"not JSON (a truncated page?): application/json, {len(cut)} bytes, "
+            """starting '{"data": [{"id": 1, "name": "\\x1b[31mred' after 4 tries""") in str(failed.value)
+    assert len(log) == FAST.attempts
+
+
+def test_a_run_stops_once_its_retry_budget_is_spent_and_says_so(tmp_path):
+    def every_page_needs_four_tries(path, n, full):
+        if n % 4 != 3:
+            return 502, {}, {"error": {"status": 502, "message": "Bad Gateway"}}
+        number = n // 4 + 1
+        return 200, {}, page([{"id": number}], f"/api/things?page={number + 1}" if number < 30 else None)
+
+    stingy = RetryPolicy(attempts=4, initial_wait=0.001, max_wait=0.01, timeout=5, budget=0.5)
+    with scripted_server(every_page_needs_four_tries) as (url, log):
+        with pytest.raises(IngestError) as failed:
+            run(url, tmp_path, stingy)
+    # 20 retries, plus 0.5 per page received: the 8th page's 3 retries reach 24, the 9th page's first 502 ends it
+    assert str(failed.value).endswith(
+        "(page 9) answered 502 after 1 tries: this run's retry budget is spent (24 retries for 8 pages received; "
+        "it allows 20 plus 0.5 per page: PULSE_HTTP_RETRY_BUDGET)")
+    assert len(log) == 8 * 4 + 1
+    assert not bronze_partition_path(tmp_path, "test", "things", RUN_DATE).exists()
+
+
+def test_a_single_request_without_a_run_budget_is_retried_up_to_its_tries():
+    from pulse.http_ingest import get_json_page
+
+    def twice_502(path, n, full):
+        return (502, {}, {"error": {"status": 502}}) if n < 2 else (200, {}, page([{"id": 1}]))
+
+    with scripted_server(twice_502) as (url, log):
+        body = get_json_page(requests.Session(), f"{url}/api/things", None, FAST, "test_api", lambda b: True)
+    assert body == page([{"id": 1}]) and [s for _, _, s in log] == [502, 502, 200]
+
+
+def test_a_redirect_to_another_port_fails_naming_both_hosts_and_that_host_gets_no_request(tmp_path):
+    with scripted_server(lambda p, n, f: (200, {}, page([{"id": "elsewhere"}]))) as (other_url, other_log):
+        def moved(path, n, full):
+            return 302, {"Location": f"{other_url}/api/things"}, {"error": {"status": 302}}
+
+        with scripted_server(moved) as (url, log):
+            session = requests.Session()
+            session.headers["X-Api-Key"] = "the-connection-secret"  # an auth header from the connection's extras
+            with pytest.raises(IngestError, match=f"302 redirect points at {other_url}, not at the connection's {url}"):
+                ingest_endpoint(session=session, base_url=url, api_name="test_api", source="test",
+                                endpoint="things", path="api/things", params={}, run_date=RUN_DATE,
+                                lake_root=str(tmp_path), policy=FAST)
+    assert other_log == [], "the other host received a request"
+    assert len(log) == 1

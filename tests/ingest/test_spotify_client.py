@@ -18,7 +18,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from devstack.simulators.faults import FaultConfig
+from devstack.simulators.faults import FaultConfig, request_fault_mix
 from devstack.simulators.spotify_api import SimulatorConfig, SpotifyApiSimulator, ms_from_datetime
 from pulse.http_ingest import IngestError, RetryPolicy
 from pulse.lake import BronzePartitionWriter, bronze_partition_path, read_bronze, read_manifest
@@ -300,6 +300,21 @@ def test_5xx_and_truncated_answers_are_retried_until_the_page_arrives(sim, tmp_p
     assert json.loads(rows(tmp_path, "playlists")[0]["payload"]) == minimal_playlist("p1")
 
 
+def test_a_crawl_through_30_percent_failing_requests_writes_exactly_the_fault_free_bronze(sim, tmp_path):
+    expected = sim.crawl(tmp_path / "clean")
+    thirty_percent = request_fault_mix(0.3, slow_seconds=0.05, rate_limit_retry_after=0)
+    with simulator(faults=thirty_percent) as faulty:
+        counts = faulty.crawl(tmp_path / "faulty", policy=RetryPolicy(initial_wait=0.01, max_wait=1, timeout=5))
+    assert counts == expected
+    for dataset in expected:
+        where = {"listener": "alice"} if dataset == "recently_played" else {}
+        got, want = (sorted(rows(tmp_path / lake, dataset, **where), key=lambda r: r["record_index"])
+                     for lake in ("faulty", "clean"))
+        assert [r["payload"].replace(faulty.base, sim.base) for r in got] == [r["payload"] for r in want], dataset
+    answers = read_manifest(bronze_partition_path(tmp_path / "faulty", "spotify", "artists", RUN_DATE))["answers"]
+    assert {"502", "429", "invalid_json"} <= set(answers), answers
+
+
 def test_a_429_waits_as_long_as_retry_after_says(sim, tmp_path):
     def limited(path, n, full):
         if path == "/v1/playlists/p1" and n == 0:
@@ -492,3 +507,24 @@ def test_the_airflow_connection_gives_a_session_that_sends_no_credentials_or_ext
     assert not {"token_url", "refresh_token", "listener", "playlist_ids"} & sent
     assert settings.playlist_ids == tuple(sim.catalogue.playlists) and settings.listener == "alice"
     assert crawl(session, base_url, settings, RUN_DATE, tmp_path) == sim.expected_counts()
+
+
+def test_a_next_url_on_another_host_fails_naming_both_and_gets_no_request_nor_token(tmp_path):
+    with scripted_server(lambda p, n, f: (200, {}, {"items": [], "next": None})) as (other_url, other_log):
+        def api(path, n, full):
+            if path == "/api/token":
+                return 200, {}, {"access_token": "app-token-secret", "token_type": "Bearer", "expires_in": 3600}
+            if path == "/v1/playlists/p1":
+                return 200, {}, {"id": "p1", "type": "playlist", "name": "one"}
+            return 200, {}, {"items": [], "total": 0, "next": f"{other_url}/v1/playlists/p1/items?offset=50"}
+
+        with scripted_server(api) as (url, log):
+            settings = SpotifySettings(client_id=CLIENT_ID, client_secret=CLIENT_SECRET, playlist_ids=("p1",),
+                                       token_url=f"{url}/api/token", policy=FAST)
+            with pytest.raises(IngestError) as failed:
+                crawl(requests.Session(), f"{url}/v1", settings, RUN_DATE, tmp_path)
+    message = str(failed.value)
+    assert f"next link points at {other_url}, not at the connection's {url}" in message
+    assert "secret" not in message
+    assert other_log == [], "the other host received a request"
+    assert lake_listing(tmp_path) == []

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -17,6 +19,7 @@ from devstack.simulators.faults import (
     RequestFaults,
     earlier_timestamp,
     noisy_records,
+    request_fault_mix,
     scaled,
 )
 from devstack.simulators.http_server import ApiError, JsonApi, Request, record_encoder, running_server
@@ -198,3 +201,73 @@ def test_a_truncated_page_is_a_200_whose_body_is_not_json():
     assert answer.status_code == 200 and 0 < len(answer.content) < len(b'{"items": ["tracks"], "offset": 0}')
     with pytest.raises(ValueError):
         answer.json()
+
+
+# --- a client against a simulator at 30 % faults ---------------------------------------------------------
+
+THIRTY_PERCENT = request_fault_mix(0.3, slow_seconds=0.1, rate_limit_retry_after=0)
+"""502s, 429 bursts, slow and truncated answers meeting 30 % of requests (``Retry-After: 0`` keeps the test short:
+tests/ingest/test_http_ingest.py shows a longer one is waited for)."""
+
+
+def fault_flags(config: FaultConfig) -> list[str]:
+    """The command-line flags of a simulator for ``config``'s request faults."""
+    return ["--fail-rate", str(config.fail_rate), "--rate-limit-rate", str(config.rate_limit_rate),
+            "--rate-limit-burst", str(config.rate_limit_burst), "--retry-after", str(config.rate_limit_retry_after),
+            "--slow-rate", str(config.slow_rate), "--slow-seconds", str(config.slow_seconds),
+            "--bad-page-rate", str(config.bad_page_rate)]
+
+
+def test_the_same_url_asked_again_meets_a_fresh_draw_in_both_simulators():
+    from devstack.simulators import creator_api, spotify_api
+
+    half = FaultConfig(fail_rate=0.5)
+    with creator_api.running_simulator(creator_api.SimulatorConfig(seed=3, creators=5, faults=half)) as base_url:
+        creator = {requests.get(f"{base_url}/api/competitors", timeout=10).status_code for _ in range(30)}
+    with spotify_api.running_simulator(spotify_api.SimulatorConfig(seed=3, artists=4, playlists=1,
+                                                                   faults=half)) as base_url:
+        spotify = {requests.get(f"{base_url}/v1/artists/nope", timeout=10).status_code for _ in range(30)}
+    assert creator == {200, 502} and 502 in spotify and len(spotify) == 2, (creator, spotify)
+
+
+def test_the_ingest_gets_every_record_exactly_once_from_a_simulator_process_failing_30_percent_of_requests(
+        simulator_command, tmp_path, monkeypatch):
+    from pulse.http_ingest import RetryPolicy, ingest_endpoint
+    from pulse.lake import bronze_partition_path, read_bronze
+
+    monkeypatch.setenv("PULSE_HTTP_RETRY_WAIT_SECONDS", "0.02")  # the settings' policy, with short waits
+    run_date = dt.date(2026, 11, 20)
+    params = {"start_date": "2026-11-06", "end_date": "2026-11-20", "limit": 20}
+
+    def ingest(base_url: str, lake: str) -> dict[str, list[str]]:
+        payloads = {}
+        for resource in ("engagement", "content"):
+            result = ingest_endpoint(session=requests.Session(), base_url=base_url, api_name="creator_api",
+                                     source="creator", endpoint=resource, path=f"api/{resource}", params=params,
+                                     run_date=run_date, lake_root=lake, policy=RetryPolicy(timeout=10))
+            answers[resource] = result.answers
+            rows = read_bronze(bronze_partition_path(lake, "creator", resource, run_date)).to_pylist()
+            payloads[resource] = [r["payload"] for r in sorted(rows, key=lambda r: r["record_index"])]
+        return payloads
+
+    # With seed 25, page 40 of content meets six faults in a row (a 502, then 429 bursts): the six tries a
+    # request had before issue 12 lost that run.
+    simulator = ["--seed", "25", "--creators", "100"]
+    answers: dict[str, dict] = {}
+    with simulator_command("devstack.simulators.creator_api", simulator, "api/health") as clean:
+        expected = ingest(clean.base_url, str(tmp_path / "clean"))
+    with simulator_command("devstack.simulators.creator_api", [*simulator, *fault_flags(THIRTY_PERCENT)],
+                           "api/health") as faulty:
+        got = ingest(faulty.base_url, str(tmp_path / "faulty"))
+    assert got == expected and sum(map(len, expected.values())) > 3000
+    for resource, records in got.items():
+        assert len(records) == len(set(records)), f"{resource}: a record came twice"
+    # the simulator's own log: which of the data requests met a fault (502, 429, slow or cut short)
+    requests_logged = re.findall(r'"GET /api/(?:engagement|content)\?[^"]*" \d{3} \d+B [\d.]+ms(.*)',
+                                 faulty.output)
+    faulted = re.compile(r"fail_rate|rate_limit_rate|rate limit burst|slow_rate|bad_page_rate")
+    share = sum(bool(faulted.search(notes)) for notes in requests_logged) / len(requests_logged)
+    assert 0.22 <= share <= 0.38, f"{share:.2f} of {len(requests_logged)} requests met a fault"
+    print(f"{share:.2f} of {len(requests_logged)} requests met a fault; answers {answers}")
+    met = {status for a in answers.values() for status in a}
+    assert {"502", "429", "invalid_json"} <= met, answers

@@ -91,6 +91,19 @@ class FaultConfig:
         return " ".join(changed) or "none"
 
 
+def request_fault_mix(total: float, rate_limit_burst: int = 2, **others: Any) -> FaultConfig:
+    """A :class:`FaultConfig` whose request faults, in equal shares (502s, 429s with ``Retry-After``, slow
+    answers and truncated bodies), meet about ``total`` of all requests, plus the knobs ``others``.
+
+    Each kind is drawn on its own, so each gets the share ``x`` with ``(1 - x) ** 4 == 1 - total``; a 429
+    burst answers ``rate_limit_burst`` requests, so bursts start at ``x / rate_limit_burst``."""
+    if not 0.0 <= total < 1.0:
+        raise ValueError(f"request_fault_mix: total must be in [0, 1), not {total!r}")
+    share = 1.0 - (1.0 - total) ** 0.25
+    return FaultConfig(fail_rate=share, rate_limit_rate=share / rate_limit_burst, rate_limit_burst=rate_limit_burst,
+                       slow_rate=share, bad_page_rate=share, **others)
+
+
 # --- request-level faults ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
