@@ -111,16 +111,21 @@ class EmbeddedWarehouseDown(RuntimeError):
     """The ``pulse_warehouse`` connection is the embedded stack's server, and it is not running."""
 
 
-def embedded_socket_missing(host: str | None, port: int | None) -> str | None:
-    """The socket path the connection names, when it is the embedded warehouse's (a Unix-socket directory
-    under ``$PULSE_HOME``, or the runtime folder pgserver falls back to when that path is too long for a
-    socket) and no server listens there; else None."""
+def is_embedded_warehouse(host: str | None) -> bool:
+    """Whether a ``pulse_warehouse`` host is the embedded stack's server: a Unix-socket directory under
+    ``$PULSE_HOME``, or the runtime folder pgserver falls back to when that path is too long for a socket."""
     if not host or not host.startswith("/"):
-        return None
+        return False
     folder = Path(host)
-    if not (folder.is_relative_to(config.pulse_home()) or "python_PostgresServer" in folder.parts):
+    return folder.is_relative_to(config.pulse_home()) or "python_PostgresServer" in folder.parts
+
+
+def embedded_socket_missing(host: str | None, port: int | None) -> str | None:
+    """The socket path of the embedded warehouse when the connection names it and no server listens
+    there; else None."""
+    if not is_embedded_warehouse(host):
         return None
-    socket = folder / f".s.PGSQL.{port or 5432}"
+    socket = Path(host) / f".s.PGSQL.{port or 5432}"
     return None if socket.exists() else str(socket)
 
 

@@ -20,10 +20,10 @@ def wait_until(condition, what: str, bound: float = BOUND):
     pytest.fail(f"gave up waiting until {what}")
 
 
-def publisher_waiting_on_a_lock(conn) -> int | None:
-    row = conn.execute("SELECT pid FROM pg_stat_activity WHERE application_name = 'pulse publish demo' "
-                       "AND wait_event_type = 'Lock'").fetchone()
-    return row[0] if row else None
+def waiting_on_a_lock(conn, pid: int) -> bool:
+    """Whether the session ``pid`` waits for a lock now (seen from the session ``conn``)."""
+    return conn.execute("SELECT count(*) > 0 FROM pg_stat_activity WHERE pid = %s AND wait_event_type = 'Lock'",
+                        (pid,)).fetchone()[0]
 
 
 def in_thread(target) -> tuple[threading.Thread, dict]:

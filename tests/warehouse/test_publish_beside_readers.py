@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 
 from pulse.warehouse import PublishBlocked, publish_gold, stage_gold
-from tests.warehouse.sessions import BOUND, in_thread, publisher_waiting_on_a_lock, wait_until
+from tests.warehouse.sessions import BOUND, in_thread, wait_until, waiting_on_a_lock
 from tests.warehouse.test_load_and_publish import KEYS, write_gold
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -70,7 +70,8 @@ def test_a_bi_reader_holding_a_table_makes_the_publish_fail_naming_it_and_no_new
     publisher = connect()
     publishing, published = in_thread(lambda: publish_gold(publisher, "demo", KEYS, "", {"run_id": "r2"}))
     # The publish takes gold.dim_things, then waits for gold.fact_events, which the BI session holds.
-    wait_until(lambda: publisher_waiting_on_a_lock(conn) or "error" in published, "the publish waits on a lock")
+    wait_until(lambda: waiting_on_a_lock(conn, publisher.info.backend_pid) or "error" in published,
+               "the publish waits on a lock")
     # A new reader of gold.dim_things queues behind the publish: it gets its rows once the publish lets go,
     # while the BI session still holds its transaction (before, the publish held dim_things until the BI
     # session ended, and every such reader with it).

@@ -22,7 +22,7 @@ from pulse.warehouse import (
     stage_gold,
     staging_schema,
 )
-from tests.warehouse.sessions import in_thread, publisher_waiting_on_a_lock, wait_until
+from tests.warehouse.sessions import in_thread, wait_until, waiting_on_a_lock
 
 KEYS = {"things": ("thing_id",)}
 GATE = [GoldTable("things", key=("thing_id",))]
@@ -131,7 +131,8 @@ def test_publishes_of_one_source_take_turns_and_one_that_cannot_wait_names_the_o
     one = connect()
     publishing, published = in_thread(
         lambda: publish_gold(one, "demo", KEYS, "", {"run_id": "run-1", "run_date": DAY}, staging=first))
-    wait_until(lambda: publisher_waiting_on_a_lock(pg_conn) or not publishing.is_alive(), "run 1's publish waits")
+    wait_until(lambda: waiting_on_a_lock(pg_conn, one.info.backend_pid) or not publishing.is_alive(),
+               "run 1's publish waits")
     # Run 2's publish waits for run 1's turn, no longer than its lock timeout, and says who is in the way.
     monkeypatch.setenv("PULSE_PUBLISH_LOCK_TIMEOUT_SECONDS", "1")
     two = connect()
