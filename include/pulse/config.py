@@ -28,7 +28,8 @@ How the warehouse publish behaves beside BI readers (``pulse.warehouse.publish_g
 - ``PULSE_PUBLISH_IDLE_TIMEOUT_SECONDS`` (60): the server ends a publishing session left idle in its
   transaction that long (a stopped or lost run), releasing its locks.
 - ``PULSE_WAREHOUSE_TCP_TIMEOUT_SECONDS`` (30): over TCP, the publishing connection gives up on a server
-  (and the server notices a vanished client) that has not answered for that long.
+  that has not answered for that long (``tcp_user_timeout`` and keepalives). Its server session also
+  checks every 5 s, while it waits for a lock, that its client is still there (PostgreSQL 14+).
 - ``PULSE_STAGING_MAX_AGE_HOURS`` (24): a run's staging schema left behind longer than this (its run was
   killed) is dropped by the next staging of the same source.
 

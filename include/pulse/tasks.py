@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "pulse_warehouse"
 SPARK_CONN_ID = "spark_default"
+# How often a publishing session's server checks, during a long wait, that its client is still there.
+CLIENT_CHECK_INTERVAL_MS = 5000
 
 
 def ingest_window(params: dict[str, Any], interval_end: datetime, default_lookback: int) -> tuple[date, date]:
@@ -140,7 +142,8 @@ def warehouse_connection(publishing: bool = False):
     options = None
     if publishing:
         idle_ms = round(config.publish_idle_timeout_seconds() * 1000)
-        options = f"-c idle_in_transaction_session_timeout={idle_ms} -c client_connection_check_interval=5000"
+        options = (f"-c idle_in_transaction_session_timeout={idle_ms} "
+                   f"-c client_connection_check_interval={CLIENT_CHECK_INTERVAL_MS}")
     hook = PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID, options=options)
     conn = hook.connection
     if publishing:

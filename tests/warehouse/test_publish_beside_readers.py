@@ -149,6 +149,36 @@ def test_a_publishing_session_left_idle_in_its_transaction_is_ended_by_the_serve
         run.wait()
 
 
+WAIT_FOR_A_LOCK = """
+from pulse import tasks
+conn = tasks.warehouse_connection(publishing=True)
+conn.execute("LOCK TABLE gold.dim_things IN ACCESS EXCLUSIVE MODE")
+print(conn.info.backend_pid, flush=True)
+conn.execute("LOCK TABLE gold.fact_events IN ACCESS EXCLUSIVE MODE")  # held by the BI session: waits
+"""
+
+
+def test_a_publishing_run_killed_while_it_waits_for_a_lock_leaves_no_lock_behind(warehouse, postgres):
+    conn = warehouse["conn"]
+    bi = bi_reader_in_a_long_transaction(warehouse)
+    connection = {"conn_type": "postgres", "host": postgres["host"], "port": postgres["port"], "login": "postgres",
+                  "schema": conn.info.dbname}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.path.join(REPO, "include"), REPO]),
+           "AIRFLOW_CONN_PULSE_WAREHOUSE": json.dumps(connection)}
+    run = subprocess.Popen([sys.executable, "-c", WAIT_FOR_A_LOCK], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        pid = int(run.stdout.readline())
+        wait_until(lambda: waiting_on_a_lock(conn, pid), "the run waits for gold.fact_events")
+    finally:
+        run.send_signal(signal.SIGKILL)  # kill -9 of the run, its transaction open and its lock wait pending
+        run.wait()
+    wait_until(lambda: conn.execute("SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()[0],
+               "the server ends the killed run's session")
+    assert conn.execute("SELECT count(*) FROM gold.dim_things").fetchone()[0] == 3  # nobody holds it any more
+    assert bi.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    bi.close()
+
+
 def test_the_publishing_connection_carries_its_timeouts(warehouse, postgres, monkeypatch):
     from pulse import tasks
 
