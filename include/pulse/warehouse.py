@@ -382,24 +382,24 @@ def _swap_in(conn: Connection, source: str, tables: dict[str, Sequence[str]], re
         versions = {t: v for t, v, _ in staged}
         table_ids = {t: i for t, _, i in staged}
         _check_not_older(conn, source, run, versions, table_ids, allow_older)
-        for table, key in tables.items():
+        counts = {}
+        for table, key in tables.items():  # the slow part (an index build, a count) before gold is locked
             conn.execute(sql.SQL("ALTER TABLE {}.{} ADD PRIMARY KEY ({})").format(
                 sql.Identifier(staging), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, key))))
-        # Every gold table this publish replaces, in one statement and one (sorted) order, before any change:
-        # a reader in the way makes it wait lock_timeout at most, holding nothing else changed.
+            counts[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
+                sql.Identifier(staging), sql.Identifier(table))).fetchone()[0]
+        # Every gold table this publish replaces, in one statement and one (sorted) order, before it changes
+        # anything: a reader in the way makes it wait lock_timeout at most, and a new reader waits as long.
         present = [t for t in sorted(tables) if conn.execute(
             "SELECT to_regclass(%s)", (f"{GOLD_SCHEMA}.{t}",)).fetchone()[0] is not None]
         if present:
             conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.SQL(", ").join(
                 sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(t)) for t in present)))
-        counts = {}
         for table in tables:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.{} CASCADE").format(
                 sql.Identifier(GOLD_SCHEMA), sql.Identifier(table)))
             conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
                 sql.Identifier(staging), sql.Identifier(table), sql.Identifier(GOLD_SCHEMA)))
-            counts[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-                sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))).fetchone()[0]
         if reporting_sql.strip():
             conn.execute(reporting_sql)
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(staging)))
