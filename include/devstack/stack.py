@@ -4,7 +4,9 @@
 the Airflow connections of the embedded stack as shell exports. Each export only applies when the
 variable is not set already, so pointing Pulse at an external system is setting one variable, e.g.
 ``AIRFLOW_CONN_PULSE_WAREHOUSE=postgresql://user:pass@db:5432/pulse`` — and then nothing embedded
-starts for it.
+starts for it. A variable that holds the embedded stack's own connection (what ``stack.env`` says, as in
+a shell that sourced it, or a warehouse socket under ``$PULSE_HOME``) is not external: ``up`` restarts
+what is down behind it.
 
 - ``pulse_warehouse``: PostgreSQL from the ``pgserver`` wheel, data in ``$PULSE_HOME/pgdata``,
   reached through its Unix socket (it listens on no TCP port).
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -150,22 +153,54 @@ def stop_simulator(run_dir: Path, name: str) -> bool:
 
 # --- the whole stack ----------------------------------------------------------------------------
 
+def written_connections(home: Path) -> dict[str, str]:
+    """The connections the last ``up`` wrote to ``$PULSE_HOME/stack.env``, by variable name."""
+    path = home / "stack.env"
+    if not path.exists():
+        return {}
+    found = {}
+    for line in path.read_text().splitlines():
+        if match := re.search(r"then export (AIRFLOW_CONN_\w+)=(.*); fi$", line):
+            found[match[1]] = shlex.split(match[2])[0]
+    return found
+
+
+def embedded_or_unset(conn_id: str, written: dict[str, str]) -> bool:
+    """Whether the embedded stack provides ``conn_id``: its variable is unset, or holds the stack's own
+    connection (the value ``stack.env`` holds, or for the warehouse a server socket under ``$PULSE_HOME``)."""
+    from pulse.tasks import is_embedded_warehouse
+
+    name = conn_env_name(conn_id)
+    value = os.environ.get(name)
+    if value is None or value == written.get(name):
+        return True
+    if conn_id == "pulse_warehouse" and value.lstrip().startswith("{"):
+        return is_embedded_warehouse(json.loads(value).get("host"))
+    return False
+
+
 def up(home: Path | None = None) -> dict[str, dict | str]:
-    """Start every embedded service whose connection is not set in the environment.
+    """Start every embedded service whose connection is not set to an external system in the environment
+    (a variable holding the stack's own connection does not count: what is down behind it is restarted).
 
     Returns the connections, by id, that the embedded stack provides."""
     home = home or pulse_home()
+    written = written_connections(home)
+
+    def embedded(conn_id: str) -> bool:
+        return embedded_or_unset(conn_id, written)
+
     conns: dict[str, dict | str] = {}
-    if conn_env_name("spark_default") not in os.environ:
+    if embedded("spark_default"):
         conns["spark_default"] = spark_connection()
-    if conn_env_name("pulse_warehouse") not in os.environ:
+    if embedded("pulse_warehouse"):
         conns["pulse_warehouse"] = start_postgres(home / "pgdata")
-    if conn_env_name("creator_api") not in os.environ:
+    if embedded("creator_api"):
         port = int(os.environ.get("PULSE_CREATOR_API_PORT", "8765"))
         sim_args = shlex.split(os.environ.get("PULSE_CREATOR_API_ARGS", "--seed 42 --creators 1000"))
         conns["creator_api"] = start_simulator(home / "run", "creator_api", "devstack.simulators.creator_api",
                                                port, sim_args)
-    if conn_env_name("spotify_api") not in os.environ:
+    if embedded("spotify_api"):
         conns["spotify_api"] = start_spotify_simulator(home / "run")
     return conns
 
@@ -250,6 +285,9 @@ def main(argv: list[str] | None = None) -> None:
         target = value.get("host") if isinstance(value, dict) else "(set)"
         print(f"  {conn_id:16} {target}")
     print(f"connections written to {env_path}")
+    stale = [name for name, value in connection_env(conns).items() if os.environ.get(name) not in (None, value)]
+    if stale:
+        print(f"this shell holds older values of {', '.join(stale)}: source {env_path} again (set -a; source …)")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,20 @@ The others tune a run; each has a default that suits one machine:
 - ``PULSE_SPARK_JARS_DIR`` (``$PULSE_HOME/jars``): the jars (Delta Lake, hadoop-azure) ``make jars`` resolves from
   ``jars/pom.xml``; every spark-submit passes them (the Docker image bakes them in).
 
+How the warehouse publish behaves beside BI readers (``pulse.warehouse.publish_gold``):
+
+- ``PULSE_PUBLISH_LOCK_TIMEOUT_SECONDS`` (10): how long the publish waits for its locks (a BI query still
+  reading a gold table) before it rolls back and tries again; also the longest a new reader waits for it.
+- ``PULSE_PUBLISH_LOCK_ATTEMPTS`` (5): tries, with growing pauses between them, before the publish fails
+  naming the sessions that held it up.
+- ``PULSE_PUBLISH_IDLE_TIMEOUT_SECONDS`` (60): the server ends a publishing session left idle in its
+  transaction that long (a stopped or lost run), releasing its locks.
+- ``PULSE_WAREHOUSE_TCP_TIMEOUT_SECONDS`` (30): over TCP, the publishing connection gives up on a server
+  that has not answered for that long (``tcp_user_timeout`` and keepalives). Its server session also
+  checks every 5 s, while it waits for a lock, that its client is still there (PostgreSQL 14+).
+- ``PULSE_STAGING_MAX_AGE_HOURS`` (24): a run's staging schema left behind longer than this (its run was
+  killed) is dropped by the next staging of the same source.
+
 Values are read when they are asked for, so a test or a task can set them. Nothing else in the code
 names a host, a path or a credential: those come from Airflow connections.
 """
@@ -148,3 +162,23 @@ def spark_python() -> str:
 def java_home() -> str | None:
     """``JAVA_HOME``, where Spark's local JVM comes from when it is set (else ``java`` on PATH)."""
     return os.environ.get("JAVA_HOME") or None
+
+
+def publish_lock_timeout_seconds() -> float:
+    return float(_setting("PULSE_PUBLISH_LOCK_TIMEOUT_SECONDS", "10"))
+
+
+def publish_lock_attempts() -> int:
+    return int(_setting("PULSE_PUBLISH_LOCK_ATTEMPTS", "5"))
+
+
+def publish_idle_timeout_seconds() -> float:
+    return float(_setting("PULSE_PUBLISH_IDLE_TIMEOUT_SECONDS", "60"))
+
+
+def warehouse_tcp_timeout_seconds() -> int:
+    return int(_setting("PULSE_WAREHOUSE_TCP_TIMEOUT_SECONDS", "30"))
+
+
+def staging_max_age_hours() -> float:
+    return float(_setting("PULSE_STAGING_MAX_AGE_HOURS", "24"))

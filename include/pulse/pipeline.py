@@ -8,9 +8,9 @@
   bronze). They meet at ``inputs_ingested``, which runs when no input failed and at least one landed.
 - **build_lake**: ``package_spark_jobs`` (zips ``spark_jobs/`` for ``--py-files``) >> ``silver`` >>
   ``gold``, both ``SparkSubmitOperator`` on the ``spark_default`` connection.
-- **publish_gold**: ``stage_gold`` (COPY into ``staging_<source>``) >> ``quality_gate`` (SQL check
-  operators) >> ``publish_gold`` (one transaction swaps staging into ``gold``; its outlets are the
-  gold Assets).
+- **publish_gold**: ``stage_gold`` (COPY into the run's own ``staging_<source>_<hash of run id>``, named
+  in its XCom ``staging_schema``) >> ``quality_gate`` (SQL check operators on that schema) >>
+  ``publish_gold`` (one transaction swaps it into ``gold``; its outlets are the gold Assets).
 - **refresh_bi**: ``refresh_reporting`` (the reporting views, the BI role's grants and planner
   statistics, then each view's row count). The built-in dashboards and Power BI are refreshed by their
   own DAGs, ``pulse_dashboards`` and ``pulse_powerbi``, scheduled on the gold Assets ``publish_gold``
@@ -96,8 +96,10 @@ with a reason and the run id) and gold, all Delta tables. The creator lake is in
 what bronze committed since the last run, gold only the slices those changes touched (the `silver` and `gold`
 tasks' logs say what they read and merged); `full_refresh` rebuilds both.
 
-**Publish.** Gold is copied into `staging_{source.name}`, checked by the quality gate, and only then
-swapped into `gold` in one transaction: a failed check leaves the previous gold in place.
+**Publish.** Gold is copied into the run's own `staging_{source.name}_<hash>` schema, checked by the quality
+gate, and only then swapped into `gold` in one transaction: a failed check leaves the previous gold in place.
+The swap waits for BI readers a bounded time (`PULSE_PUBLISH_LOCK_TIMEOUT_SECONDS`), retries, and then fails
+naming them; it refuses gold older than the published one (roll back with `make rollback` for that).
 
 **Trigger form:**
 - `start_date`/`end_date` (end exclusive): a backfill window; or `lookback_days` to widen a run.
@@ -170,22 +172,30 @@ def build_lake(source: Source) -> TaskGroup:
     return group
 
 
+# The run's staging schema, as ``stage_gold`` names it (XCom ``staging_schema``): the gate checks that one.
+STAGING_SCHEMA = "{{ ti.xcom_pull(task_ids='stage_gold', key='staging_schema') }}"
+
+
 def publish_gold(source: Source) -> TaskGroup:
-    """Stage gold in PostgreSQL, check it, and swap it into ``gold`` in one transaction."""
-    staging = f"staging_{source.name}"
+    """Stage gold in PostgreSQL, in the run's own schema, check it, and swap it into ``gold`` in one
+    transaction."""
     with TaskGroup("publish", prefix_group_id=False, tooltip="Gold into PostgreSQL, behind the gate") as group:
 
         @task
-        def stage_gold() -> dict:
-            return tasks.stage(source)
+        def stage_gold(run_id=None, ti=None) -> dict:
+            from pulse.warehouse import staging_schema
+
+            ti.xcom_push(key="staging_schema", value=staging_schema(source.name, run_id))
+            return tasks.stage(source, run_id)
 
         with TaskGroup("quality_gate", tooltip="Checks on the staged tables; a failure stops the publish") as gate:
             for table in source.gold_tables:
                 SQLTableCheckOperator(task_id=f"check_{table.name}", conn_id=tasks.WAREHOUSE_CONN_ID,
-                                      table=f"{staging}.{table.name}", checks=quality.table_checks(table), retries=0)
+                                      table=f"{STAGING_SCHEMA}.{table.name}", checks=quality.table_checks(table),
+                                      retries=0)
                 for fk in table.references:
                     SQLCheckOperator(task_id=f"check_{table.name}_joins_{fk.table}", conn_id=tasks.WAREHOUSE_CONN_ID,
-                                     sql=quality.orphan_rows_sql(staging, table, fk), retries=0)
+                                     sql=quality.orphan_rows_sql(STAGING_SCHEMA, table, fk), retries=0)
 
         @task(task_id="publish_gold", outlets=[gold_asset(t.name) for t in source.gold_tables])
         def publish(run_id=None, ds=None) -> None:

@@ -5,6 +5,7 @@ Each function takes plain values (a source, dates, params) so it can be tested w
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 WAREHOUSE_CONN_ID = "pulse_warehouse"
 SPARK_CONN_ID = "spark_default"
+# How often a publishing session's server checks, during a long wait, that its client is still there.
+CLIENT_CHECK_INTERVAL_MS = 5000
 
 
 def ingest_window(params: dict[str, Any], interval_end: datetime, default_lookback: int) -> tuple[date, date]:
@@ -106,20 +109,70 @@ def spark_master() -> str:
     return BaseHook.get_connection(SPARK_CONN_ID).host or ""
 
 
-def warehouse_connection():
+class EmbeddedWarehouseDown(RuntimeError):
+    """The ``pulse_warehouse`` connection is the embedded stack's server, and it is not running."""
+
+
+def is_embedded_warehouse(host: str | None) -> bool:
+    """Whether a ``pulse_warehouse`` host is the embedded stack's server: a Unix-socket directory under
+    ``$PULSE_HOME``, or the runtime folder pgserver falls back to when that path is too long for a socket."""
+    if not host or not host.startswith("/"):
+        return False
+    folder = Path(host)
+    return folder.is_relative_to(config.pulse_home()) or "python_PostgresServer" in folder.parts
+
+
+def embedded_socket_missing(host: str | None, port: int | None) -> str | None:
+    """The socket path of the embedded warehouse when the connection names it and no server listens
+    there; else None."""
+    if not is_embedded_warehouse(host):
+        return None
+    socket = Path(host) / f".s.PGSQL.{port or 5432}"
+    return None if socket.exists() else str(socket)
+
+
+def warehouse_connection(publishing: bool = False):
+    """A psycopg connection to ``pulse_warehouse``. A ``publishing`` one cannot outlive its run holding
+    locks: the server ends it when it idles in a transaction (``idle_in_transaction_session_timeout``) or
+    its client vanished (``client_connection_check_interval``), and over TCP the client gives up on a
+    silent server (``tcp_user_timeout``, keepalives). Settings: :mod:`pulse.config`."""
+    import psycopg
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    return PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID).get_conn()
+    options = None
+    if publishing:
+        idle_ms = round(config.publish_idle_timeout_seconds() * 1000)
+        options = (f"-c idle_in_transaction_session_timeout={idle_ms} "
+                   f"-c client_connection_check_interval={CLIENT_CHECK_INTERVAL_MS}")
+    hook = PostgresHook(postgres_conn_id=WAREHOUSE_CONN_ID, options=options)
+    conn = hook.connection
+    if publishing:
+        tcp = config.warehouse_tcp_timeout_seconds()
+        client = {"keepalives": 1, "keepalives_idle": max(1, tcp // 3), "keepalives_interval": max(1, tcp // 10),
+                  "keepalives_count": 3, "tcp_user_timeout": tcp * 1000}
+        conn.extra = json.dumps({**client, **conn.extra_dejson})  # the connection's own extras win
+    try:
+        return hook.get_conn()
+    except psycopg.OperationalError as exc:
+        if socket := embedded_socket_missing(conn.host, conn.port):
+            raise EmbeddedWarehouseDown(f"the embedded warehouse is not running: run `make stack` (no server at "
+                                        f"{socket})") from exc
+        raise
 
 
-def stage(source: Source) -> dict[str, int]:
+def stage(source: Source, run_id: str) -> dict[str, int]:
+    """Stage the source's gold in the run's own schema (:func:`pulse.warehouse.staging_schema`), after
+    dropping the staging schemas killed runs left behind."""
     from pulse.lake import zone_path
-    from pulse.warehouse import stage_gold
+    from pulse.warehouse import drop_stale_stagings, ensure_meta_tables, stage_gold, staging_schema
 
     conn = warehouse_connection()
     try:
+        ensure_meta_tables(conn)
+        drop_stale_stagings(conn, source.name, config.staging_max_age_hours())
         return stage_gold(conn, source.name, zone_path(lake_root(), "gold", source.name),
-                          [t.name for t in source.gold_tables], keys={t.name: t.key for t in source.gold_tables})
+                          [t.name for t in source.gold_tables], keys={t.name: t.key for t in source.gold_tables},
+                          staging=staging_schema(source.name, run_id), run_id=run_id)
     finally:
         conn.close()
 
@@ -138,12 +191,13 @@ def reporting_sql(source: Source) -> str:
 
 
 def publish(source: Source, run_id: str, run_date: date) -> None:
-    from pulse.warehouse import publish_gold
+    """Swap the run's staged gold into ``gold`` (:func:`pulse.warehouse.publish_gold`)."""
+    from pulse.warehouse import publish_gold, staging_schema
 
-    conn = warehouse_connection()
+    conn = warehouse_connection(publishing=True)
     try:
         publish_gold(conn, source.name, {t.name: t.key for t in source.gold_tables}, reporting_sql(source),
-                     {"run_id": run_id, "run_date": run_date})
+                     {"run_id": run_id, "run_date": run_date}, staging=staging_schema(source.name, run_id))
     finally:
         conn.close()
 

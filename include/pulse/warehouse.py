@@ -2,9 +2,10 @@
 
 The load is two steps with the quality gate between them:
 
-1. :func:`stage_gold` creates ``staging_<source>`` afresh and fills one table per gold dataset with
-   ``COPY … FROM STDIN (FORMAT csv)``, fed by Arrow's CSV writer straight from one version of the gold
-   Delta table (no Python loop per row). The versions it read go in ``staging_<source>.lake_versions``.
+1. :func:`stage_gold` creates the run's staging schema afresh (``staging_<source>_<hash of the run id>``,
+   :func:`staging_schema`: two runs of a source never share one) and fills one table per gold dataset
+   with ``COPY … FROM STDIN (FORMAT csv)``, fed by Arrow's CSV writer straight from one version of the
+   gold Delta table (no Python loop per row). The versions it read go in ``<staging>.lake_versions``.
    Nothing a reader sees has changed yet.
 2. :func:`publish_gold` swaps the staged tables into schema ``gold`` in one transaction: primary keys
    are added, the old tables dropped, the new ones moved in, the source's reporting views recreated
@@ -12,10 +13,19 @@ The load is two steps with the quality gate between them:
    came from (what :mod:`pulse.time_travel` lists and rolls back to). A reader sees all of the old
    tables or all of the new ones; PostgreSQL's transactional DDL makes the swap atomic, and the old
    tables stay in place if anything fails.
+
+The publish waits for BI readers only so long: it locks its source's row in ``pulse_meta.publish_lock``
+(publishes of one source take turns) and then every gold table it replaces, in one fixed order, before it
+changes anything, under a ``lock_timeout`` (:func:`pulse.config.publish_lock_timeout_seconds`). A reader
+still holding a table makes it roll back and try again later (tenacity), so a new reader waits at most
+that long; the last try fails naming the sessions in the way. A publish whose lake versions are older
+than the ones gold was last published from is refused (:class:`OlderThanPublished`), unless it is a
+rollback.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,16 +35,47 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.dataset as pads
-from psycopg import Connection, sql
+from psycopg import Connection, errors, sql
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from pulse import config
 
 log = logging.getLogger(__name__)
 
 GOLD_SCHEMA = "gold"
 META_SCHEMA = "pulse_meta"
+WAREHOUSE_SQL_DIR = config.SQL_DIR / "warehouse"
 
 
-def staging_schema(source: str) -> str:
-    return f"staging_{source}"
+def staging_schema(source: str, run_id: str | None = None) -> str:
+    """The schema a run stages ``source`` in: ``staging_<source>_<10 hex digits of the run id's hash>``, its
+    own, so runs of one source at once never meet there; ``staging_<source>`` for a load outside a DAG
+    run (a rollback)."""
+    if run_id is None:
+        return f"staging_{source}"
+    return f"staging_{source}_{hashlib.sha256(run_id.encode()).hexdigest()[:10]}"
+
+
+def ensure_meta_tables(conn: Connection) -> None:
+    """Create what the load keeps in ``pulse_meta`` (``include/sql/warehouse/publish_meta.sql``) when missing."""
+    with conn.transaction():
+        conn.execute((WAREHOUSE_SQL_DIR / "publish_meta.sql").read_text())
+
+
+def drop_stale_stagings(conn: Connection, source: str, max_age_hours: float) -> list[str]:
+    """Drop the staging schemas of ``source`` that runs left behind more than ``max_age_hours`` ago (a
+    killed run never reached its publish), saying so in the log; returns their names."""
+    with conn.transaction():
+        stale = conn.execute(
+            sql.SQL("DELETE FROM {}.staging_runs WHERE source = %s AND staged_at < now() - make_interval(secs => %s) "
+                    "RETURNING schema_name, run_id, staged_at").format(sql.Identifier(META_SCHEMA)),
+            (source, max_age_hours * 3600)).fetchall()
+        for schema, run_id, staged_at in stale:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+            log.warning("dropped the staging schema %s of run %s of %s: staged at %s, more than %g hours ago, and "
+                        "never published (the run was killed or failed)", schema, run_id, source, staged_at,
+                        max_age_hours)
+    return [schema for schema, _, _ in stale]
 
 
 def pg_type(arrow_type: pa.DataType) -> str:
@@ -223,23 +264,28 @@ def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], 
 
 
 def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[str],
-               versions: dict[str, int] | None = None, keys: dict[str, Sequence[str]] | None = None
-               ) -> dict[str, int]:
-    """Load every gold table of ``source`` into a fresh ``staging_<source>`` schema; commit and
-    return the row count per table.
+               versions: dict[str, int] | None = None, keys: dict[str, Sequence[str]] | None = None,
+               staging: str | None = None, run_id: str | None = None) -> dict[str, int]:
+    """Load every gold table of ``source`` into a fresh staging schema, ``staging`` (default
+    :func:`staging_schema` of ``source``); commit and return the row count per table.
 
     Each table is read at its current Delta version, or at ``versions[table]`` (a rollback). The version
-    read is recorded in ``staging_<source>.lake_versions``, for :func:`publish_gold` to log. With ``keys``
+    read is recorded in ``<staging>.lake_versions``, for :func:`publish_gold` to log. With ``keys``
     (each table's key), a table whose lake changes since the last publish are MERGEs touching a small share
-    of it is staged as a slice load (:func:`stage_slices`); any other is COPYed whole."""
-    schema = staging_schema(source)
+    of it is staged as a slice load (:func:`stage_slices`); any other is COPYed whole. The schema is
+    recorded in ``pulse_meta.staging_runs`` (with ``run_id``) until its publish drops it."""
+    schema = staging or staging_schema(source)
     counts: dict[str, int] = {}
     read_versions: dict[str, int] = {}
     table_ids: dict[str, str] = {}
+    ensure_meta_tables(conn)
     with conn.transaction():  # the outermost transaction (a connection that is not in autocommit mode too)
         published = published_versions(conn, source) if keys and not versions else {}
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("INSERT INTO {}.staging_runs (schema_name, source, run_id) VALUES (%s, %s, %s) "
+                             "ON CONFLICT (schema_name) DO UPDATE SET run_id = excluded.run_id, staged_at = now()")
+                     .format(sql.Identifier(META_SCHEMA)), (schema, source, run_id))
         for table in tables:
             delta = gold_table(gold_root / table, (versions or {}).get(table))
             read_versions[table] = delta.version()
@@ -266,15 +312,12 @@ def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[
     return counts
 
 
-PUBLISH_LOG_DDL = """
-CREATE TABLE IF NOT EXISTS {meta}.publish_log (source text NOT NULL, run_id text, run_date date,
-    published_at timestamptz NOT NULL DEFAULT now(), row_counts jsonb NOT NULL);
-ALTER TABLE {meta}.publish_log
-    ADD COLUMN IF NOT EXISTS publish_id bigint GENERATED BY DEFAULT AS IDENTITY,
-    ADD COLUMN IF NOT EXISTS kind text NOT NULL DEFAULT 'run',
-    ADD COLUMN IF NOT EXISTS lake_versions jsonb,
-    ADD COLUMN IF NOT EXISTS lake_table_ids jsonb
-"""
+class PublishBlocked(RuntimeError):
+    """The publish could not lock what it replaces in time, on any of its tries: gold is as it was."""
+
+
+class OlderThanPublished(RuntimeError):
+    """The staged gold comes from older lake versions than the ones gold was last published from."""
 
 
 def publish_gold(
@@ -284,47 +327,137 @@ def publish_gold(
     reporting_sql: str,
     run: dict[str, Any],
     kind: str = "run",
+    staging: str | None = None,
+    allow_older: bool = False,
 ) -> int:
-    """Swap the staged tables of ``source`` into ``gold`` in one transaction; returns the publish's id in
-    ``pulse_meta.publish_log``.
+    """Swap the tables staged in ``staging`` (default :func:`staging_schema` of ``source``) into ``gold``
+    in one transaction; returns the publish's id in ``pulse_meta.publish_log``.
 
     ``tables`` maps each table to its primary-key columns. ``reporting_sql`` recreates the source's
     views in ``reporting`` (dropping the old tables drops the views that read them). ``kind`` is
     ``run`` for a pipeline run, ``rollback`` for :mod:`pulse.time_travel`.
+
+    Locks are waited for at most :func:`pulse.config.publish_lock_timeout_seconds` per try, for
+    :func:`pulse.config.publish_lock_attempts` tries with growing pauses; then :class:`PublishBlocked`
+    names the sessions in the way. Staged lake versions older than the last publish's raise
+    :class:`OlderThanPublished`, unless ``kind`` is ``rollback`` or ``allow_older``.
     """
-    staging = staging_schema(source)
+    staging = staging or staging_schema(source)
+    publisher = f"pulse publish {source}"
+    ensure_meta_tables(conn)
+    with conn.transaction():  # so the session is named in pg_stat_activity, where blockers are looked up
+        conn.execute("SELECT set_config('application_name', %s, false)", (publisher,))
+    retrying = Retrying(retry=retry_if_exception_type(errors.LockNotAvailable),
+                        stop=stop_after_attempt(config.publish_lock_attempts()),
+                        wait=wait_exponential_jitter(initial=1, max=30), before_sleep=_log_lock_wait, reraise=True)
+    try:
+        for attempt in retrying:
+            with attempt:
+                publish_id, versions, counts = _swap_in(conn, source, tables, reporting_sql, run, kind, staging,
+                                                        allow_older or kind == "rollback")
+    except errors.LockNotAvailable as exc:
+        raise PublishBlocked(_blocked_message(conn, source, tables, publisher)) from exc
+    log.info("published %s from %s to schema %s (publish %d; lake versions %s): %s", source, staging, GOLD_SCHEMA,
+             publish_id, versions, counts)
+    return publish_id
+
+
+def _swap_in(conn: Connection, source: str, tables: dict[str, Sequence[str]], reporting_sql: str,
+             run: dict[str, Any], kind: str, staging: str, allow_older: bool) -> tuple[int, dict, dict]:
+    """One try of the publish: one transaction that takes every lock first, then swaps."""
+    meta = sql.Identifier(META_SCHEMA)
     with conn.transaction():
-        for schema in (GOLD_SCHEMA, "reporting", META_SCHEMA):
+        conn.execute("SELECT set_config('lock_timeout', %s, true)",
+                     (f"{round(config.publish_lock_timeout_seconds() * 1000)}ms",))
+        for schema in (GOLD_SCHEMA, "reporting"):
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
-        conn.execute(sql.SQL(PUBLISH_LOG_DDL).format(meta=sql.Identifier(META_SCHEMA)))
+        # Publishes of one source take turns; the later one then sees what the earlier one published.
+        conn.execute(sql.SQL("INSERT INTO {}.publish_lock VALUES (%s) ON CONFLICT DO NOTHING").format(meta), (source,))
+        conn.execute(sql.SQL("SELECT FROM {}.publish_lock WHERE source = %s FOR UPDATE").format(meta), (source,))
+        if conn.execute("SELECT to_regnamespace(%s)", (staging,)).fetchone()[0] is None:
+            raise RuntimeError(f"the staging schema {staging} of {source} is missing: it was published or dropped "
+                               "already (a run killed long ago?); run stage_gold again")
         staged = conn.execute(sql.SQL("SELECT table_name, delta_version, delta_table_id FROM {}.{}").format(
             sql.Identifier(staging), sql.Identifier(LAKE_VERSIONS_TABLE))).fetchall()
         versions = {t: v for t, v, _ in staged}
         table_ids = {t: i for t, _, i in staged}
+        _check_not_older(conn, source, run, versions, table_ids, allow_older)
         counts = {}
-        for table, key in tables.items():
-            staged = sql.SQL("{}.{}").format(sql.Identifier(staging), sql.Identifier(table))
-            conn.execute(sql.SQL("ALTER TABLE {} ADD PRIMARY KEY ({})").format(
-                staged, sql.SQL(", ").join(map(sql.Identifier, key))))
+        for table, key in tables.items():  # the slow part (an index build, a count) before gold is locked
+            conn.execute(sql.SQL("ALTER TABLE {}.{} ADD PRIMARY KEY ({})").format(
+                sql.Identifier(staging), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, key))))
+            counts[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
+                sql.Identifier(staging), sql.Identifier(table))).fetchone()[0]
+        # Every gold table this publish replaces, in one statement and one (sorted) order, before it changes
+        # anything: a reader in the way makes it wait lock_timeout at most, and a new reader waits as long.
+        present = [t for t in sorted(tables) if conn.execute(
+            "SELECT to_regclass(%s)", (f"{GOLD_SCHEMA}.{t}",)).fetchone()[0] is not None]
+        if present:
+            conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.SQL(", ").join(
+                sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(t)) for t in present)))
+        for table in tables:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.{} CASCADE").format(
                 sql.Identifier(GOLD_SCHEMA), sql.Identifier(table)))
-            conn.execute(sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(staged, sql.Identifier(GOLD_SCHEMA)))
-            counts[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-                sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))).fetchone()[0]
+            conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                sql.Identifier(staging), sql.Identifier(table), sql.Identifier(GOLD_SCHEMA)))
         if reporting_sql.strip():
             conn.execute(reporting_sql)
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(staging)))
+        conn.execute(sql.SQL("DELETE FROM {}.staging_runs WHERE schema_name = %s").format(meta), (staging,))
         publish_id = conn.execute(
             sql.SQL("INSERT INTO {}.publish_log (source, run_id, run_date, row_counts, kind, lake_versions, "
-                    "lake_table_ids) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING publish_id").format(
-                sql.Identifier(META_SCHEMA)),
+                    "lake_table_ids) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING publish_id").format(meta),
             (source, run.get("run_id"), run.get("run_date"), _json(counts), kind,
              _json({t: versions[t] for t in tables if t in versions}),
              _json({t: table_ids[t] for t in tables if t in table_ids})),
         ).fetchone()[0]
-    log.info("published %s to schema %s (publish %d; lake versions %s): %s", source, GOLD_SCHEMA, publish_id,
-             versions, counts)
-    return publish_id
+    return publish_id, versions, counts
+
+
+def _check_not_older(conn: Connection, source: str, run: dict[str, Any], versions: dict[str, int],
+                     table_ids: dict[str, str], allow_older: bool) -> None:
+    """Refuse (or, when ``allow_older``, warn about) staged lake versions older than the last publish's, for
+    the same Delta tables; warn when the run's date is older than the last run's publish (a backfill)."""
+    published = published_versions(conn, source)
+    older = {t: (v, published[t][0]) for t, v in versions.items()
+             if t in published and published[t][1] == table_ids.get(t) and v < published[t][0]}
+    last = conn.execute(sql.SQL("SELECT run_id, run_date, published_at FROM {}.publish_log WHERE source = %s "
+                                "ORDER BY published_at DESC, publish_id DESC LIMIT 1").format(
+        sql.Identifier(META_SCHEMA)), (source,)).fetchone()
+    if older:
+        what = ", ".join(f"{t}: Delta version {staged} staged, {now} published" for t, (staged, now) in
+                         sorted(older.items()))
+        message = (f"the gold staged for {source} run {run.get('run_id')} is older than what the warehouse has "
+                   f"({what}; last published by run {last[0]} at {last[2]})")
+        if not allow_older:
+            raise OlderThanPublished(f"{message}. Another run published newer data meanwhile, so nothing was "
+                                     "changed. To go back to older gold on purpose, roll back: make rollback "
+                                     f"SOURCE={source} (python -m pulse.time_travel)")
+        log.warning("%s: publishing it anyway, as asked", message)
+    run_date = run.get("run_date")
+    if last and run_date and last[1] and run_date < last[1]:
+        log.warning("publishing %s run %s of %s after run %s of %s: its lake versions are not older, so gold moves "
+                    "forward (a backfill or a rerun)", source, run.get("run_id"), run_date, last[0], last[1])
+
+
+def _log_lock_wait(state: RetryCallState) -> None:
+    log.warning("publish: a lock on gold was not free within %gs (a reader still in a transaction, or another "
+                "publish): rolled back, trying again in %.0fs (try %d of %d)", config.publish_lock_timeout_seconds(),
+                state.upcoming_sleep, state.attempt_number + 1, config.publish_lock_attempts())
+
+
+def _blocked_message(conn: Connection, source: str, tables: dict[str, Sequence[str]], publisher: str) -> str:
+    """Why the publish gave up, naming each session that held it up: pid, role, since when, what it runs."""
+    rows = conn.execute((WAREHOUSE_SQL_DIR / "publish_blockers.sql").read_text(),
+                        {"tables": [f"{GOLD_SCHEMA}.{t}" for t in tables], "publisher": publisher}).fetchall()
+    conn.rollback()  # the query above opened a transaction on a connection that is not in autocommit mode
+    sessions = "; ".join(
+        f"pid {pid} (role {role}{', ' + app if app else ''}, {state}, transaction since {xact}, query since "
+        f"{query_start}: {query})" for pid, role, app, state, xact, query_start, query in rows) or \
+        "none any more (they ended meanwhile)"
+    return (f"the publish of {source} could not lock gold within {config.publish_lock_timeout_seconds():g}s on "
+            f"any of {config.publish_lock_attempts()} tries, so gold is as it was. Held up by: {sessions}. End "
+            "those sessions (SELECT pg_terminate_backend(<pid>)) or wait for them, then clear publish_gold")
 
 
 def _json(value: Any) -> str:

@@ -95,3 +95,33 @@ def test_each_pipeline_file_shows_its_four_stages_chained_in_order(dagbag):
         assert re.search(chain, source), f"dags/{dag.dag_id}.py does not show the pipeline's chain"
         groups = {child.group_id for child in dag.task_group.children.values() if hasattr(child, "children")}
         assert groups == {"ingest", "lake", "publish", "bi"}
+
+
+class _XComs:
+    """What a task instance keeps in XCom during one test: ``xcom_push`` then ``xcom_pull``."""
+
+    def __init__(self):
+        self.values: dict[tuple[str, str], object] = {}
+
+    def xcom_push(self, key, value):
+        self.values[("stage_gold", key)] = value
+
+    def xcom_pull(self, task_ids, key="return_value"):
+        return self.values[(task_ids, key)]
+
+
+def test_the_gate_checks_the_staging_schema_its_own_run_staged_in(dagbag, monkeypatch):
+    from pulse import tasks
+    from pulse.warehouse import staging_schema
+
+    monkeypatch.setattr(tasks, "stage", lambda source, run_id: {})
+    for dag in pipelines(dagbag):
+        source = dag.dag_id.removesuffix("_analytics")
+        xcoms = _XComs()
+        dag.get_task("stage_gold").python_callable(run_id="manual__2026-11-01T00:00:00+00:00", ti=xcoms)
+        schema = staging_schema(source, "manual__2026-11-01T00:00:00+00:00")
+        assert schema.startswith(f"staging_{source}_")
+        gate = [t for t in dag.tasks if t.task_id.startswith("quality_gate.")]
+        for task in gate:
+            rendered = task.render_template(getattr(task, "table", None) or task.sql, {"ti": xcoms})
+            assert f"{schema}." in rendered, f"{task.task_id} checks {rendered}"

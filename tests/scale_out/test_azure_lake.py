@@ -180,7 +180,7 @@ def test_gold_delta_tables_in_azure_are_staged_from_the_version_a_publish_asks_f
     assert stage_gold(pg_conn, "demo", gold, ["scores"]) == {"scores": 2}
     publish_gold(pg_conn, "demo", {"scores": ("id",)}, "", {"run_id": "r2", "run_date": None})
     assert stage_gold(pg_conn, "demo", gold, ["scores"], versions={"scores": 0}) == {"scores": 1}
-    publish_gold(pg_conn, "demo", {"scores": ("id",)}, "", {"run_id": "back", "run_date": None})
+    publish_gold(pg_conn, "demo", {"scores": ("id",)}, "", {"run_id": "back", "run_date": None}, kind="rollback")
     assert pg_conn.execute("SELECT array_agg(id) FROM gold.scores").fetchone()[0] == ["a"]
     assert pg_conn.execute("SELECT array_agg((lake_versions->>'scores')::int ORDER BY publish_id) "
                            "FROM pulse_meta.publish_log").fetchone()[0] == [1, 0]
