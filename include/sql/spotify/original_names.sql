@@ -19,8 +19,8 @@ BEGIN
 END
 $original_names$;
 
-CREATE OR REPLACE VIEW gold.dim_artist_stats AS SELECT * FROM gold.agg_listener_artists;
-CREATE OR REPLACE VIEW gold.dim_album_stats AS SELECT * FROM gold.agg_listener_albums;
-CREATE OR REPLACE VIEW gold.dim_timeline_trends AS SELECT * FROM gold.agg_listening_timeline;
-CREATE OR REPLACE VIEW gold.dim_top_tier_tracks AS SELECT * FROM gold.agg_top_tracks;
-CREATE OR REPLACE VIEW gold.dim_date_dimension AS SELECT * FROM gold.dim_date;
+CREATE OR REPLACE VIEW gold.dim_artist_stats WITH (security_invoker = true) AS SELECT * FROM gold.agg_listener_artists;
+CREATE OR REPLACE VIEW gold.dim_album_stats WITH (security_invoker = true) AS SELECT * FROM gold.agg_listener_albums;
+CREATE OR REPLACE VIEW gold.dim_timeline_trends WITH (security_invoker = true) AS SELECT * FROM gold.agg_listening_timeline;
+CREATE OR REPLACE VIEW gold.dim_top_tier_tracks WITH (security_invoker = true) AS SELECT * FROM gold.agg_top_tracks;
+CREATE OR REPLACE VIEW gold.dim_date_dimension WITH (security_invoker = true) AS SELECT * FROM gold.dim_date;
