@@ -99,10 +99,11 @@ def add_listener_login(conn: Connection, login: str, listeners: Sequence[str]) -
         for listener in dict.fromkeys(listeners):
             conn.execute("INSERT INTO pulse_meta.bi_listener_logins (login, listener) VALUES (%s, %s)",
                          (login, listener))
-        if conn.execute("SELECT to_regclass('gold.fact_track_breakdown') IS NULL").fetchone()[0]:
-            return 0
-        return conn.execute("SELECT count(*) FROM gold.fact_track_breakdown WHERE listener = ANY(%s)",
-                            (list(listeners),)).fetchone()[0]
+    # Counted after the commit: reading gold while holding the grants' lock could deadlock with a publish.
+    if conn.execute("SELECT to_regclass('gold.fact_track_breakdown') IS NULL").fetchone()[0]:
+        return 0
+    return conn.execute("SELECT count(*) FROM gold.fact_track_breakdown WHERE listener = ANY(%s)",
+                        (list(listeners),)).fetchone()[0]
 
 
 def main(argv: list[str] | None = None) -> int:

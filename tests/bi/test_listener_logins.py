@@ -5,10 +5,16 @@ counts the listeners each login sees in every table and view of a real published
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import psycopg
 import pytest
 from psycopg import errors
 
+from devstack.stack import connection_env
 from pulse import bi_access
 from pulse.bi_access import BI_ROLE, add_listener_login, grants_sql
 
@@ -115,6 +121,21 @@ def test_a_role_granted_select_by_hand_sees_no_listener_row(warehouse):
 def test_add_user_refuses_a_role_that_is_not_a_listener_login(warehouse):
     with pytest.raises(ValueError, match="exists and is not a per-listener BI login"):
         add_listener_login(warehouse, BI_ROLE, ["ida"])
+
+
+def test_python_m_pulse_bi_access_add_user_creates_the_login_from_the_pulse_warehouse_connection(
+        postgres, warehouse, tmp_path):
+    repo = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW_CONN_", "AIRFLOW__"))}
+    env.update(connection_env({"pulse_warehouse": {**postgres, "schema": warehouse.info.dbname}}))
+    env.update(AIRFLOW_HOME=str(tmp_path / "airflow"), PULSE_HOME=str(tmp_path / "home"),
+               PYTHONPATH=os.pathsep.join([str(repo / "include"), str(repo)]))
+    done = subprocess.run([sys.executable, "-m", "pulse.bi_access", "add-user", "ida_reader", "--listener", "ida"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "ida_reader reads only ida" in done.stdout
+    with login(warehouse, "ida_reader") as ida:
+        assert listeners(ida, "reporting.spotify_plays") == ["ida"]
 
 
 def test_add_user_with_an_account_says_creator_accounts_come_with_issue_11(capsys):

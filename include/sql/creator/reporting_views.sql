@@ -2,7 +2,9 @@
 --
 -- Run inside the publish transaction right after the new gold tables are moved into schema gold
 -- (dropping the old tables dropped the old views), and again by refresh_reporting. Every view is named
--- creator_* and reads schema gold only. Formulas, grains and worked examples: docs/creator_metrics.md.
+-- creator_* and reads schema gold only, with the reader's rights (security_invoker: row-level security on
+-- gold holds through the view, see include/sql/bi_access/). Formulas, grains and worked examples:
+-- docs/creator_metrics.md.
 --
 -- Conventions: averages of doubles are taken over numeric (exact, independent of row order) and
 -- rounded to 6 decimals for ratios, 2 for everything else; money stays numeric(18,2); a ratio whose

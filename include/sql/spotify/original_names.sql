@@ -4,6 +4,8 @@
 -- dim_top_tier_tracks, dim_album_stats) and its calendar dim_date_dimension; Pulse names them for what
 -- they are (docs/spotify_metrics.md, "Table names"). fact_track_breakdown kept its name. Run in the
 -- publish transaction before the reporting views, and again by refresh_reporting.
+-- Like every view over gold, they run with the reader's rights (security_invoker), so a per-listener
+-- login sees its own rows through them too.
 
 -- A warehouse published by an earlier Pulse has tables under these names: they are replaced by the views.
 DO $original_names$

@@ -2,7 +2,9 @@
 --
 -- Run inside the publish transaction right after the new gold tables are moved into schema gold
 -- (dropping the old tables dropped the old views), and again by refresh_reporting. Every view is named
--- spotify_*, reads schema gold only and is per listener: listeners never mix. Definitions, formulas
+-- spotify_*, reads schema gold only and is per listener: listeners never mix. Each runs with the
+-- reader's rights (security_invoker), so a per-listener login's row-level security holds through it
+-- (include/sql/bi_access/grants.sql refuses such a view to those logins otherwise). Definitions, formulas
 -- and worked examples: docs/spotify_metrics.md.
 --
 -- Conventions: minutes are computed from summed milliseconds (bigint, exact) or summed as numeric, and
