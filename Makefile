@@ -21,7 +21,7 @@ export PYTEST_DEBUG_TEMPROOT ?= /tmp/pulse-pytest-$(shell printf %s "$(CURDIR)" 
 DEMO_DATE ?= $(shell date -u -d yesterday +%F)
 DEMO_LOOKBACK_DAYS ?= 90
 
-.PHONY: help install jars check-java browser stack down airflow-db demo demo-next-day test test-fast lint airflow psql time-travel rollback bench clean
+.PHONY: help install jars check-java browser stack down airflow-db demo demo-next-day test test-fast lint airflow psql time-travel rollback bi-user bench clean
 help:
 	@echo "make demo     set up everything and run both pipelines end to end on the embedded stack"
 	@echo "make demo-next-day  the next day's daily run after make demo: incremental silver, gold and load"
@@ -31,6 +31,7 @@ help:
 	@echo "make psql     a psql shell on the warehouse"
 	@echo "make rollback SOURCE=creator [TO=<publish_id>]  lake + warehouse gold back to an earlier publish"
 	@echo "make time-travel ARGS='publishes creator'       publishes and Delta versions (python -m pulse.time_travel)"
+	@echo "make bi-user LOGIN=ida_reader LISTENER=ida      a BI login that reads one listener's rows only"
 	@echo "make bench    benchmarks (stage times, load speed against psql \\copy, Spark against DuckDB)"
 	@echo "make down     stop the embedded Postgres and simulators"
 
@@ -125,6 +126,10 @@ time-travel: install stack
 
 rollback: install stack
 	@$(WITH_STACK) python -m pulse.time_travel rollback $(SOURCE) $(if $(TO),--to-publish $(TO))
+
+# A per-listener BI login on the embedded stack's warehouse (pulse.bi_access; README "BI").
+bi-user: install stack
+	@$(WITH_STACK) python -m pulse.bi_access add-user $(LOGIN) --listener $(LISTENER)
 
 bench: install jars check-java
 	python -m bench.run

@@ -40,13 +40,17 @@ def view_exists(conn: Connection, schema: str, name: str) -> bool:
                         (f'"{schema}"."{name}"',)).fetchone()[0]
 
 
-def table(conn: Connection, view: str, columns: list[str] | None = None, order: str | None = None) -> Table:
-    """Rows of ``reporting.<view>`` (``columns``, default all), as a compact JSON-ready table."""
+def table(conn: Connection, view: str, columns: list[str] | None = None, order: str | None = None,
+          listener: str | None = None) -> Table:
+    """Rows of ``reporting.<view>`` (``columns``, default all), as a compact JSON-ready table; with
+    ``listener``, only that listener's rows."""
     cols = sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*")
     query = sql.SQL("SELECT {} FROM reporting.{}").format(cols, sql.Identifier(view))
+    if listener is not None:
+        query += sql.SQL(" WHERE listener = %s")
     if order:
         query += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(map(sql.Identifier, order.split(",")))
-    cur = conn.execute(query)
+    cur = conn.execute(query, None if listener is None else (listener,))
     return {"columns": [c.name for c in cur.description],
             "rows": [[_json_value(v) for v in row] for row in cur.fetchall()]}
 
@@ -68,32 +72,37 @@ def creator_data(conn: Connection) -> dict | None:
     }
 
 
-def spotify_data(conn: Connection) -> dict | None:
-    """Everything the Spotify page shows, for every listener; None when Spotify gold has not been published."""
+def spotify_data(conn: Connection, listener: str | None = None) -> dict | None:
+    """Everything the Spotify page shows, for every listener or only ``listener``; None when Spotify gold
+    has not been published."""
     if not view_exists(conn, "reporting", "spotify_kpis"):
         return None
+
+    def rows(view: str, columns: list[str] | None = None, order: str | None = None) -> Table:
+        return table(conn, view, columns, order, listener)
+
     return {
-        "kpis": table(conn, "spotify_kpis", order="listener"),
-        "trend": table(conn, "spotify_listening_trend", [
+        "kpis": rows("spotify_kpis", order="listener"),
+        "trend": rows("spotify_listening_trend", [
             "listener", "month", "month_start", "plays", "streams", "skips", "listening_minutes",
             "music_minutes", "podcast_minutes", "other_minutes", "distinct_artists", "new_artists"],
             order="listener,month"),
-        "top_by_minutes": table(conn, "spotify_top_artists_by_minutes", [
+        "top_by_minutes": rows("spotify_top_artists_by_minutes", [
             "listener", "rank", "artist_name", "listening_minutes", "pct_of_music_minutes", "streams",
             "loyalty_score"], order="listener,rank"),
-        "top_by_tracks": table(conn, "spotify_top_artists_by_tracks", [
+        "top_by_tracks": rows("spotify_top_artists_by_tracks", [
             "listener", "rank", "artist_name", "distinct_tracks", "distinct_albums", "listening_minutes"],
             order="listener,rank"),
-        "weekly": table(conn, "spotify_weekly_activity", [
+        "weekly": rows("spotify_weekly_activity", [
             "listener", "day_of_week_number", "day_of_week", "hour", "plays", "listening_minutes",
             "pct_of_listening"], order="listener,day_of_week_number,hour"),
-        "loyalty": table(conn, "spotify_artist_loyalty", [
+        "loyalty": rows("spotify_artist_loyalty", [
             "listener", "loyalty_rank", "artist_name", "loyalty_score", "stream_weeks", "window_weeks",
             "listening_minutes"], order="listener,loyalty_rank"),
-        "artists": table(conn, "spotify_artists", [
+        "artists": rows("spotify_artists", [
             "listener", "artist_key", "artist_name", "rank_by_minutes", "listening_minutes", "streams",
             "distinct_tracks", "distinct_albums", "loyalty_score", "genres"], order="listener,rank_by_minutes"),
-        "tracks": table(conn, "spotify_tracks", [
+        "tracks": rows("spotify_tracks", [
             "listener", "artist_key", "album_key", "album_name", "track_key", "track_name", "ms_played",
             "plays", "streams"], order="listener,artist_key,track_key"),
     }

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -33,6 +34,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 TEMPLATES_DIR = PACKAGE_DIR / "templates"
 STATIC_DIR = PACKAGE_DIR / "static"
 
+SAFE_FOLDER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 PAGES = {
     "creator": (("creators.html", "creators_overview.html"), ("creators-details.html", "creators_details.html")),
     "spotify": (("spotify.html", "spotify.html"),),
@@ -86,16 +88,36 @@ def write_assets(out_dir: Path) -> None:
             _copy_if_changed(path, assets / path.name)
 
 
-def render_dashboards(conn, out_dir: Path | None = None, now: dt.datetime | None = None) -> dict[str, Path]:
+def listener_dashboards_dir(listener: str) -> Path:
+    """Where ``--listener`` writes one listener's pages: ``$PULSE_HOME/dashboards/listeners/<listener>``."""
+    if not SAFE_FOLDER_NAME.fullmatch(listener):
+        raise ValueError(f"the listener name {listener!r} is not a plain folder name: give the output folder "
+                         f"(--out)")
+    return dashboards_dir() / "listeners" / listener
+
+
+def render_dashboards(conn, out_dir: Path | None = None, now: dt.datetime | None = None,
+                      listener: str | None = None) -> dict[str, Path]:
     """Render every dashboard that has data, and the index, into ``out_dir`` (default
-    :func:`dashboards_dir`). Returns the written pages by file name (``index.html`` always)."""
-    out_dir = Path(out_dir or dashboards_dir())
-    out_dir.mkdir(parents=True, exist_ok=True)
+    :func:`dashboards_dir`). Returns the written pages by file name (``index.html`` always).
+
+    With ``listener``, only the pages of per-listener data (Spotify) are written, holding that
+    listener's rows alone, and the index leaves out gold's row counts (every listener's)."""
+    out_dir = Path(out_dir or (listener_dashboards_dir(listener) if listener is not None else dashboards_dir()))
     now = now or dt.datetime.now(dt.UTC)
-    write_assets(out_dir)
     env = _environment()
-    payloads = {"creator": data.creator_data(conn), "spotify": data.spotify_data(conn)}
-    freshness = data.freshness(conn)
+    if listener is None:
+        payloads = {"creator": data.creator_data(conn), "spotify": data.spotify_data(conn)}
+        freshness = data.freshness(conn)
+    else:
+        payloads = {"creator": None, "spotify": data.spotify_data(conn, listener)}
+        if payloads["spotify"] is None or not payloads["spotify"]["kpis"]["rows"]:
+            raise ValueError(f"listener {listener!r} has no row in reporting.spotify_kpis: check the name "
+                             f"(the listener's inbox folder)")
+        freshness = [{**entry, "gold_rows": None, "tables": None}
+                     for entry in data.freshness(conn) if entry["source"] == "spotify"]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_assets(out_dir)
     published = {f["source"]: f for f in freshness}
     written: dict[str, Path] = {}
     for source, pages in PAGES.items():
@@ -120,15 +142,16 @@ def render_dashboards(conn, out_dir: Path | None = None, now: dt.datetime | None
     return written
 
 
-def render_from_warehouse(out_dir: Path | None = None) -> dict[str, str]:
-    """Render every dashboard from the ``pulse_warehouse`` connection; returns the written paths."""
+def render_from_warehouse(out_dir: Path | None = None, listener: str | None = None) -> dict[str, str]:
+    """Render every dashboard (or ``listener``'s) from the ``pulse_warehouse`` connection; returns the
+    written paths."""
     import logging
 
     from pulse.tasks import warehouse_connection
 
     conn = warehouse_connection()
     try:
-        written = render_dashboards(conn, out_dir)
+        written = render_dashboards(conn, out_dir, listener=listener)
     finally:
         conn.close()
     for name, path in written.items():

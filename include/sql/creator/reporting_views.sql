@@ -2,7 +2,9 @@
 --
 -- Run inside the publish transaction right after the new gold tables are moved into schema gold
 -- (dropping the old tables dropped the old views), and again by refresh_reporting. Every view is named
--- creator_* and reads schema gold only. Formulas, grains and worked examples: docs/creator_metrics.md.
+-- creator_* and reads schema gold only, with the reader's rights (security_invoker: row-level security on
+-- gold holds through the view, see include/sql/bi_access/). Formulas, grains and worked examples:
+-- docs/creator_metrics.md.
 --
 -- Conventions: averages of doubles are taken over numeric (exact, independent of row order) and
 -- rounded to 6 decimals for ratios, 2 for everything else; money stays numeric(18,2); a ratio whose
@@ -10,7 +12,7 @@
 -- reporting.creator_band_labels.
 
 -- One row: the headline figures.
-CREATE OR REPLACE VIEW reporting.creator_kpis AS
+CREATE OR REPLACE VIEW reporting.creator_kpis WITH (security_invoker = true) AS
 WITH days AS (
     SELECT sum(reach) AS total_reach,
            sum(impressions) AS total_impressions,
@@ -47,7 +49,7 @@ SELECT coalesce(d.total_reach, 0)::bigint AS total_reach,
 FROM days d CROSS JOIN posts p CROSS JOIN creators c;
 
 -- One row per date: the engagement trend.
-CREATE OR REPLACE VIEW reporting.creator_engagement_trend AS
+CREATE OR REPLACE VIEW reporting.creator_engagement_trend WITH (security_invoker = true) AS
 SELECT e.date,
        t.year, t.month, t.month_name, t.iso_year, t.iso_week, t.week_start, t.day_of_week, t.is_weekend,
        count(DISTINCT e.creator_id) AS active_creators,
@@ -72,7 +74,7 @@ GROUP BY e.date, t.year, t.month, t.month_name, t.iso_year, t.iso_week, t.week_s
 -- ratio from its parts with the formulas of creator_kpis: reach, likes and revenue are sums,
 -- engagement rate = sum(engagement_score) / sum(impressions), monetized content % =
 -- 100 * sum(monetized_posts) / sum(posts_published).
-CREATE OR REPLACE VIEW reporting.creator_engagement_trend_by_platform AS
+CREATE OR REPLACE VIEW reporting.creator_engagement_trend_by_platform WITH (security_invoker = true) AS
 WITH monetized AS (
     SELECT published_date AS date,
            platform,
@@ -100,7 +102,7 @@ LEFT JOIN monetized m ON m.date = e.date AND m.platform = e.platform
 GROUP BY e.date, e.platform;
 
 -- One row per platform over the whole window.
-CREATE OR REPLACE VIEW reporting.creator_platforms AS
+CREATE OR REPLACE VIEW reporting.creator_platforms WITH (security_invoker = true) AS
 SELECT platform,
        count(DISTINCT creator_id) AS active_creators,
        count(*) AS creator_days,
@@ -116,13 +118,13 @@ FROM gold.fact_engagement
 GROUP BY platform;
 
 -- The label of each reach band code that gold stores (fact_engagement and dim_creators.performance_band).
-CREATE OR REPLACE VIEW reporting.creator_band_labels AS
+CREATE OR REPLACE VIEW reporting.creator_band_labels WITH (security_invoker = true) AS
 SELECT band_code, band_label
 FROM (VALUES ('moderate', 'Moderate Reach'), ('trending', 'Trending Reach'), ('viral', 'Viral Reach'))
      AS band (band_code, band_label);
 
 -- One row per reach band of creator-platform-days (fact_engagement.performance_band).
-CREATE OR REPLACE VIEW reporting.creator_performance_bands AS
+CREATE OR REPLACE VIEW reporting.creator_performance_bands WITH (security_invoker = true) AS
 SELECT l.band_label AS performance_band,
        f.performance_band AS band_code,
        f.performance_band_order AS band_order,
@@ -138,7 +140,7 @@ GROUP BY l.band_label, f.performance_band, f.performance_band_order;
 
 -- One row per date, platform and reach band of creator-platform-days: creator_performance_bands for any
 -- selection of dates and platforms (its columns are additive).
-CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_date AS
+CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_date WITH (security_invoker = true) AS
 SELECT f.date,
        f.platform,
        l.band_label AS performance_band,
@@ -154,7 +156,7 @@ GROUP BY f.date, f.platform, l.band_label, f.performance_band, f.performance_ban
 
 -- One row per creator-level reach band (dim_creators.performance_band, of avg_daily_reach);
 -- creators without engagement days are 'No Activity'.
-CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_creator AS
+CREATE OR REPLACE VIEW reporting.creator_performance_bands_by_creator WITH (security_invoker = true) AS
 SELECT coalesce(l.band_label, 'No Activity') AS performance_band,
        c.performance_band AS band_code,
        coalesce(c.performance_band_order, 0) AS band_order,
@@ -169,7 +171,7 @@ LEFT JOIN reporting.creator_band_labels AS l ON l.band_code = c.performance_band
 GROUP BY l.band_label, c.performance_band, c.performance_band_order;
 
 -- One row per subscription tier.
-CREATE OR REPLACE VIEW reporting.creator_subscription_tiers AS
+CREATE OR REPLACE VIEW reporting.creator_subscription_tiers WITH (security_invoker = true) AS
 SELECT subscription_tier,
        CASE subscription_tier WHEN 'Free' THEN 1 WHEN 'Basic' THEN 2 WHEN 'Premium' THEN 3
                               WHEN 'Enterprise' THEN 4 END AS tier_order,
@@ -188,7 +190,7 @@ GROUP BY subscription_tier;
 
 -- One row per content type and platform, from the posts themselves (the heatmap). avg_day_reach is the
 -- mean reach of the creator-platform-days the posts were published on (every post joins its day).
-CREATE OR REPLACE VIEW reporting.creator_content_type_platform AS
+CREATE OR REPLACE VIEW reporting.creator_content_type_platform WITH (security_invoker = true) AS
 SELECT c.content_type,
        c.platform,
        count(*) AS posts,
@@ -214,7 +216,7 @@ GROUP BY c.content_type, c.platform;
 
 -- One row per publishing date, content type and platform: creator_content_type_platform's additive
 -- columns for any selection of dates and platforms (rate = sum(engagement_score) / sum(impressions)).
-CREATE OR REPLACE VIEW reporting.creator_content_by_date AS
+CREATE OR REPLACE VIEW reporting.creator_content_by_date WITH (security_invoker = true) AS
 SELECT published_date AS date,
        content_type,
        platform,
@@ -228,7 +230,7 @@ FROM gold.fact_content
 GROUP BY published_date, content_type, platform;
 
 -- One row per monetization category of posts.
-CREATE OR REPLACE VIEW reporting.creator_monetization_categories AS
+CREATE OR REPLACE VIEW reporting.creator_monetization_categories WITH (security_invoker = true) AS
 SELECT monetization_category,
        CASE monetization_category WHEN 'Not Monetized' THEN 1 WHEN 'Monetized, No Revenue' THEN 2
                                   WHEN 'Low Earner' THEN 3 WHEN 'Mid Earner' THEN 4
@@ -241,13 +243,13 @@ FROM gold.fact_content
 GROUP BY monetization_category;
 
 -- One row per competitor platform plus ours (is_our_platform), ours first.
-CREATE OR REPLACE VIEW reporting.creator_benchmark_competitors AS
+CREATE OR REPLACE VIEW reporting.creator_benchmark_competitors WITH (security_invoker = true) AS
 SELECT *
 FROM gold.benchmark_competitors
 ORDER BY is_our_platform DESC, platform_name;
 
 -- One row per creator segment x platform x subscription tier.
-CREATE OR REPLACE VIEW reporting.creator_benchmark_niche AS
+CREATE OR REPLACE VIEW reporting.creator_benchmark_niche WITH (security_invoker = true) AS
 SELECT *
 FROM gold.benchmark_niche
 ORDER BY creator_segment, platform, subscription_tier;

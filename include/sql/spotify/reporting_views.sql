@@ -2,7 +2,9 @@
 --
 -- Run inside the publish transaction right after the new gold tables are moved into schema gold
 -- (dropping the old tables dropped the old views), and again by refresh_reporting. Every view is named
--- spotify_*, reads schema gold only and is per listener: listeners never mix. Definitions, formulas
+-- spotify_*, reads schema gold only and is per listener: listeners never mix. Each runs with the
+-- reader's rights (security_invoker), so a per-listener login's row-level security holds through it
+-- (include/sql/bi_access/grants.sql refuses such a view to those logins otherwise). Definitions, formulas
 -- and worked examples: docs/spotify_metrics.md.
 --
 -- Conventions: minutes are computed from summed milliseconds (bigint, exact) or summed as numeric, and
@@ -11,7 +13,7 @@
 -- unidentified items count in the listening minutes only. This file is kept ASCII.
 
 -- One row per listener: the headline figures.
-CREATE OR REPLACE VIEW reporting.spotify_kpis AS
+CREATE OR REPLACE VIEW reporting.spotify_kpis WITH (security_invoker = true) AS
 WITH music AS (
     SELECT listener,
            sum(plays) AS plays,
@@ -70,7 +72,7 @@ LEFT JOIN top_artist t ON t.listener = d.listener
 ORDER BY d.listener;
 
 -- One row per listener and month with plays: the listening trend.
-CREATE OR REPLACE VIEW reporting.spotify_listening_trend AS
+CREATE OR REPLACE VIEW reporting.spotify_listening_trend WITH (security_invoker = true) AS
 SELECT listener,
        period AS month,
        period_start AS month_start,
@@ -90,7 +92,7 @@ FROM gold.agg_listening_timeline
 WHERE grain = 'month';
 
 -- One row per listener and artist among the listener's 25 most listened (by music minutes).
-CREATE OR REPLACE VIEW reporting.spotify_top_artists_by_minutes AS
+CREATE OR REPLACE VIEW reporting.spotify_top_artists_by_minutes WITH (security_invoker = true) AS
 SELECT listener,
        rank_by_minutes AS rank,
        artist_name,
@@ -108,7 +110,7 @@ FROM gold.agg_listener_artists
 WHERE rank_by_minutes <= 25;
 
 -- One row per listener and artist among the 25 with the most distinct tracks played.
-CREATE OR REPLACE VIEW reporting.spotify_top_artists_by_tracks AS
+CREATE OR REPLACE VIEW reporting.spotify_top_artists_by_tracks WITH (security_invoker = true) AS
 SELECT listener,
        rank_by_tracks AS rank,
        artist_name,
@@ -122,7 +124,7 @@ FROM gold.agg_listener_artists
 WHERE rank_by_tracks <= 25;
 
 -- One row per listener and rank: the top 50 tracks by streams, with their tier.
-CREATE OR REPLACE VIEW reporting.spotify_top_tracks AS
+CREATE OR REPLACE VIEW reporting.spotify_top_tracks WITH (security_invoker = true) AS
 SELECT listener,
        rank,
        tier,
@@ -137,7 +139,7 @@ FROM gold.agg_top_tracks;
 
 -- One row per listener, ISO weekday (1 = Monday) and UTC hour: all 168 cells, 0 where nothing played
 -- (the heatmap). pct_of_listening is the cell's share of the listener's listening milliseconds.
-CREATE OR REPLACE VIEW reporting.spotify_weekly_activity AS
+CREATE OR REPLACE VIEW reporting.spotify_weekly_activity WITH (security_invoker = true) AS
 WITH listeners AS (
     SELECT DISTINCT listener FROM gold.agg_listening_timeline
 ), cells AS (
@@ -165,7 +167,7 @@ LEFT JOIN gold.agg_listening_timeline t
       AND t.day_of_week_number = c.day_of_week_number AND t.hour = c.hour;
 
 -- One row per listener and artist the listener streamed: loyalty, most loyal first (loyalty_rank).
-CREATE OR REPLACE VIEW reporting.spotify_artist_loyalty AS
+CREATE OR REPLACE VIEW reporting.spotify_artist_loyalty WITH (security_invoker = true) AS
 SELECT listener,
        row_number() OVER (PARTITION BY listener ORDER BY loyalty_score DESC, ms_played DESC, artist_key)
            AS loyalty_rank,
@@ -186,7 +188,7 @@ WHERE stream_weeks > 0;
 
 -- One row per listener and artist played (music): what the artist search lists and the drill-down
 -- starts from. rank_by_minutes and rank_by_tracks are the ranks of the two top-artist views.
-CREATE OR REPLACE VIEW reporting.spotify_artists AS
+CREATE OR REPLACE VIEW reporting.spotify_artists WITH (security_invoker = true) AS
 SELECT listener,
        artist_key,
        artist_name,
@@ -210,7 +212,7 @@ SELECT listener,
 FROM gold.agg_listener_artists;
 
 -- One row per listener and album with plays (music plays that name an album).
-CREATE OR REPLACE VIEW reporting.spotify_albums AS
+CREATE OR REPLACE VIEW reporting.spotify_albums WITH (security_invoker = true) AS
 SELECT listener,
        album_key,
        album_name,
@@ -230,7 +232,7 @@ FROM gold.agg_listener_albums;
 -- One row per listener and track (music): the drill-down's levels artist -> album -> track. A track
 -- whose plays name no album (classic exports) has a NULL album_key. Sum ms_played for an artist's or an
 -- album's minutes within a selection (listening minutes = sum(ms_played) / 60,000).
-CREATE OR REPLACE VIEW reporting.spotify_tracks AS
+CREATE OR REPLACE VIEW reporting.spotify_tracks WITH (security_invoker = true) AS
 SELECT listener,
        track_key,
        track_name,
