@@ -119,7 +119,9 @@ class Child:
         """Stop the whole tree: SIGTERM, then SIGKILL after ``grace`` seconds; returns when nothing is left."""
         self.killed = terminate_tagged(PROCESS_TAG, self.tag, grace, reap=self.process.poll,
                                        sessions=(self.process.pid,))
-        self.process.poll()
+        # A process leaves /proc's view of its environment before the kernel has closed its files (and
+        # dropped its locks); its exit status comes after that. It has had SIGKILL by now.
+        self.process.wait(timeout=60)
 
     def wait_until(self, what: str, ready: Callable[[], bool], timeout: float, every: float = 0.5) -> None:
         """Poll ``ready()`` until it is true; fail at once if the process exits, or after ``timeout`` s.
