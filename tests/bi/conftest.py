@@ -37,6 +37,27 @@ def connect(warehouse: dict, user: str = "postgres", **kwargs) -> psycopg.Connec
                            autocommit=True, **kwargs)
 
 
+def hand_made_gold(conn: psycopg.Connection, listeners: dict[str, int], grants: str) -> None:
+    """A small gold (``fact_plays`` of ``listeners`` and their plays, ``dim_day``) with a reporting view
+    over it, granted with ``grants`` (SQL of :func:`pulse.bi_access.grants_sql`)."""
+    conn.execute("CREATE SCHEMA gold")
+    conn.execute("CREATE SCHEMA reporting")
+    conn.execute("CREATE SCHEMA pulse_meta")
+    conn.execute("CREATE TABLE gold.fact_plays (listener text, plays integer)")
+    with conn.cursor() as cursor:
+        cursor.executemany("INSERT INTO gold.fact_plays VALUES (%s, %s)", list(listeners.items()))
+    conn.execute("CREATE TABLE gold.dim_day AS SELECT DATE '2026-12-01' AS day")
+    conn.execute("CREATE VIEW reporting.spotify_plays WITH (security_invoker = true) AS "
+                 "SELECT listener, sum(plays) AS plays FROM gold.fact_plays GROUP BY listener")
+    conn.execute(grants)
+
+
+def login(admin: psycopg.Connection, user: str, **kwargs) -> psycopg.Connection:
+    """A connection as ``user`` to the database of ``admin``'s connection."""
+    info = admin.info
+    return psycopg.connect(host=info.host, port=info.port, user=user, dbname=info.dbname, autocommit=True, **kwargs)
+
+
 def bi_database(postgres: dict) -> dict:
     """The ``pulse_warehouse`` connection of the BI tests' warehouse (database ``bi`` of the test server)."""
     return {**postgres, "schema": "bi"}

@@ -13,6 +13,8 @@ import pytest
 from psycopg import errors
 
 from pulse.bi_access import BI_ROLE, grants_sql
+from tests.bi.conftest import hand_made_gold
+from tests.bi.conftest import login as login_as
 
 GRANTS = grants_sql(["fact_plays", "dim_day"], "spotify_")
 
@@ -20,21 +22,12 @@ GRANTS = grants_sql(["fact_plays", "dim_day"], "spotify_")
 @pytest.fixture
 def warehouse(pg_conn):
     """A database with gold, a reporting view and the BI grants; yields its admin connection."""
-    pg_conn.execute("CREATE SCHEMA gold")
-    pg_conn.execute("CREATE SCHEMA reporting")
-    pg_conn.execute("CREATE SCHEMA pulse_meta")
-    pg_conn.execute("CREATE TABLE gold.fact_plays AS "
-                    "SELECT * FROM (VALUES ('ida', 3), ('sam', 4)) AS t(listener, plays)")
-    pg_conn.execute("CREATE TABLE gold.dim_day AS SELECT DATE '2026-12-01' AS day")
-    pg_conn.execute("CREATE VIEW reporting.spotify_plays WITH (security_invoker = true) AS "
-                    "SELECT listener, sum(plays) AS plays FROM gold.fact_plays GROUP BY listener")
-    pg_conn.execute(GRANTS)
+    hand_made_gold(pg_conn, {"ida": 3, "sam": 4}, GRANTS)
     return pg_conn
 
 
 def login(admin, user: str = BI_ROLE, **kwargs) -> psycopg.Connection:
-    info = admin.info
-    return psycopg.connect(host=info.host, port=info.port, user=user, dbname=info.dbname, autocommit=True, **kwargs)
+    return login_as(admin, user, **kwargs)
 
 
 @pytest.mark.parametrize("statement", [

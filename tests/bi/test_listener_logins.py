@@ -10,13 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import psycopg
 import pytest
 from psycopg import errors
 
 from devstack.stack import connection_env
 from pulse import bi_access
 from pulse.bi_access import BI_ROLE, add_listener_login, grants_sql
+from tests.bi.conftest import hand_made_gold, login
 
 GRANTS = grants_sql(["fact_plays", "dim_day"], "spotify_")
 LOGINS = ("ida_reader", "sam_and_rae_reader")
@@ -25,15 +25,7 @@ LOGINS = ("ida_reader", "sam_and_rae_reader")
 @pytest.fixture
 def warehouse(pg_conn):
     """Gold with three listeners, a reporting view over it and the BI grants; yields the admin connection."""
-    pg_conn.execute("CREATE SCHEMA gold")
-    pg_conn.execute("CREATE SCHEMA reporting")
-    pg_conn.execute("CREATE SCHEMA pulse_meta")
-    pg_conn.execute("CREATE TABLE gold.fact_plays AS "
-                    "SELECT * FROM (VALUES ('ida', 3), ('sam', 4), ('rae', 5)) AS t(listener, plays)")
-    pg_conn.execute("CREATE TABLE gold.dim_day AS SELECT DATE '2026-12-01' AS day")
-    pg_conn.execute("CREATE VIEW reporting.spotify_plays WITH (security_invoker = true) AS "
-                    "SELECT listener, sum(plays) AS plays FROM gold.fact_plays GROUP BY listener")
-    pg_conn.execute(GRANTS)
+    hand_made_gold(pg_conn, {"ida": 3, "sam": 4, "rae": 5}, GRANTS)
     yield pg_conn
     for login_name in LOGINS:
         if role_exists(pg_conn, login_name):
@@ -43,11 +35,6 @@ def warehouse(pg_conn):
 
 def role_exists(conn, name: str) -> bool:
     return conn.execute("SELECT count(*) FROM pg_roles WHERE rolname = %s", (name,)).fetchone()[0] == 1
-
-
-def login(admin, user: str) -> psycopg.Connection:
-    info = admin.info
-    return psycopg.connect(host=info.host, port=info.port, user=user, dbname=info.dbname, autocommit=True)
 
 
 def listeners(conn, relation: str) -> list[str]:
