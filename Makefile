@@ -18,6 +18,10 @@ WITH_STACK := set -a; source $(PULSE_HOME)/stack.env; set +a;
 # under a root, so a run from another checkout (a second `make test`) would otherwise delete this run's
 # folders, the test Postgres's data directory among them, while they are in use.
 export PYTEST_DEBUG_TEMPROOT ?= /tmp/pulse-pytest-$(shell printf %s "$(CURDIR)" | md5sum | cut -c1-12)
+# `make test` runs the suite on this many pytest-xdist workers, a test module at a time (the longest
+# modules first: tests/conftest.py). Two suit a two-core machine: a DAG run or a Spark job leaves a core
+# idle much of the time. TEST_WORKERS=0 runs it in this process alone.
+TEST_WORKERS ?= 2
 DEMO_DATE ?= $(shell date -u -d yesterday +%F)
 DEMO_LOOKBACK_DAYS ?= 90
 
@@ -105,7 +109,7 @@ browser:
 
 test: install jars check-java browser
 	mkdir -p $(PYTEST_DEBUG_TEMPROOT)
-	python -m pytest
+	python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 test-fast: install jars
 	mkdir -p $(PYTEST_DEBUG_TEMPROOT)

@@ -1,26 +1,33 @@
 """`airflow dags test creator_analytics` end to end: simulator → bronze → Spark → Postgres gold.
 
-One fault-free run on Spark ``local[*]`` is the reference. A run against a simulator with every fault
-switched on, whose Spark jobs go to a real standalone cluster (``spark_default`` = ``spark://…``) and whose
-driver starts in an unrelated directory, must publish exactly the same gold, row for row; running that
-date again must change nothing; and a page that never comes back must fail the run loudly and leave the
-published gold as it was.
+One fault-free run on Spark ``local[*]`` is the reference. A second run of the same date on the same lake,
+against a simulator with every fault switched on, whose Spark jobs go to a real standalone cluster
+(``spark_default`` = ``spark://…``) and whose driver starts in an unrelated directory, must publish exactly
+the same gold, row for row; ``rollback`` then brings back the first publish; a page that never comes back
+must fail the run loudly and leave the published gold as it was; and the weekly maintenance DAG compacts and
+vacuums a lake's Delta tables.
+
+One run checks faults, a rerun and a cluster together: each DAG run costs a minute or two of the suite's
+budget, and each alone is proven on smaller pieces too (faults in tests/ingest, reruns of a date in
+tests/spark/test_incremental_lake.py).
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from pathlib import Path
 
+import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
+from deltalake import DeltaTable, write_deltalake
 
 from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig, request_fault_mix
 from devstack.stack import http_connection
-from pulse.lake import read_bronze
 from pulse.sources.creator import CREATOR
 
-# A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
+# A module fixture runs the reference DAG run inside the first test; the faults test runs one more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 RUN_DATE = "2026-11-20"
@@ -49,23 +56,31 @@ def run(runner, warehouse, lake, sim_config, log_name, extra_env=None, cluster=N
         return runner.dags_test("creator_analytics", RUN_DATE, CONF, lake, conns, extra_env, log_name, cwd)
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The fault-free run: its published gold, and the lake it left."""
+
+    gold: dict[str, list[tuple]]
+    lake: Path
+
+
 @pytest.fixture(scope="module")
-def reference(runner, warehouse, tmp_path_factory):
-    lake = tmp_path_factory.mktemp("lake_clean")
+def reference(runner, warehouse, tmp_path_factory) -> Reference:
+    lake = tmp_path_factory.mktemp("lake")
     done = run(runner, warehouse, lake, SimulatorConfig(**SCALE), "clean")
     assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
-    return warehouse.gold(CREATOR)
+    return Reference(warehouse.gold(CREATOR), lake)
 
 
 def test_a_fault_free_run_fills_every_gold_table(reference):
     for table in CREATOR.gold_tables:
-        assert reference[table.name], f"gold.{table.name} is empty"
-    assert len(reference["dim_creators"]) == SCALE["creators"]
+        assert reference.gold[table.name], f"gold.{table.name} is empty"
+    assert len(reference.gold["dim_creators"]) == SCALE["creators"]
 
 
-def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_local_run_and_a_rerun_changes_nothing(
+def test_a_rerun_with_every_fault_on_and_spark_on_a_cluster_publishes_the_same_gold_and_rollback_undoes_it(
         runner, warehouse, reference, tmp_path_factory, spark_cluster, faults_fired_on_the_cluster):
-    lake = tmp_path_factory.mktemp("lake_faults")
+    lake = reference.lake
     config = SimulatorConfig(**SCALE, faults=FAULTS)
     done = run(runner, warehouse, lake, config, "faults", cluster=spark_cluster,
                cwd=tmp_path_factory.mktemp("driver_cwd"))
@@ -73,19 +88,14 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
     counts = json.loads((lake / "silver" / "creator" / "_counts.json").read_text())
     assert sum(d["quarantined_rows"] for d in counts.values()) > 0
     assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
-    warehouse.assert_gold_equals(reference, CREATOR, f"built on the cluster {spark_cluster.master_url} with faults")
-
-    bronze_rows = {e.name: read_bronze(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
-    again = run(runner, warehouse, lake, config, "faults_again")
-    assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
-    assert warehouse.gold(CREATOR) == reference
+    warehouse.assert_gold_equals(reference.gold, CREATOR,
+                                 f"rerun with faults on the cluster {spark_cluster.master_url}")
     for endpoint in CREATOR.inputs:  # the rerun replaced the date's rows in a second Delta commit
         table = lake / "bronze" / "creator" / endpoint.name
         assert sorted(p.name for p in table.iterdir() if not p.name.startswith("_")) == [f"run_date={RUN_DATE}"]
-        assert read_bronze(table).num_rows == bronze_rows[endpoint.name]
         assert DeltaTable(str(table)).version() == 1
 
-    # The rollback command on Spark-written gold: back to the first faults run's publish, in the lake (each
+    # The rollback command on Spark-written gold: back to the fault-free run's publish, in the lake (each
     # table's Delta version 0 restored as version 2) and in the warehouse, which still equals the reference.
     rolled = runner.pulse_command(["pulse.time_travel", "rollback", "creator"], lake,
                                   {"pulse_warehouse": warehouse.connection}, "rollback")
@@ -96,20 +106,7 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
         assert [h["operation"] for h in history] == ["RESTORE", "WRITE", "WRITE"], history
     assert warehouse.query("SELECT kind FROM pulse_meta.publish_log ORDER BY publish_id DESC LIMIT 1") == [
         ("rollback",)]
-    warehouse.assert_gold_equals(reference, CREATOR, "after a rollback to the first faults run")
-
-    # The weekly maintenance DAG on that lake: every creator Delta table compacted and vacuumed, each table's
-    # first version still readable (the retention is a week).
-    maintained = runner.dags_test("pulse_maintenance", RUN_DATE, "{}", lake, {}, log_name="maintenance")
-    output = maintained.stdout + maintained.stderr
-    assert maintained.returncode == 0, f"maintenance failed; log: {runner.home / 'maintenance.log'}"
-    tables = len(list(lake.glob("*/creator/**/_delta_log")))
-    assert tables > len(CREATOR.gold_tables)
-    assert f"maintained {tables} Delta tables of creator (retention 168 hours)" in output, output[-3000:]
-    for table in CREATOR.gold_tables:
-        path = str(lake / "gold" / "creator" / table.name)
-        assert "VACUUM END" in [h["operation"] for h in DeltaTable(path).history(3)], table.name
-        assert DeltaTable(path, version=0).to_pyarrow_table().num_rows == len(reference[table.name])
+    warehouse.assert_gold_equals(reference.gold, CREATOR, "after a rollback to the fault-free run")
 
 
 def test_a_page_that_never_comes_back_fails_the_run_and_leaves_gold_as_it_was(
@@ -122,4 +119,35 @@ def test_a_page_that_never_comes_back_fails_the_run_and_leaves_gold_as_it_was(
     assert "creator_api at http://127.0.0.1" in log and "(page 1) answered 502 after 2 tries" in log
     assert not (lake / "bronze" / "creator" / "engagement").exists() or not any(
         (lake / "bronze" / "creator" / "engagement").glob("run_date=*"))
-    assert warehouse.gold(CREATOR) == reference
+    assert warehouse.gold(CREATOR) == reference.gold
+
+
+def test_the_maintenance_dag_compacts_and_vacuums_every_delta_table_and_keeps_their_history(
+        runner, tmp_path_factory):
+    """``pulse_maintenance`` through Airflow on a small lake: a bronze table of three appends and a gold table
+    overwritten twice for the creator source, one table for Spotify. (What OPTIMIZE and VACUUM do to each
+    kind of table is in tests/spark/test_maintenance.py; this is the DAG, its jobs and their arguments.)"""
+    lake = tmp_path_factory.mktemp("maintained_lake")
+    appended, overwritten = lake / "bronze" / "creator" / "content", lake / "gold" / "creator" / "fact_content"
+    for day in range(3):
+        write_deltalake(str(appended), pa.table({"day": [day, day], "views": [10 * day, 10 * day + 1]}), mode="append")
+    for run_number in range(2):
+        write_deltalake(str(overwritten), pa.table({"content_id": ["a", "b"], "run": [run_number] * 2}),
+                        mode="overwrite")
+    write_deltalake(str(lake / "gold" / "spotify" / "dim_tracks"), pa.table({"track_id": ["t"]}))
+
+    maintained = runner.dags_test("pulse_maintenance", RUN_DATE, "{}", lake, {}, log_name="maintenance")
+    output = maintained.stdout + maintained.stderr
+    assert maintained.returncode == 0, f"maintenance failed; log: {runner.home / 'maintenance.log'}"
+    assert "maintained 2 Delta tables of creator (retention 168 hours)" in output, output[-3000:]
+    assert "maintained 1 Delta tables of spotify (retention 168 hours)" in output, output[-3000:]
+    decoder = json.JSONDecoder()  # each table's JSON line, inside Airflow's log line
+    reports = {Path(r["table"]).name: r for r in (decoder.raw_decode(line, line.index('{"table"'))[0]
+                                                  for line in output.splitlines() if '{"table"' in line)}
+    assert reports["content"]["files_before"] == 3 and reports["content"]["files_after"] == 1, reports["content"]
+    for table in (appended, overwritten, lake / "gold" / "spotify" / "dim_tracks"):
+        assert "VACUUM END" in [h["operation"] for h in DeltaTable(str(table)).history(3)], table
+    # a week's retention: every earlier version is still readable
+    assert DeltaTable(str(appended), version=0).to_pyarrow_table().column("views").to_pylist() == [0, 1]
+    assert DeltaTable(str(overwritten), version=0).to_pyarrow_table().column("run").to_pylist() == [0, 0]
+    assert sorted(DeltaTable(str(appended)).to_pyarrow_table().column("views").to_pylist()) == [0, 1, 10, 11, 20, 21]

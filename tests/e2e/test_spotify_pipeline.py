@@ -1,17 +1,23 @@
 """`airflow dags test spotify_analytics` end to end: the Web API simulator and real exports → gold.
 
 A fault-free run on Spark ``local[*]`` with the real streaming-history exports in the inbox is the
-reference. A run against a simulator with every fault on, whose Spark jobs go to a real standalone
-cluster (``spark_default`` = ``spark://…``) and whose driver starts in an unrelated directory, must publish
-the same gold, row for row; dropping the same exports again and rerunning must change nothing; and every
-listener's plays stay that listener's.
+reference. A second run of the same date on the same lake, with the same exports dropped again under other
+names, against a simulator with every fault on, whose Spark jobs go to a real standalone cluster
+(``spark_default`` = ``spark://…``) and whose driver starts in an unrelated directory, must publish the same
+gold, row for row; and every listener's plays stay that listener's.
+
+One run checks the three together (faults, a rerun with re-dropped exports, a cluster): each DAG run costs
+minutes of the suite's budget, and what each one alone does is proven on smaller pieces too (the faults in
+tests/ingest, re-dropped exports in tests/ingest/test_spotify_exports.py and tests/spark/test_spotify_silver.py).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +27,7 @@ from devstack.simulators.spotify_api import SimulatorConfig, running_simulator
 from devstack.stack import spotify_connection
 from pulse.sources.spotify import SPOTIFY
 
-# A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
+# A module fixture runs the reference DAG run inside the first test; the faults test runs one more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 RUN_DATE = "2026-11-20"
@@ -52,37 +58,42 @@ def real_exports(realdata):
     return realdata / "spotify" / "history"
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The fault-free run: its published gold, and the lake and inbox it left."""
+
+    gold: dict[str, list[tuple]]
+    lake: Path
+    inbox: Path
+
+
 @pytest.fixture(scope="module")
-def reference(runner, warehouse, real_exports, tmp_path_factory):
-    lake, inbox = tmp_path_factory.mktemp("spotify_lake_clean"), tmp_path_factory.mktemp("inbox_clean")
+def reference(runner, warehouse, real_exports, tmp_path_factory) -> Reference:
+    lake, inbox = tmp_path_factory.mktemp("spotify_lake"), tmp_path_factory.mktemp("inbox")
     fill_inbox(real_exports, inbox)
     done = run(runner, warehouse, lake, inbox, SimulatorConfig(**SIM), "clean")
     assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
-    return warehouse.gold(SPOTIFY)
+    return Reference(warehouse.gold(SPOTIFY), lake, inbox)
 
 
 def test_a_fault_free_run_publishes_every_listener_from_exports_and_the_api(reference, warehouse):
     for table in SPOTIFY.gold_tables:
-        assert reference[table.name] or table.allow_empty, f"gold.{table.name} is empty"
+        assert reference.gold[table.name] or table.allow_empty, f"gold.{table.name} is empty"
     listeners = {r[0] for r in warehouse.query("SELECT DISTINCT listener FROM gold.agg_listener_artists")}
     assert listeners == {*LISTENERS.values(), API_LISTENER}
     kpis = {r[0] for r in warehouse.query("SELECT listener FROM reporting.spotify_kpis")}
     assert kpis == listeners
 
 
-def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_local_run_and_redropping_changes_nothing(  # noqa: E501
-        runner, warehouse, reference, real_exports, tmp_path_factory, spark_cluster, faults_fired_on_the_cluster):
-    lake, inbox = tmp_path_factory.mktemp("spotify_lake_faults"), tmp_path_factory.mktemp("inbox_faults")
-    fill_inbox(real_exports, inbox)
+def test_a_rerun_with_every_fault_on_exports_dropped_again_and_spark_on_a_cluster_publishes_the_same_gold(
+        runner, warehouse, reference, tmp_path_factory, spark_cluster, faults_fired_on_the_cluster):
+    ingested = sorted(reference.inbox.rglob("_ingested/*.json"))
+    assert ingested, "the reference run ingested no export"
+    for export in ingested:  # the same exports dropped again, under other names: nothing is counted twice
+        shutil.copyfile(export, export.parent.parent / f"again-{export.name}")
     config = SimulatorConfig(**SIM, faults=FAULTS)
-    done = run(runner, warehouse, lake, inbox, config, "faults", cluster=spark_cluster,
+    done = run(runner, warehouse, reference.lake, reference.inbox, config, "faults", cluster=spark_cluster,
                cwd=tmp_path_factory.mktemp("spotify_driver_cwd"))
     faults_fired_on_the_cluster(runner, done, "faults", spark_cluster, SPOTIFY)
-    warehouse.assert_gold_equals(reference, SPOTIFY, f"built on the cluster {spark_cluster.master_url} with faults")
-
-    # the same exports dropped again, under other names: nothing is counted twice
-    for export in (inbox).rglob("_ingested/*.json"):
-        shutil.copyfile(export, export.parent.parent / f"again-{export.name}")
-    again = run(runner, warehouse, lake, inbox, config, "faults_again")
-    assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
-    assert warehouse.gold(SPOTIFY) == reference
+    warehouse.assert_gold_equals(reference.gold, SPOTIFY,
+                                 f"rerun with faults, re-dropped exports, on the cluster {spark_cluster.master_url}")
