@@ -211,6 +211,13 @@ def key_refused(api_name: str, status: int, reason: str, message: str) -> KeyRef
                       "(see README, 'YouTube set-up')", status)
 
 
+def probe(session: requests.Session, api_url: str, settings: YouTubeSettings, timeout: float = 30) -> requests.Response:
+    """One ``channels.list`` of the first configured channel, ``part=id`` (1 quota unit): what the sensor asks
+    to know that the API answers and takes the key. Connection errors are raised as requests raises them."""
+    return session.get(f"{api_url}/channels", params={"part": "id", "id": settings.all_channel_ids[0]},
+                       headers={KEY_HEADER: settings.api_key}, timeout=timeout, allow_redirects=False)
+
+
 # --- the lake's resume state ----------------------------------------------------------------------
 
 STATE_SCHEMA = pa.schema([
