@@ -373,7 +373,7 @@ def _short(params: dict[str, Any]) -> str:
     shown = dict(params)
     if "id" in shown and str(shown["id"]).count(",") > 1:
         shown["id"] = f"<{str(shown['id']).count(',') + 1} ids>"
-    return urlencode(shown, safe=",<>")
+    return "&".join(f"{name}={value}" for name, value in shown.items())
 
 
 class _Crawler:
