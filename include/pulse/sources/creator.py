@@ -20,15 +20,17 @@ _NON_NEGATIVE = (0, None)
 # line; their one definition is spark_jobs/creator/settings.py.
 GOLD_SETTINGS = GoldSettings()
 
+CREATOR_API_ENDPOINTS = tuple(
+    HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
+    for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
+)
+"""The creator API's four resources: the inputs silver reads (the YouTube input lands bronze only, for now)."""
+
 CREATOR = Source(
     name="creator",
     dag_id="creator_analytics",
     title="Creator analytics",
-    inputs=(
-        *(HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
-          for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))),
-        YouTubeDataApi(name="youtube", conn_id="youtube_api"),
-    ),
+    inputs=(*CREATOR_API_ENDPOINTS, YouTubeDataApi(name="youtube", conn_id="youtube_api")),
     silver_job="creator/silver.py",
     gold_job="creator/gold.py",
     gold_job_args=GOLD_SETTINGS.job_args(),
