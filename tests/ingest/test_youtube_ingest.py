@@ -341,3 +341,19 @@ def test_the_input_is_skipped_saying_which_connection_to_define_and_silver_reads
     assert input_selected(CREATOR, "youtube", {}) is False
     assert "youtube_api" in CREATOR.connections
     assert not set(DATASETS) & set(SILVER_DATASETS)
+
+
+def test_the_dev_stacks_connection_names_channels_of_the_simulators_data_competitors_of_the_same_category(data):
+    from collections import Counter
+
+    from devstack.stack import youtube_connection
+
+    extra = youtube_connection(8767)["extra"]
+    ours, competitors = parse_channel_ids(extra["channel_ids"]), parse_channel_ids(extra["competitor_channel_ids"])
+    assert len(ours) >= 2 and len(competitors) >= 5 and set(ours) | set(competitors) <= set(data.channels)
+
+    def category(channel_id: str) -> str | None:
+        videos = data.channels[channel_id].video_ids
+        return Counter(data.videos[v].category_id for v in videos).most_common(1)[0][0] if videos else None
+
+    assert {category(c) for c in (*ours, *competitors)} - {None} == {"23"}, "all Comedy"
