@@ -193,18 +193,21 @@ def test_uploads_are_paged_by_next_page_token_to_the_last_page(data, csv_videos,
     assert sorted(i["snippet"]["position"] for i in items) == list(range(21))
 
 
+# 1 channels.list, then uploads page and its videos in turn: an even quota stops at a videos.list (the page's
+# videos are left for the next day), an odd one at an uploads page.
+@pytest.mark.parametrize("quota", [30, 31], ids=["stopped-at-a-page's-videos", "stopped-at-an-uploads-page"])
 def test_a_quota_stop_keeps_what_was_fetched_and_the_next_day_finishes_the_cycle_without_fetching_it_again(
-        data, csv_videos, tmp_path, caplog, capfd):
+        data, csv_videos, tmp_path, caplog, capfd, quota):
     clock = Clock(datetime(2026, 12, 4, 12, tzinfo=UTC))
-    with simulator(data, clock, daily_quota=30) as (sim, base_url):
+    with simulator(data, clock, daily_quota=quota) as (sim, base_url):
         first = crawl(requests.Session(), base_url, settings(page_size=5), DAY, tmp_path)
-        assert sim.quota_used(DAY) == 30
+        assert sim.quota_used(DAY) == quota
         # A rerun on the same day meets the spent quota at once: nothing changes.
         again = crawl(requests.Session(), base_url, settings(page_size=5), DAY, tmp_path)
         clock.now += timedelta(days=1)  # the quota is new
         session = Recorder()
         second = crawl(session, base_url, settings(page_size=5), DAY + timedelta(days=1), tmp_path)
-    assert first["partial"] and "quotaExceeded" in first["stopped"] and first["quota_units"] == 30
+    assert first["partial"] and "quotaExceeded" in first["stopped"] and first["quota_units"] == quota
     logged = caplog.text + "".join(capfd.readouterr())  # once Airflow configured logging, it writes to stdout
     assert "PARTIAL crawl" in logged and "the next run resumes at channel" in logged
     assert again["partial"] and again["records"] == 0 and "bronze and the resume point are unchanged" in logged
@@ -213,6 +216,10 @@ def test_a_quota_stop_keeps_what_was_fetched_and_the_next_day_finishes_the_cycle
     states = read_states(tmp_path)
     assert [(s.run_date, s.complete) for s in states] == [(DAY, False), (DAY + timedelta(days=1), True)]
     assert states[0].resume_channel_id is not None and states[1].cycle_started == DAY
+    assert bool(states[0].resume_video_ids) == (quota % 2 == 0) and states[0].resume_page_token is not None
+    if quota % 2 == 0:
+        assert session.sent[1].startswith("/youtube/v3/videos?"), "the left videos first, then the next page"
+        assert "pageToken=" + states[0].resume_page_token in session.sent[2]
     assert not second["partial"] and second["resumed_cycle_of"] == DAY.isoformat()
 
     fetched_later = payloads(tmp_path, "youtube_videos", DAY + timedelta(days=1))
@@ -226,6 +233,22 @@ def test_a_quota_stop_keeps_what_was_fetched_and_the_next_day_finishes_the_cycle
     assert done_first and not any(c in asked for c in done_first), "the crawled channels are not asked for again"
     # the whole cycle's calls, plus the second day's channels.list of the channels it crawls
     assert second["quota_units"] + first["quota_units"] == expected_calls(data, 5) + 1
+
+
+def test_a_resume_token_the_api_no_longer_takes_restarts_that_channels_uploads_from_the_first_page(
+        data, csv_videos, tmp_path):
+    from pulse.youtube_ingest import CrawlState, write_state
+
+    fallon = channel_ids(COMPETITORS[0])[0]
+    done = [c for c in settings().all_channel_ids if c != fallon]
+    write_state(tmp_path, CrawlState(
+        run_date=DAY - timedelta(days=1), cycle_started=DAY - timedelta(days=1), complete=False,
+        channels_done=tuple(done), channels_total=9, stopped="the daily quota ran out", resume_channel_id=fallon,
+        resume_page_token="not-a-token", quota_day=DAY - timedelta(days=2), crawled_at=datetime.now(UTC)))
+    with simulator(data) as (_, base_url):
+        result = crawl(requests.Session(), base_url, settings(page_size=5), DAY, tmp_path)
+    assert not result["partial"] and result["channels_crawled"] == 1
+    assert {v["id"] for v in payloads(tmp_path, "youtube_videos")} == set(csv_videos[COMPETITORS[0]])
 
 
 def test_a_refused_key_fails_at_once_naming_the_connection_and_writes_nothing(data, tmp_path):
