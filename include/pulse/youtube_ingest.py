@@ -20,10 +20,11 @@ every other bronze (``payload`` = the resource exactly as the API sent it): ``yo
 
 **Quota.** Every call is counted with its cost (:data:`QUOTA_UNITS`, NOTES' table: 1 unit a list call, every
 page charged; a refused key, a quota refusal, 429s and 5xx cost nothing; other 4xx cost their unit), and the
-task's log says what the crawl spent and what the day's runs spent so far (the quota day is Pacific time, as
-Google's). A 403 ``quotaExceeded`` ends the crawl at once, never retried: what was fetched is committed to
-bronze, the task's result says ``partial`` (and why), and the resume point goes to the lake's
-``bronze/creator/youtube_crawl_state`` Delta table (one row per run date).
+task's log says what the crawl spent and what the day's crawls spent so far (the quota day is Pacific time, as
+Google's; the sensor's 1-unit check and other users of the key's project are not in that sum). A 403
+``quotaExceeded`` ends the crawl at once, never retried: what was fetched is committed to bronze, the task's
+result says ``partial`` (and why), and the resume point goes to the lake's ``bronze/creator/youtube_crawl_state``
+Delta table (one row per run date).
 
 **Resuming.** A crawl *cycle* visits every configured channel once: its channel resource, its uploads, its
 videos. A run crawls a whole cycle, or, when the last run before its date stopped on the quota, finishes that
@@ -523,7 +524,7 @@ def crawl(session: requests.Session, base_url: str, settings: YouTubeSettings, r
     """Crawl the configured channels for ``run_date`` into bronze (see the module's docstring): the whole
     cycle, or the rest of the cycle the last run before ``run_date`` left when the quota stopped it.
 
-    Returns what the task logs and puts in XCom: ``records`` (all datasets), ``pages`` (calls answered), one
+    Returns what the task logs and puts in XCom: ``records`` (all datasets), ``pages`` (pages written), one
     count per dataset, ``quota_units`` (this crawl's), ``quota_units_today`` (every run's, this quota day),
     ``partial`` and ``stopped`` (why), ``channels_crawled``/``channels_left`` and ``resumed_cycle_of``.
     ``base_url`` is the connection's (``/youtube/v3`` is appended unless there)."""
