@@ -16,7 +16,8 @@ from pulse.sources.creator import CREATOR
     # Daily, for the day before: a run's data interval is the day it ingests.
     schedule=CronDataIntervalTimetable("@daily", timezone="UTC"),
     params=pipeline_params(CREATOR),
-    description="Creator analytics: the creator API's four resources to gold tables in PostgreSQL",
+    description="Creator analytics: the creator API's four resources to gold tables in PostgreSQL; YouTube channels "
+                "into bronze",
     tags=["creator", "medallion", "pulse"],
     **pipeline_dag_settings(CREATOR),  # id, doc, start date, one run at a time, default args
 )

@@ -174,6 +174,18 @@ def test_the_spotify_connection_matches_the_simulator_the_stack_serves(compose):
     assert urlsplit(conn["extra"]["token_url"]).hostname == "spotify-api"
 
 
+def test_the_youtube_connection_names_the_channels_the_dev_stack_crawls_on_the_simulator_the_stack_serves(compose):
+    from devstack.stack import youtube_connection
+
+    conn = json.loads(compose["services"]["airflow-scheduler"]["environment"]["AIRFLOW_CONN_YOUTUBE_API"])
+    command = compose["services"]["youtube-api"]["command"]
+    expected = youtube_connection(int(command[command.index("--port") + 1]), host="youtube-api")
+    assert conn["password"] == f"${{YOUTUBE_API_KEY:-{expected['password']}}}"
+    assert {**conn, "password": None} == {**expected, "password": None}
+    datasets = command[command.index("--datasets") + 1]
+    assert any(v.endswith(f":{datasets}:ro") for v in compose["services"]["youtube-api"]["volumes"])
+
+
 def test_env_example_lists_every_connection_pulse_reads_with_placeholders_only():
     from pulse.lake_storage import LAKE_CONN_ID
     from pulse.tasks import SPARK_CONN_ID, WAREHOUSE_CONN_ID

@@ -89,7 +89,13 @@ def headline(task_id: str, value: Any, job_counts: Mapping[str, Any] | None = No
         return ""
     if "records" in value:
         pages = f" in {_count(value['pages'])} page{'s' if value['pages'] != 1 else ''}" if "pages" in value else ""
-        return f"{_count(value['records'])} records{pages}"
+        line = f"{_count(value['records'])} records{pages}"
+        if "quota_units" in value:
+            line += f", {_count(value['quota_units'])} quota units"
+        if value.get("partial"):
+            left = _count(value.get("channels_left", 0))
+            line += f"; PARTIAL: {value.get('stopped')}, {left} channels left for the next run"
+        return line
     if "files_ingested" in value:
         rows = sum((value.get("rows_by_format") or {}).values())
         return (f"{_count(value['files_ingested'])} files, {_count(rows)} rows, "

@@ -14,6 +14,10 @@ what is down behind it.
 - ``spotify_api``: the Spotify Web API simulator on ``127.0.0.1:$PULSE_SPOTIFY_API_PORT`` (8766), with
   the simulator's app credentials, its playlists and the refresh token of its listener ``$PULSE_SPOTIFY_LISTENER``
   (``sim-listener``).
+- ``youtube_api``: the YouTube Data API v3 simulator on ``127.0.0.1:$PULSE_YOUTUBE_API_PORT`` (8767), on the
+  real datasets of ``../shared/realdata/creator/datasets`` (not started, and no connection, when they are absent),
+  with its dummy API key and channels of its data: two of ours (:data:`YOUTUBE_OURS`) and comedy channels as
+  competitors (:data:`YOUTUBE_COMPETITORS`).
 - ``spark_default``: ``local[*]``, never the Spark provider's silent ``yarn`` default.
 """
 
@@ -34,6 +38,13 @@ from pathlib import Path
 from pulse.config import REPO_ROOT, pulse_home
 
 WAREHOUSE_DB = "pulse"
+# Channels of the YouTube simulator's real data (titles; ids are derived from them): ours, and competitors in the
+# same category (Comedy, category 23, in the 2017 trending data; Dude Perfect from the 2023 top channels, which
+# has statistics and no videos in the data).
+YOUTUBE_OURS = ("CollegeHumor", "Cracked")
+YOUTUBE_COMPETITORS = ("The Tonight Show Starring Jimmy Fallon", "Jimmy Kimmel Live", "Late Night with Seth Meyers",
+                       "Good Mythical Morning", "jacksfilms", "Team Coco")
+YOUTUBE_COMPETITORS_2023 = ("Dude Perfect",)
 
 
 def spark_connection() -> dict:
@@ -67,6 +78,17 @@ def spotify_connection(port: int, config, listener: str | None, host: str = "127
         extra.update(listener=listener, refresh_token=refresh_token_of(listener))
     return {**http_connection(port, host), "login": config.client_id, "password": config.client_secret,
             "extra": extra}
+
+
+def youtube_connection(port: int, api_key: str | None = None, host: str = "127.0.0.1") -> dict:
+    """The ``youtube_api`` connection for the YouTube simulator: its dummy key and the channels to crawl."""
+    from devstack.simulators.youtube_api import DEFAULT_API_KEY, GLOBAL_FILE, TRENDING_FILE, channel_id_of
+
+    competitors = [*(channel_id_of(TRENDING_FILE, t) for t in YOUTUBE_COMPETITORS),
+                   *(channel_id_of(GLOBAL_FILE, t) for t in YOUTUBE_COMPETITORS_2023)]
+    return {**http_connection(port, host), "password": api_key or DEFAULT_API_KEY,
+            "extra": {"channel_ids": ",".join(channel_id_of(TRENDING_FILE, t) for t in YOUTUBE_OURS),
+                      "competitor_channel_ids": ",".join(competitors)}}
 
 
 def conn_env_name(conn_id: str) -> str:
@@ -202,6 +224,8 @@ def up(home: Path | None = None) -> dict[str, dict | str]:
                                                port, sim_args)
     if embedded("spotify_api"):
         conns["spotify_api"] = start_spotify_simulator(home / "run")
+    if embedded("youtube_api") and (youtube := start_youtube_simulator(home / "run")):
+        conns["youtube_api"] = youtube
     return conns
 
 
@@ -217,9 +241,23 @@ def start_spotify_simulator(run_dir: Path) -> dict:
     return spotify_connection(port, config, listener)
 
 
+def start_youtube_simulator(run_dir: Path) -> dict | None:
+    """The YouTube simulator on its real datasets, or None (saying so) when they are not there."""
+    from devstack.simulators.youtube_api import DEFAULT_DATASETS, GLOBAL_FILE, TRENDING_FILE
+
+    if not all((DEFAULT_DATASETS / f).is_file() for f in (TRENDING_FILE, GLOBAL_FILE)):
+        print(f"  youtube_api      not started: its real datasets are not in {DEFAULT_DATASETS}; the creator "
+              "pipeline skips YouTube")
+        return None
+    port = int(os.environ.get("PULSE_YOUTUBE_API_PORT", "8767"))
+    sim_args = shlex.split(os.environ.get("PULSE_YOUTUBE_API_ARGS", ""))
+    start_simulator(run_dir, "youtube_api", "devstack.simulators.youtube_api", port, sim_args, health_path="health")
+    return youtube_connection(port)
+
+
 def down(home: Path | None = None) -> None:
     home = home or pulse_home()
-    stopped = [name for name in ("creator_api", "spotify_api") if stop_simulator(home / "run", name)]
+    stopped = [name for name in ("creator_api", "spotify_api", "youtube_api") if stop_simulator(home / "run", name)]
     if stop_postgres(home / "pgdata"):
         stopped.append("postgres")
     print("stopped: " + (", ".join(stopped) or "nothing was running"))

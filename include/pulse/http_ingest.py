@@ -56,11 +56,13 @@ class IngestError(RuntimeError):
     """An endpoint could not be ingested; the message says which, where and why.
 
     ``status`` is the HTTP status of the answer that ended it, when there was one (e.g. 403 or 404 for
-    a client that falls back to another endpoint)."""
+    a client that falls back to another endpoint); ``body`` that answer's body (an error's reason may be
+    deeper in it than the message shows)."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, body: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.body = body
 
 
 class RetryableAnswer(Exception):
@@ -227,7 +229,7 @@ def get_json_page(
                 f"answered {status}", status, parse_retry_after(response.headers.get("Retry-After"))
             )
         if status >= 400:
-            raise IngestError(f"{describe} answered {status}: {response.text[:300]}", status)
+            raise IngestError(f"{describe} answered {status}: {response.text[:300]}", status, response.text)
         try:
             body = decode_json(response.content)
         except ValueError as exc:

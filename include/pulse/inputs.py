@@ -1,12 +1,14 @@
 """What a source ingests into bronze: its inputs, each a sensor and an ingest step.
 
 A DAG gets one ``wait_for_<input>`` sensor and one ``ingest_<input>`` task per input; the factory in
-:mod:`pulse.pipeline` does not know what kind of input it wires. Three kinds exist:
+:mod:`pulse.pipeline` does not know what kind of input it wires. Four kinds exist:
 
 - :class:`HttpEndpoint`: one paged REST resource (the creator API's four): the sensor waits for the
   API's health URL, the ingest pages through the run's window into ``bronze/<source>/<endpoint>/``.
 - :class:`SpotifyWebApi`: the Spotify Web API crawl (playlists, their items, artists, albums and the
   listener's recently played): the sensor waits until the accounts service hands out a token.
+- :class:`YouTubeDataApi`: the YouTube Data API v3 crawl of our channels and competitors' (channels, their
+  uploads, a daily snapshot of their videos) within the daily quota: the sensor checks the API key.
 - :class:`ExportInbox`: files people drop into an inbox (Spotify's streaming-history exports): the
   sensor waits, for a while, for files not yet ingested; when none come it is skipped, not failed,
   and the run goes on with what the other inputs brought.
@@ -129,6 +131,32 @@ class SpotifyWebApi:
         from pulse.spotify_client import ingest_spotify
 
         return ingest_spotify(window.run_date, self.conn_id)
+
+
+@dataclass(frozen=True)
+class YouTubeDataApi:
+    """The YouTube Data API v3 crawl configured by the connection ``conn_id`` (see pulse.youtube_ingest)."""
+
+    name: str = "youtube"
+    conn_id: str = "youtube_api"
+    wait_seconds: int = API_WAIT_SECONDS
+    """How long the sensor waits for the API before the run fails (``PULSE_API_WAIT_SECONDS`` overrides)."""
+
+    def unavailable(self) -> str | None:
+        return _missing_connection(self.conn_id, "the YouTube Data API",
+                                   " (define it to crawl YouTube channels: see README, 'YouTube set-up')")
+
+    def sensor(self, task_id: str, **operator_args: Any) -> Any:
+        from pulse.sensors import YouTubeApiSensor
+
+        return YouTubeApiSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=30,
+                                exponential_backoff=True, timeout=api_wait_seconds(self.wait_seconds),
+                                **operator_args)
+
+    def ingest(self, source_name: str, window: RunWindow) -> dict:
+        from pulse.youtube_ingest import ingest_youtube
+
+        return ingest_youtube(window.run_date, self.conn_id)
 
 
 @dataclass(frozen=True)

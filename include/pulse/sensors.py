@@ -55,6 +55,69 @@ class SpotifyTokenSensor(BaseSensorOperator):
         return True
 
 
+class YouTubeApiSensor(BaseSensorOperator):
+    """Waits until the YouTube Data API answers a ``channels.list`` of one configured channel (``part=id``,
+    1 quota unit) with the connection's key. A refused key fails at once, naming the connection, since
+    waiting will not fix it; 429s, 5xx and lost connections mean "poke again later" (a refused connection or
+    an unknown host, on a few tries in a row, is a WARNING naming the URL, as
+    :class:`~pulse.api_sensor.ApiAvailableSensor` says). A spent daily quota lets the ingest go on: it ends at
+    once as a partial crawl, and the next run resumes (a sensor waiting for midnight Pacific would hold the
+    run for hours)."""
+
+    template_fields = ("conn_id",)
+
+    def __init__(self, *, conn_id: str = "youtube_api", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.conn_id = conn_id
+
+    def poke(self, context: Any) -> bool:
+        import requests
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
+
+        from pulse.api_sensor import UNREACHABLE_PAUSE_SECONDS, UNREACHABLE_TRIES, unreachable_reason
+        from pulse.youtube_ingest import (
+            KEY_REASONS,
+            QUOTA_REASONS,
+            google_error,
+            key_refused,
+            probe,
+            session_from_connection,
+        )
+
+        session, api_url, settings = session_from_connection(self.conn_id)
+        retrying = Retrying(stop=stop_after_attempt(UNREACHABLE_TRIES), wait=wait_fixed(UNREACHABLE_PAUSE_SECONDS),
+                            retry=retry_if_exception(lambda exc: unreachable_reason(exc) is not None),
+                            reraise=True)
+        with session:
+            try:
+                response = retrying(probe, session, api_url, settings)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = unreachable_reason(exc)
+                if reason is None:
+                    log.info("%s cannot be reached yet (%s)", self.conn_id, type(exc).__name__)
+                else:
+                    log.warning("%s at %s %s on %d tries in a row: is the host right? Check the %r connection. "
+                                "Still waiting, up to %.0fs in all", self.conn_id, api_url, reason,
+                                UNREACHABLE_TRIES, self.conn_id, self.timeout)
+                return False
+        status = response.status_code
+        reason, message = google_error(response.text)
+        if response.ok:
+            log.info("%s at %s takes the key (this check cost 1 quota unit)", self.conn_id, api_url)
+            return True
+        if status == 403 and reason in QUOTA_REASONS:
+            log.warning("%s: today's quota is spent already (403 %s): the ingest will end at once as a partial "
+                        "crawl, and the next run resumes", self.conn_id, reason)
+            return True
+        if status in (400, 401, 403) and (reason in KEY_REASONS or status == 401):
+            raise AirflowFailException(str(key_refused(self.conn_id, status, reason, message)))
+        if status == 429 or status >= 500 or status == 403:
+            log.info("%s answered %s %s; waiting", self.conn_id, status, reason)
+            return False
+        raise AirflowFailException(f"{self.conn_id} at {api_url} answered {status} {reason}: {message}: check the "
+                                   f"{self.conn_id!r} connection")
+
+
 class InboxSensor(BaseSensorOperator):
     """Waits for files in an inbox that are not in bronze yet. Meant to run with ``soft_fail``: when
     nothing new arrives before the timeout the ingest is skipped and the run goes on."""

@@ -53,6 +53,12 @@ def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) 
             lines.append(f"  {dataset:14} {_fmt(c['bronze_rows']):>10} → {_fmt(c['valid_rows']):>10} → "
                          f"{_fmt(c['silver_rows']):>10}   quarantined {_fmt(c['quarantined_rows'])}, "
                          f"duplicates dropped {_fmt(c['duplicates_dropped'])}, {c.get('mode', 'full')}")
+    if any(i.name == "youtube" for i in source.inputs):
+        from pulse.youtube_ingest import crawl_summary_lines
+
+        crawl = crawl_summary_lines(lake)
+        if crawl:
+            lines += ["", "Inputs:", *(f"  {line}" for line in crawl)]
     lines += [
         "",
         "Where to look:",

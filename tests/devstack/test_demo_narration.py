@@ -132,6 +132,11 @@ def test_headlines_say_what_each_kind_of_pulse_task_returned():
                                        "rows_by_format": {"classic": 15477, "extended": 5473}}) == \
         "5 files, 20,950 rows, 1 rejected"
     assert headline("ingest_api", {"playlists": 3, "recently_played": 50}) == "3 playlists, 50 recently played"
+    youtube = {"records": 120, "pages": 9, "youtube_videos": 60, "quota_units": 9, "partial": False, "stopped": None}
+    assert headline("ingest_youtube", youtube) == "120 records in 9 pages, 9 quota units"
+    stopped = {**youtube, "partial": True, "stopped": "the daily quota ran out", "channels_left": 3}
+    assert headline("ingest_youtube", stopped) == \
+        "120 records in 9 pages, 9 quota units; PARTIAL: the daily quota ran out, 3 channels left for the next run"
     assert headline("stage_gold", {"dim_date": 1324, "agg_top_tracks": 233}) == "2 tables, 1,557 rows"
     views = [None, None, [("spotify_albums", 1767), ("spotify_kpis", 10)]]
     assert headline("refresh_reporting", views) == "2 reporting views, 1,777 rows"

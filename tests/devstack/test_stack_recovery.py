@@ -32,7 +32,8 @@ def stack_home(monkeypatch):
     home = Path(tempfile.mkdtemp(prefix="pulse-stack-"))
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")},
            "PULSE_HOME": str(home), "PYTHONPATH": os.pathsep.join([str(REPO / "include"), str(REPO)]),
-           "PULSE_CREATOR_API_PORT": str(free_port()), "PULSE_SPOTIFY_API_PORT": str(free_port())}
+           "PULSE_CREATOR_API_PORT": str(free_port()), "PULSE_SPOTIFY_API_PORT": str(free_port()),
+           "PULSE_YOUTUBE_API_PORT": str(free_port())}
     yield home, env
     subprocess.run([sys.executable, "-m", "devstack.stack", "down"], env=env, capture_output=True, timeout=120)
     shutil.rmtree(home, ignore_errors=True)
@@ -63,8 +64,12 @@ def test_stack_up_from_a_shell_that_sourced_stack_env_restarts_what_was_stopped_
     env_file = home / "stack.env"
     written = env_file.read_text()
     connections = written_connections(home)
+    # The YouTube simulator serves the real datasets: without them it is not started, and YouTube is skipped.
+    from devstack.simulators.youtube_api import DEFAULT_DATASETS
+
+    youtube = ("YOUTUBE_API",) if DEFAULT_DATASETS.is_dir() else ()
     assert set(connections) == {f"AIRFLOW_CONN_{c}" for c in ("SPARK_DEFAULT", "PULSE_WAREHOUSE", "CREATOR_API",
-                                                               "SPOTIFY_API")}
+                                                               "SPOTIFY_API", *youtube)}
     warehouse = json.loads(connections["AIRFLOW_CONN_PULSE_WAREHOUSE"])
     assert warehouse_answers(warehouse)
 
@@ -85,7 +90,8 @@ def test_stack_up_from_a_shell_that_sourced_stack_env_restarts_what_was_stopped_
     assert env_file.read_text() == written
     assert "older values" not in out
     assert warehouse_answers(warehouse)
-    for port in (env["PULSE_CREATOR_API_PORT"], env["PULSE_SPOTIFY_API_PORT"]):
+    for port in (env["PULSE_CREATOR_API_PORT"], env["PULSE_SPOTIFY_API_PORT"],
+                 *([env["PULSE_YOUTUBE_API_PORT"]] if youtube else [])):
         with socket.create_connection(("127.0.0.1", int(port)), timeout=10):
             pass
 

@@ -25,7 +25,7 @@ from deltalake import DeltaTable, write_deltalake
 from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig, request_fault_mix
 from devstack.stack import http_connection
-from pulse.sources.creator import CREATOR
+from pulse.sources.creator import CREATOR, CREATOR_API_ENDPOINTS
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs one more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -90,7 +90,7 @@ def test_a_rerun_with_every_fault_on_and_spark_on_a_cluster_publishes_the_same_g
     assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
     warehouse.assert_gold_equals(reference.gold, CREATOR,
                                  f"rerun with faults on the cluster {spark_cluster.master_url}")
-    for endpoint in CREATOR.inputs:  # the rerun replaced the date's rows in a second Delta commit
+    for endpoint in CREATOR_API_ENDPOINTS:  # the rerun replaced the date's rows in a second Delta commit
         table = lake / "bronze" / "creator" / endpoint.name
         assert sorted(p.name for p in table.iterdir() if not p.name.startswith("_")) == [f"run_date={RUN_DATE}"]
         assert DeltaTable(str(table)).version() == 1

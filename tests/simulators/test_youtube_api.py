@@ -532,6 +532,15 @@ def test_a_wrong_key_answers_the_real_key_invalid_body_and_costs_no_quota(api, a
     assert api.simulator.quota_used(AS_OF) == used
 
 
+def test_the_key_may_come_in_the_x_goog_api_key_header_as_google_apis_take_it(api, api_sources):
+    video = sorted(api.simulator.data.videos)[0]
+    url = f"{api.base}{API}/videos?part=id&id={video}"
+    answer = api.session.get(url, headers={"X-Goog-Api-Key": KEY}, timeout=5)
+    assert answer.status_code == 200 and answer.json()["items"][0]["id"] == video
+    wrong = api.session.get(url, headers={"X-Goog-Api-Key": "wrong"}, timeout=5)
+    assert wrong.status_code == 400 and wrong.json() == recorded(api_sources, "error_response.json")
+
+
 def test_parts_are_required_and_a_part_the_resource_lacks_answers_400_unknown_part(api):
     answer = api.get("videos", part="snippet,statistic", id="x")
     assert answer.status_code == 400

@@ -9,7 +9,8 @@ youtube.v3.json``), the recorded bodies and the error bodies beside it, and its 
   newest first, ``maxResults`` 0-50 (default 5), opaque page tokens, ``nextPageToken`` absent on the last
   page, ``prevPageToken`` after the first. An unknown playlist answers the real 404 ``playlistNotFound``.
 - ``GET /youtube/v3/videos?part=…&id=…`` (≤ 50 ids): ``snippet``, ``statistics``, ``contentDetails``.
-- Every call needs ``key=`` (the configured API key): a wrong key answers the real 400 ``keyInvalid`` body,
+- Every call needs the configured API key, as ``key=`` or in the ``X-Goog-Api-Key`` header (Google's APIs take
+  both; the header keeps the key out of URLs and request logs): a wrong key answers the real 400 ``keyInvalid`` body,
   none at all a 403. ``part`` is required; a part the resource does not have answers 400 ``unknownPart``.
   Parts the resource has but the dataset cannot fill (``status``, ``topicDetails``…) are accepted and absent.
 - Unknown ids in ``channels.list`` and ``videos.list`` are dropped silently, as the real API does.
@@ -136,6 +137,7 @@ GLOBAL_FILE = "global_youtube_statistics_2023.csv"
 DEFAULT_API_KEY = "pulse-youtube-sim-key"
 AS_OF_ENV = "PULSE_YOUTUBE_SIM_AS_OF"
 DATE_HEADER = "X-Pulse-Simulator-Date"
+KEY_HEADER = "X-Goog-Api-Key"
 FIRST_TRENDING_DAY = date(2017, 9, 13)
 LAST_TRENDING_DAY = date(2017, 10, 22)
 DEFAULT_MAX_RESULTS = 5
@@ -405,16 +407,20 @@ def _bad_parameter(reason: str, message: str, location: str) -> Refusal:
 # --- HTTP: the date header -----------------------------------------------------------------------
 
 _REQUEST_DAY: ContextVar[str | None] = ContextVar("youtube_request_day", default=None)
+_REQUEST_KEY: ContextVar[str | None] = ContextVar("youtube_request_key", default=None)
 
 
 class _DateHeaderHandler(_Handler):
-    """http_server's handler, handing the ``X-Pulse-Simulator-Date`` header to the handlers."""
+    """http_server's handler, handing the ``X-Pulse-Simulator-Date`` and ``X-Goog-Api-Key`` headers to the
+    handlers."""
 
     def _serve(self) -> None:
         token = _REQUEST_DAY.set(self.headers.get(DATE_HEADER))
+        key_token = _REQUEST_KEY.set(self.headers.get(KEY_HEADER))
         try:
             super()._serve()
         finally:
+            _REQUEST_KEY.reset(key_token)
             _REQUEST_DAY.reset(token)
 
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
@@ -603,6 +609,8 @@ class YouTubeApiSimulator:
         def guarded(request: Request) -> Response:
             try:
                 key = request.query.get("key")
+                if key is None:
+                    key = _REQUEST_KEY.get()
                 if key is None:
                     return google_error(403, "The request is missing a valid API key.", "forbidden",
                                         status="PERMISSION_DENIED")

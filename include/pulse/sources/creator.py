@@ -1,10 +1,12 @@
-"""Creator analytics: the creator platform's four REST resources into a star schema.
+"""Creator analytics: the creator platform's four REST resources into a star schema, and the YouTube Data API
+crawl of our channels and competitors' into bronze (connection ``youtube_api``; skipped, saying so, where that
+connection is not defined; silver does not read it yet).
 
 The gold tables, their keys and what the quality gate asserts about them mirror
 ``spark_jobs/creator/gold.py``; every formula is in ``docs/creator_metrics.md``.
 """
 
-from pulse.inputs import HttpEndpoint
+from pulse.inputs import HttpEndpoint, YouTubeDataApi
 from pulse.simulator_scale import SCALE_PARAM
 from pulse.sources.base import ForeignKey, GoldTable, Source
 from spark_jobs.creator.settings import GoldSettings
@@ -18,14 +20,17 @@ _NON_NEGATIVE = (0, None)
 # line; their one definition is spark_jobs/creator/settings.py.
 GOLD_SETTINGS = GoldSettings()
 
+CREATOR_API_ENDPOINTS = tuple(
+    HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
+    for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
+)
+"""The creator API's four resources: the inputs silver reads (the YouTube input lands bronze only, for now)."""
+
 CREATOR = Source(
     name="creator",
     dag_id="creator_analytics",
     title="Creator analytics",
-    inputs=tuple(
-        HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
-        for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
-    ),
+    inputs=(*CREATOR_API_ENDPOINTS, YouTubeDataApi(name="youtube", conn_id="youtube_api")),
     silver_job="creator/silver.py",
     gold_job="creator/gold.py",
     gold_job_args=GOLD_SETTINGS.job_args(),
