@@ -26,7 +26,7 @@ import requests
 from devstack.stack import psql_binary, start_postgres, stop_postgres
 from pulse.config import REPO_ROOT, SPARK_JOBS_DIR
 from pulse.http_ingest import LinksNextPagination, RetryPolicy, ingest_endpoint
-from pulse.sources.creator import CREATOR
+from pulse.sources.creator import API_ENDPOINTS, CREATOR
 from pulse.warehouse import gold_dataset, publish_gold, stage_gold
 from tests.processes import free_port
 from tests.processes import start as start_process
@@ -97,8 +97,8 @@ def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: in
     """Ingest every endpoint day by day, the endpoints side by side as the DAG's ingest tasks run, then
     the floor: one plain sequential loop over the same pages that parses them and writes nothing."""
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=len(CREATOR.inputs)) as pool:
-        rows = sum(pool.map(lambda e: _ingest_endpoint_days(base_url, lake, e, days), CREATOR.inputs))
+    with ThreadPoolExecutor(max_workers=len(API_ENDPOINTS)) as pool:
+        rows = sum(pool.map(lambda e: _ingest_endpoint_days(base_url, lake, e, days), API_ENDPOINTS))
     ours = report.add(Row(scale, "ingest (ours, writes bronze)", time.perf_counter() - started, rows,
                           "endpoints in parallel, as the DAG's tasks"))
 
@@ -106,7 +106,7 @@ def bench_ingest(report: Report, scale: str, base_url: str, lake: Path, days: in
     loop_rows = 0
     session = requests.Session()
     started = time.perf_counter()
-    for endpoint in CREATOR.inputs:
+    for endpoint in API_ENDPOINTS:
         for start, end in daily_windows(days):
             url = f"{base_url}/{endpoint.path}"
             params = {"start_date": start.isoformat(), "end_date": end.isoformat(), "limit": endpoint.page_size}
@@ -222,14 +222,14 @@ def bench_incremental(report: Report, scale: str, creators: int, pg: dict, work:
         lake.mkdir(parents=True)
         history_end = END_DATE - dt.timedelta(days=1)
         with simulator_process(creators, lake.parent) as base_url:
-            for endpoint in CREATOR.inputs:
+            for endpoint in API_ENDPOINTS:
                 _ingest_endpoint_days(base_url, lake, endpoint, days, history_end)
             with psycopg.connect(host=pg["host"], port=pg["port"], user="postgres", dbname="pulse",
                                  autocommit=True) as conn:
                 spark_submit(CREATOR.silver_job, lake, history_end - dt.timedelta(days=1))
                 spark_submit(CREATOR.gold_job, lake, history_end - dt.timedelta(days=1))
                 _load(conn, lake)  # the history, built and published
-                day_rows = sum(_ingest_endpoint_days(base_url, lake, e, 1) for e in CREATOR.inputs)
+                day_rows = sum(_ingest_endpoint_days(base_url, lake, e, 1) for e in API_ENDPOINTS)
                 daily = (spark_submit(CREATOR.silver_job, lake, END_DATE - dt.timedelta(days=1))
                          + spark_submit(CREATOR.gold_job, lake, END_DATE - dt.timedelta(days=1)))
                 daily_rows, daily_load = _load(conn, lake)
@@ -266,7 +266,7 @@ def run_scale(report: Report, scale: str, creators: int, days: int, pg: dict, wo
     from deltalake import DeltaTable
 
     bronze_rows = sum(DeltaTable(str(lake / "bronze" / "creator" / e.name)).to_pyarrow_dataset().count_rows()
-                      for e in CREATOR.inputs)
+                      for e in API_ENDPOINTS)
     spark_seconds = bench_spark(report, scale, lake, bronze_rows)
     bench_duckdb(report, scale, lake, spark_seconds, bronze_rows)
     bench_load(report, scale, lake, pg, work / scale)

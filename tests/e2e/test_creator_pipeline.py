@@ -18,7 +18,7 @@ from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig, request_fault_mix
 from devstack.stack import http_connection
 from pulse.lake import read_bronze
-from pulse.sources.creator import CREATOR
+from pulse.sources.creator import API_ENDPOINTS, CREATOR
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs three more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -75,11 +75,11 @@ def test_with_every_fault_on_and_spark_on_a_cluster_gold_equals_the_fault_free_l
     assert sum(d["duplicates_dropped"] for d in counts.values()) > 0
     warehouse.assert_gold_equals(reference, CREATOR, f"built on the cluster {spark_cluster.master_url} with faults")
 
-    bronze_rows = {e.name: read_bronze(lake / "bronze" / "creator" / e.name).num_rows for e in CREATOR.inputs}
+    bronze_rows = {e.name: read_bronze(lake / "bronze" / "creator" / e.name).num_rows for e in API_ENDPOINTS}
     again = run(runner, warehouse, lake, config, "faults_again")
     assert again.returncode == 0, f"rerun failed; log: {runner.home / 'faults_again.log'}"
     assert warehouse.gold(CREATOR) == reference
-    for endpoint in CREATOR.inputs:  # the rerun replaced the date's rows in a second Delta commit
+    for endpoint in API_ENDPOINTS:  # the rerun replaced the date's rows in a second Delta commit
         table = lake / "bronze" / "creator" / endpoint.name
         assert sorted(p.name for p in table.iterdir() if not p.name.startswith("_")) == [f"run_date={RUN_DATE}"]
         assert read_bronze(table).num_rows == bronze_rows[endpoint.name]

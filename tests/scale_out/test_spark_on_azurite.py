@@ -19,7 +19,7 @@ import pytest
 
 from devstack.stack import connection_env, http_connection
 from pulse.lake_storage import delta_table, forget_resolved, lake_path, spark_hadoop_conf
-from pulse.sources.creator import CREATOR
+from pulse.sources.creator import API_ENDPOINTS, CREATOR
 from tests.builders.creator import gold_rows
 from tests.scale_out.azurite import ACCOUNT, AzuriteUnavailable, running_azurite
 
@@ -159,7 +159,7 @@ def test_the_creator_pipeline_on_an_azure_lake_gives_the_gold_of_a_local_lake(
                          connection_env({"creator_api": creator_api})):
         for run_date in RUN_DATES:
             window = RunWindow(run_date=run_date, start=run_date - timedelta(days=3), end=run_date)
-            for source_input in CREATOR.inputs:
+            for source_input in API_ENDPOINTS:
                 source_input.ingest("creator", window)
             copy_bronze(root, local)
             run_silver_and_gold(root, run_date)

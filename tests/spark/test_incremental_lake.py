@@ -79,13 +79,13 @@ def ingest(lake: Path, run_date: date, monkeypatch, base_url: str) -> None:
     """The real creator ingest of one run date (a three-day window) into ``lake``'s bronze."""
     from devstack.stack import connection_env, http_connection
     from pulse.inputs import RunWindow
-    from pulse.sources.creator import CREATOR
+    from pulse.sources.creator import API_ENDPOINTS
 
     conns = connection_env({"creator_api": http_connection(int(base_url.rsplit(":", 1)[1]))})
     for name, value in {**conns, "PULSE_LAKE_ROOT": str(lake)}.items():
         monkeypatch.setenv(name, value)
     window = RunWindow(run_date=run_date, start=run_date - timedelta(days=3), end=run_date)
-    for source_input in CREATOR.inputs:
+    for source_input in API_ENDPOINTS:
         source_input.ingest("creator", window)
 
 

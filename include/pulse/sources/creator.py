@@ -1,10 +1,15 @@
-"""Creator analytics: the creator platform's four REST resources into a star schema.
+"""Creator analytics: the creator platform's four REST resources, and the exports creators drop into
+their inbox, into a star schema.
+
+The inbox (``ExportInbox`` ``exports``: YouTube Studio, Instagram and TikTok exports in
+``<inbox>/<account>/``, read by :mod:`pulse.creator_inbox`) lands in bronze only for now; silver and gold
+read the four API resources.
 
 The gold tables, their keys and what the quality gate asserts about them mirror
 ``spark_jobs/creator/gold.py``; every formula is in ``docs/creator_metrics.md``.
 """
 
-from pulse.inputs import HttpEndpoint
+from pulse.inputs import ExportInbox, HttpEndpoint
 from pulse.simulator_scale import SCALE_PARAM
 from pulse.sources.base import ForeignKey, GoldTable, Source
 from spark_jobs.creator.settings import GoldSettings
@@ -18,14 +23,18 @@ _NON_NEGATIVE = (0, None)
 # line; their one definition is spark_jobs/creator/settings.py.
 GOLD_SETTINGS = GoldSettings()
 
+API_ENDPOINTS = tuple(
+    HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
+    for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
+)
+"""The creator API's four resources: the inputs silver reads."""
+EXPORT_INBOX = ExportInbox(name="exports", source_name="creator", exports_module="pulse.creator_inbox")
+
 CREATOR = Source(
     name="creator",
     dag_id="creator_analytics",
     title="Creator analytics",
-    inputs=tuple(
-        HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
-        for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
-    ),
+    inputs=(*API_ENDPOINTS, EXPORT_INBOX),
     silver_job="creator/silver.py",
     gold_job="creator/gold.py",
     gold_job_args=GOLD_SETTINGS.job_args(),
