@@ -369,3 +369,19 @@ def test_silver_reads_none_of_the_inbox_tables_yet():
     from spark_jobs.creator.schemas import SILVER_DATASETS
 
     assert set(DATASETS).isdisjoint(SILVER_DATASETS)
+
+
+def test_the_real_exports_the_demo_drops_all_ingest(realdata, inbox, lake):
+    from devstack.demo import fill_creator_inbox
+
+    said: list[str] = []
+    placed = fill_creator_inbox(realdata / "creator", inbox, say=said.append)
+    result = ingest_exports(inbox, lake)
+
+    assert (result["files_ingested"], result["files_rejected"]) == (len(placed), 0)
+    assert sum(result["rows_by_format"].values()) == sum(len(records(p.read_bytes()))
+                                                         for p in (inbox).rglob("_ingested/**/*.csv"))
+    assert said == [f"dropped {len(placed)} real creator export files of 3 accounts into {inbox}"]
+    # Layla's Table data takes its period from the Totals dropped beside it.
+    (layla,) = [e for e in bronze(lake, "youtube_studio_table").values() if e["manifest"]["account"] == "Layla-Damoyi"]
+    assert layla["manifest"]["period_start"] == "2026-04-07"
