@@ -32,7 +32,8 @@ TikTok's handle, a Studio export's channel), its period, number convention, view
   arrived; a row's natural key is :func:`natural_key` (account, platform, ``content_id``, ``date``,
   ``period_start``, ``period_end``) and the **latest export wins**: of the rows sharing a key, the one
   whose export was downloaded last (``as_of``), then ingested last (``ingested_at``), then the later
-  row of the file (``record_index``). :func:`latest_rows` applies the rule; silver applies the same.
+  row of the file (``record_index``). :func:`latest_rows` applies the rule; the cross-platform silver,
+  when it reads these tables, must apply the same.
   Rows over two different periods (two Studio Table data of different date ranges) are different
   keys: they are never added together, since the days they share would count twice.
 
