@@ -57,8 +57,6 @@ import json
 import logging
 import os
 import re
-import zipfile
-import zlib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -81,6 +79,7 @@ from pulse.creator_exports import (
 from pulse.creator_exports.tables import normal_header, workbook_sheets
 from pulse.creator_exports.youtube_studio import period_from_name
 from pulse.inbox import (
+    ARCHIVE_ERRORS,
     INGESTED,
     REJECTED,
     archive_members,
@@ -110,9 +109,6 @@ KEY_FIELDS = ("platform", "content_id", "date", "period_start", "period_end")
 """A row's natural key within its account and format (:func:`natural_key`)."""
 COUNTS_COVER = ("this attempt: files an earlier attempt of the same task moved out of the inbox are in bronze, "
                 "but not in these counts")
-ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error)
-"""What :mod:`zipfile` raises for an archive or member it cannot read (corrupt, encrypted, an unknown
-compression)."""
 _STUDIO_TABLE, _STUDIO_TOTALS = ExportFormat.YOUTUBE_STUDIO_TABLE, ExportFormat.YOUTUBE_STUDIO_TOTALS
 
 

@@ -32,6 +32,7 @@ import hashlib
 import os
 import shutil
 import zipfile
+import zlib
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,6 +51,9 @@ INGESTED = "_ingested"
 NO_OWNER = "_"
 REASON_SUFFIX = ".reason.txt"
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error)
+"""What :mod:`zipfile` raises for an archive or member it cannot read (corrupt, encrypted, an unknown
+compression)."""
 
 
 class UnsafeInbox(RuntimeError):
@@ -294,13 +298,19 @@ def _is_link(path: LakePath) -> bool:
 
 def reject(inbox: LakePath, dropped: DroppedFile, reason_text: str) -> LakePath:
     """Move the rejected file (a link itself, never what it points to) to ``_rejected/``, or copy an
-    archive member's bytes there, with ``reason_text`` in its reason file beside it; returns where it went."""
+    archive member's bytes there (when they can be read), with ``reason_text`` in its reason file beside
+    it; returns where it went."""
     target = rejected_place(inbox, dropped)
     if dropped.member is None:
         move_file(dropped.path, target)
     else:
-        with dropped.open() as reader, target.open("xb" if isinstance(target, Path) else "wb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
+        try:
+            with dropped.open() as reader, target.open("xb" if isinstance(target, Path) else "wb") as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+        except ARCHIVE_ERRORS:  # an encrypted or damaged member: its reason alone, no half of its bytes
+            if target.exists():
+                target.unlink()
+            reason_text += "Its bytes cannot be read out of the archive, so they are not copied here.\n"
     reason_file = target.with_name(reason_name(target.name))
     if isinstance(reason_file, Path):  # "x": never through a link planted under that name
         with reason_file.open("x", encoding="utf-8") as f:

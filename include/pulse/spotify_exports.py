@@ -65,8 +65,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,6 +77,7 @@ from pulse import inbox
 from pulse.config import inbox_root as configured_inbox_root
 from pulse.config import lake_root as configured_lake_root
 from pulse.inbox import (
+    ARCHIVE_ERRORS,
     INGESTED,
     NO_OWNER,
     REJECTED,
@@ -139,9 +138,6 @@ SPOTIFY_ACCOUNT_FILES = re.compile(
 """The files of Spotify's "Account data" and "Extended streaming history" archives that are not a
 listening history (names as Spotify ships them, in ``Spotify Account Data/``, ``Spotify Extended
 Streaming History/`` or ``MyData/``)."""
-ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error)
-"""What :mod:`zipfile` raises for an archive or member it cannot read (corrupt, encrypted, an unknown
-compression)."""
 
 
 class NotAnExport(Exception):

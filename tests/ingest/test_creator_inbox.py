@@ -215,6 +215,27 @@ def test_a_tiktok_zip_gives_both_sheets_of_its_xlsx_skips_audience_files_and_rej
     assert (inbox / "andrewaltair" / "_ingested" / "tiktok.zip").is_file()
 
 
+def test_an_encrypted_file_in_a_zip_is_rejected_with_its_reason_and_the_rest_of_the_zip_still_ingests(
+        realdata, inbox, lake):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as z:
+        z.writestr("Totals.csv", (realdata / LAYLA / "Totals.csv").read_bytes())
+        z.writestr("secret/Table data.csv", (realdata / ADI_TABLE).read_bytes())
+    archive = bytearray(buffer.getvalue())
+    entry = archive.rfind(b"PK\x01\x02")  # the last central-directory entry: secret/Table data.csv
+    archive[entry + 8] |= 1  # its "encrypted" flag: zipfile then asks for a password
+    drop(inbox, "layla/studio.zip", bytes(archive))
+
+    result = ingest_exports(inbox, lake)
+
+    assert (result["files_ingested"], result["files_rejected"]) == (1, 1)
+    assert "encrypted" in result["rejected"][0]["reason"]
+    rejected = inbox / "_rejected" / "layla" / "studio.zip" / "secret"
+    assert "not copied here" in (rejected / "Table data.csv.reason.txt").read_text()
+    assert not (rejected / "Table data.csv").exists()
+    assert (inbox / "layla" / "_ingested" / "studio.zip").is_file()
+
+
 # --- rejections --------------------------------------------------------------------------------------
 
 def test_files_that_are_not_exports_are_rejected_with_their_reason_and_the_others_still_ingest(realdata, inbox, lake):
