@@ -177,7 +177,9 @@ def test_the_studio_zip_is_read_member_by_member_and_moved_whole(realdata, inbox
     assert [p.name for p in (inbox / "layla" / "_ingested").iterdir()] == [f"{folder}.zip"]
 
 
-def test_a_tiktok_zip_gives_both_sheets_of_its_xlsx_skips_audience_files_and_rejects_the_rest(realdata, inbox, lake):
+def tiktok_workbook(realdata: Path) -> tuple[bytes, list[str]]:
+    """An xlsx as TikTok Studio downloads it: an Overview sheet (two days, one ``undefined``) and a Content
+    sheet holding the real Content sample's row (numbers as numbers); and that row as the csv module reads it."""
     openpyxl = pytest.importorskip("openpyxl", reason="openpyxl (requirements.txt) is not installed: make install")
     header, row = list(csv.reader(io.StringIO((realdata / TIKTOK).read_text(encoding="utf-8"), newline="")))
     book = openpyxl.Workbook()
@@ -191,9 +193,28 @@ def test_a_tiktok_zip_gives_both_sheets_of_its_xlsx_skips_audience_files_and_rej
     content.append(row[:4] + [int(v) for v in row[4:]])
     workbook = io.BytesIO()
     book.save(workbook)
+    return workbook.getvalue(), row
+
+
+def test_a_loose_xlsx_workbook_gives_the_export_of_each_of_its_sheets(realdata, inbox, lake):
+    workbook, _ = tiktok_workbook(realdata)
+    drop(inbox, "andrewaltair/Content.xlsx", workbook)
+
+    assert pending_exports(inbox, lake) == [inbox / "andrewaltair" / "Content.xlsx"]
+    result = ingest_exports(inbox, lake)
+
+    assert (result["files_ingested"], result["files_rejected"]) == (1, 0)
+    assert (result["rows_by_format"]["tiktok_studio_content"], result["rows_by_format"]["tiktok_studio_overview"]) \
+        == (1, 2)
+    assert (inbox / "andrewaltair" / "_ingested" / "Content.xlsx").read_bytes() == workbook
+    assert pending_exports(inbox, lake) == []
+
+
+def test_a_tiktok_zip_gives_both_sheets_of_its_xlsx_skips_audience_files_and_rejects_the_rest(realdata, inbox, lake):
+    workbook, row = tiktok_workbook(realdata)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr("Content.xlsx", workbook.getvalue())
+        z.writestr("Content.xlsx", workbook)
         z.writestr("FollowerGender.csv", '"Gender","Distribution"\n"Female","0.59"\n"Male","0.41"\n')
         z.writestr("notes.txt", "my export\n")
     drop(inbox, "andrewaltair/tiktok.zip", buffer.getvalue())
