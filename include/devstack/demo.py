@@ -6,11 +6,18 @@ finishes: :mod:`devstack.narrate`), prints both summaries and renders the dashbo
 ``$PULSE_HOME/demo-*.log``; a failure names the step, the failed task's first exception, the log, and a
 hint when the failure is a known one.
 
-What it feeds the Spotify pipeline besides the Web API simulator: real exports.
-``python -m devstack.demo fill-inbox`` drops the real streaming-history exports of
-``../shared/realdata/spotify/history/`` (five files from four people who published their own data)
-into the Spotify inbox, one listener folder per person, as a listener would after "download your
-data". Without that folder it says so and drops nothing: the API input still runs.
+What it feeds the pipelines besides the simulators: real exports. ``python -m devstack.demo fill-inbox``
+drops
+
+- into the creator inbox, one account folder each, the real creator exports of
+  ``../shared/realdata/creator/``: the Instagram Insights export ``datasets/instagram_post_performance.csv``
+  and the YouTube Studio exports of ``sources/youtube_studio_exports/`` (each export's files together in
+  one folder, as Studio gives them);
+- into the Spotify inbox, one listener folder per person, the real streaming-history exports of
+  ``../shared/realdata/spotify/history/`` (five files from four people who published their own data), as
+  a listener would after "download your data".
+
+Without those folders it says so and drops nothing: the API inputs still run.
 """
 
 from __future__ import annotations
@@ -29,6 +36,12 @@ from devstack import narrate
 from pulse.config import REPO_ROOT, inbox_root, lake_root, pulse_home
 
 REAL_HISTORY = REPO_ROOT.parent / "shared" / "realdata" / "spotify" / "history"
+REAL_CREATOR = REPO_ROOT.parent / "shared" / "realdata" / "creator"
+INSTAGRAM_EXPORT = ("datasets/instagram_post_performance.csv", "thecleverprogrammer")
+"""The real Instagram Insights export and its account (see PROVENANCE.md there)."""
+STUDIO_EXPORTS = "sources/youtube_studio_exports"
+"""One folder per real YouTube Studio export, ``<owner>_<repository>``: the owner published their channel's
+export, and names the account."""
 
 # The exports' authors, by the repository each file came from (see PROVENANCE.md there): the two
 # spotify-music-analysis files are one person's.
@@ -61,6 +74,30 @@ def fill_inbox(history: Path = REAL_HISTORY, inbox: Path | None = None, say=prin
         placed.append(target)
     say(f"dropped {len(placed)} real streaming-history exports of {len({p.parent for p in placed})} listeners "
         f"into {inbox}")
+    return placed
+
+
+def fill_creator_inbox(realdata: Path = REAL_CREATOR, inbox: Path | None = None, say=print) -> list[Path]:
+    """Copy the real creator exports into ``<inbox>/<account>/`` (a Studio export's files together, in a
+    folder named as the export's); returns the files it placed."""
+    inbox = inbox or Path(inbox_root("creator"))
+    instagram, studio = realdata / INSTAGRAM_EXPORT[0], realdata / STUDIO_EXPORTS
+    if not instagram.is_file() and not studio.is_dir():
+        say(f"no real creator exports at {realdata}: the creator demo runs on the API simulator alone "
+            f"(drop exports into {inbox}/<account>/ to add some)")
+        return []
+    copies = []
+    if instagram.is_file():
+        copies.append((instagram, inbox / INSTAGRAM_EXPORT[1] / instagram.name))
+    for export in sorted(studio.iterdir()) if studio.is_dir() else []:
+        account = export.name.split("_", 1)[0]
+        copies.extend((file, inbox / account / export.name / file.name) for file in sorted(export.glob("*.csv")))
+    for source, target in copies:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    placed = [target for _, target in copies]
+    accounts = {p.relative_to(inbox).parts[0] for p in placed}
+    say(f"dropped {len(placed)} real creator export files of {len(accounts)} accounts into {inbox}")
     return placed
 
 
@@ -127,8 +164,12 @@ def run(run_date: date, lookback_days: int, narrator: narrate.Narrator | None = 
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **start_stack(narrator, home)}
     migrate_airflow(narrator, home, env)
-    run_pipeline(narrator, "creator_analytics", "creator", run_date, env, home / "demo-creator.log",
-                 {"lookback_days": lookback_days})
+    creator_dropped: list[str] = []
+    with narrator.step("creator inbox", lambda: "; ".join(creator_dropped)):
+        fill_creator_inbox(say=creator_dropped.append)
+    # An inbox with nothing new (a file dropped again is not new) is skipped after this wait, not 10 minutes.
+    run_pipeline(narrator, "creator_analytics", "creator", run_date, {**env, "PULSE_INBOX_WAIT_SECONDS": "5"},
+                 home / "demo-creator.log", {"lookback_days": lookback_days})
     dropped: list[str] = []
     with narrator.step("spotify inbox", lambda: "; ".join(dropped)):
         fill_inbox(say=dropped.append)
@@ -172,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
     # The embedded Postgres keeps running after this process (cleanup_mode=None); pgserver says so at exit.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     if args.command == "fill-inbox":
+        fill_creator_inbox()
         fill_inbox()
         return
     try:

@@ -9,7 +9,8 @@ Paths derive from two settings:
 The others tune a run; each has a default that suits one machine:
 
 - ``PULSE_<SOURCE>_INBOX`` (``$PULSE_HOME/inbox/<source>``): where people drop a source's files, a
-  directory or a URI.
+  directory or a URI: ``PULSE_SPOTIFY_INBOX`` (listeners' streaming histories, in ``<listener>/``) and
+  ``PULSE_CREATOR_INBOX`` (creators' YouTube Studio, Instagram and TikTok exports, in ``<account>/``).
 - ``PULSE_INBOX_WAIT_SECONDS`` (600): how long an inbox's sensor waits for new files before the input
   is skipped.
 - ``PULSE_API_WAIT_SECONDS`` (each API input's own, 1800 by default): how long an API input's sensor

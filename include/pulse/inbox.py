@@ -1,4 +1,4 @@
-"""The rules every file inbox follows (Spotify's exports, and the creator exports to come).
+"""The rules every file inbox follows (Spotify's streaming-history exports, creators' exports).
 
 An inbox is a root folder with one folder per owner (a listener, an account) holding the files they
 dropped, at any depth. Walking it and writing into it:
@@ -15,6 +15,11 @@ dropped, at any depth. Walking it and writing into it:
 - Names Pulse makes fit in one path component (:func:`fitting_name`): 255 bytes, whatever name the
   listener's file had.
 
+And the moves every inbox makes, the same for each: a file that is not an export goes to
+``_rejected/<owner>/<its path>`` (``_rejected/_/…`` without a valid owner) with ``<name>.reason.txt``
+beside it (:func:`reject`); an ingested one to ``<owner>/_ingested/<its path>`` (:func:`keep_ingested`).
+A zip archive's files (:func:`archive_members`) are read out of it, never extracted.
+
 The root itself may be a link (where the inbox lives is the operator's setting); nothing below it
 is followed. An inbox in Azure storage has no links, so there the rules cost nothing. A link swapped in while a
 task runs (between the check and the use) is not guarded against: the inbox's owner is trusted not
@@ -25,16 +30,30 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Collection
+import shutil
+import zipfile
+import zlib
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePath
-from typing import TYPE_CHECKING
+from pathlib import Path, PurePath, PurePosixPath
+from typing import TYPE_CHECKING, BinaryIO
+
+from pulse.lake_storage import move_file
 
 if TYPE_CHECKING:
     from pulse.lake_storage import LakePath
 
 NAME_MAX = 255
 """Bytes in one path component on Linux's file systems (and a blob path segment in Azure)."""
+REJECTED = "_rejected"
+INGESTED = "_ingested"
+NO_OWNER = "_"
+REASON_SUFFIX = ".reason.txt"
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error)
+"""What :mod:`zipfile` raises for an archive or member it cannot read (corrupt, encrypted, an unknown
+compression)."""
 
 
 class UnsafeInbox(RuntimeError):
@@ -167,3 +186,148 @@ def printable(path: str | os.PathLike | LakePath) -> str:
     if not isinstance(path, str | PurePath):
         return str(path)  # a path in object storage: its text is already UTF-8
     return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+# --- dropped files, zip archives and the moves --------------------------------------------------------
+
+@dataclass(frozen=True)
+class DroppedFile:
+    """A file found in an inbox, or a file inside a zip archive found there: where it is, whose it
+    is (its owner folder: a listener, an account; None: no valid owner) and its path inside the owner's
+    folder (or the inbox root)."""
+
+    path: LakePath
+    owner: str | None
+    relative: PurePath
+    problem: str | None = None
+    """Why it cannot be an export whatever it holds (placement, a link), or None."""
+    member: str | None = None
+    """Its name inside the zip archive at ``path``; None for a file of its own."""
+
+    @property
+    def name(self) -> str:
+        """How logs and summaries name it: its path under the inbox, a member after its archive's."""
+        return printable(self.relative if self.owner is None else PurePath(self.owner, self.relative))
+
+    @contextmanager
+    def open(self) -> Iterator[BinaryIO]:
+        """Its bytes, streamed: a member is decompressed as it is read, never extracted to disk."""
+        if self.member is None:
+            with self.path.open("rb") as f:
+                yield f
+            return
+        with self.path.open("rb") as raw, zipfile.ZipFile(raw) as archive, archive.open(self.member) as f:
+            yield f
+
+
+def is_zip_archive(path: LakePath) -> bool:
+    """True when the file starts like a zip archive (told by its bytes, not its name)."""
+    with path.open("rb") as f:
+        return f.read(4) in ZIP_MAGIC
+
+
+def archive_members(archive: DroppedFile) -> list[DroppedFile]:
+    """The files inside a zip archive dropped in an owner's folder (of the archive's own class), each with
+    its path after the archive's. Folders and names with a part starting with ``.`` (``__MACOSX`` too)
+    are left out. Raises :class:`zipfile.BadZipFile` when the archive cannot be read."""
+    with archive.path.open("rb") as raw, zipfile.ZipFile(raw) as opened:
+        names = [info.filename for info in opened.infolist() if not info.is_dir()]
+    members = []
+    for name in sorted(names):
+        parts = [part for part in PurePosixPath(name).parts if part not in ("/", ".")]
+        if not parts or any(part.startswith(".") or part == "__MACOSX" for part in parts):
+            continue
+        inside = PurePath(*(fitting_name(part) for part in parts))  # a name to show and file under, never a path read
+        members.append(type(archive)(archive.path, archive.owner, archive.relative / inside, member=name))
+    return members
+
+
+def file_digest(path: LakePath | DroppedFile) -> tuple[str, int]:
+    """The sha256 (hex) and size in bytes of a file (or of an archive member's bytes), read in blocks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open() if isinstance(path, DroppedFile) else path.open("rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+            size += len(block)
+    return digest.hexdigest(), size
+
+
+def _taken(path: LakePath) -> bool:
+    return os.path.lexists(path) if isinstance(path, Path) else path.exists()  # a dangling link is taken
+
+
+def reason_name(name: str) -> str:
+    """The name of the reason file beside a rejected file called ``name``."""
+    return fitting_name(name, REASON_SUFFIX)
+
+
+def free_path(path: LakePath) -> LakePath:
+    """``path``, or ``<stem>.<n><suffix>`` for the first ``n`` that is not taken (nor its reason file's
+    name), every name short enough for the file system."""
+    suffix = path.suffix if len(os.fsencode(path.suffix)) <= 16 else ""
+    stem = path.name.removesuffix(suffix) if suffix else path.name
+    candidate, n = path.with_name(fitting_name(path.name)), 1
+    while _taken(candidate) or _taken(candidate.with_name(reason_name(candidate.name))):
+        candidate = path.with_name(fitting_name(f"{stem}.{n}", suffix))
+        n += 1
+    return candidate
+
+
+def place_inside(inbox: LakePath, relative: PurePath) -> LakePath:
+    """A free path for a file at ``relative`` under the inbox, its folders made inside the inbox."""
+    folder = directory_inside(inbox, relative.parent)
+    return free_path(folder / relative.name)
+
+
+def rejected_place(inbox: LakePath, dropped: DroppedFile) -> LakePath:
+    """Where a rejected file goes: ``_rejected/<owner>/<its path>``; without an owner,
+    ``_rejected/_/<its path>``, the folder it came from under a safe name of its own
+    (:func:`safe_folder_name`), so files of two badly named folders never mix."""
+    if dropped.owner is not None:
+        return place_inside(inbox, PurePath(REJECTED, dropped.owner, dropped.relative))
+    parts = dropped.relative.parts
+    if len(parts) > 1:  # in a folder that is not an owner's
+        parts = (safe_folder_name(parts[0]), *parts[1:])
+    return place_inside(inbox, PurePath(REJECTED, NO_OWNER, *parts))
+
+
+def _is_link(path: LakePath) -> bool:
+    return isinstance(path, Path) and path.is_symlink()
+
+
+def reject(inbox: LakePath, dropped: DroppedFile, reason_text: str) -> LakePath:
+    """Move the rejected file (a link itself, never what it points to) to ``_rejected/``, or copy an
+    archive member's bytes there (when they can be read), with ``reason_text`` in its reason file beside
+    it; returns where it went."""
+    target = rejected_place(inbox, dropped)
+    if dropped.member is None:
+        move_file(dropped.path, target)
+    else:
+        try:
+            with dropped.open() as reader, target.open("xb" if isinstance(target, Path) else "wb") as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+        except ARCHIVE_ERRORS:  # an encrypted or damaged member: its reason alone, no half of its bytes
+            if target.exists():
+                target.unlink()
+            reason_text += "Its bytes cannot be read out of the archive, so they are not copied here.\n"
+    reason_file = target.with_name(reason_name(target.name))
+    if isinstance(reason_file, Path):  # "x": never through a link planted under that name
+        with reason_file.open("x", encoding="utf-8") as f:
+            f.write(reason_text)
+    else:
+        reason_file.write_text(reason_text)
+    return target
+
+
+def keep_ingested(inbox: LakePath, dropped: DroppedFile, sha256: str) -> LakePath:
+    """Move an ingested (or already ingested) file to its owner's ``_ingested/``; a byte-identical copy
+    of a file already kept there is removed instead of piling up beside it. Returns where it is kept."""
+    kept = directory_inside(inbox, PurePath(dropped.owner, INGESTED, *dropped.relative.parent.parts))
+    target = kept / dropped.relative.name
+    if not _is_link(target) and target.is_file() and file_digest(target)[0] == sha256:
+        dropped.path.unlink()
+        return target
+    target = free_path(target)
+    move_file(dropped.path, target)
+    return target

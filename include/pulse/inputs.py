@@ -9,9 +9,10 @@ A DAG gets one ``wait_for_<input>`` sensor and one ``ingest_<input>`` task per i
   listener's recently played): the sensor waits until the accounts service hands out a token.
 - :class:`YouTubeDataApi`: the YouTube Data API v3 crawl of our channels and competitors' (channels, their
   uploads, a daily snapshot of their videos) within the daily quota: the sensor checks the API key.
-- :class:`ExportInbox`: files people drop into an inbox (Spotify's streaming-history exports): the
-  sensor waits, for a while, for files not yet ingested; when none come it is skipped, not failed,
-  and the run goes on with what the other inputs brought.
+- :class:`ExportInbox`: files people drop into an inbox (Spotify's streaming-history exports, creators'
+  YouTube Studio, Instagram and TikTok exports): the sensor waits, for a while, for files not yet
+  ingested; when none come it is skipped, not failed, and the run goes on with what the other inputs
+  brought.
 
 An input that is not available here (:meth:`Input.unavailable`: its connection is not defined, its inbox
 does not exist) is skipped, with the reason in the log, so a source with several inputs runs on
@@ -161,11 +162,15 @@ class YouTubeDataApi:
 
 @dataclass(frozen=True)
 class ExportInbox:
-    """Streaming-history exports dropped into ``<inbox>/<listener>/`` (see pulse.spotify_exports)."""
+    """Exports dropped into ``<inbox>/<owner>/``: Spotify's streaming histories by listener
+    (pulse.spotify_exports), creators' exports by account (pulse.creator_inbox)."""
 
     name: str = "exports"
     source_name: str = "spotify"
     wait_seconds: int = 10 * 60
+    exports_module: str = "pulse.spotify_exports"
+    """The module that reads this inbox: its ``pending_exports(inbox, lake_root)`` (what the sensor pokes)
+    and ``ingest_exports(inbox, lake_root)``."""
 
     def unavailable(self) -> str | None:
         from pathlib import Path
@@ -180,15 +185,16 @@ class ExportInbox:
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import InboxSensor
 
-        return InboxSensor(task_id=task_id, inbox=inbox_root(self.source_name), mode="reschedule",
-                           poke_interval=60, soft_fail=True, timeout=inbox_wait_seconds(self.wait_seconds),
-                           **operator_args)
+        return InboxSensor(task_id=task_id, inbox=inbox_root(self.source_name), exports_module=self.exports_module,
+                           mode="reschedule", poke_interval=60, soft_fail=True,
+                           timeout=inbox_wait_seconds(self.wait_seconds), **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
-        from pulse.config import lake_root
-        from pulse.spotify_exports import ingest_exports
+        from importlib import import_module
 
-        return ingest_exports(inbox_root(source_name), lake_root())
+        from pulse.config import lake_root
+
+        return import_module(self.exports_module).ingest_exports(inbox_root(source_name), lake_root())
 
 
 def _missing_connection(conn_id: str, what: str, how: str = "") -> str | None:

@@ -119,20 +119,23 @@ class YouTubeApiSensor(BaseSensorOperator):
 
 
 class InboxSensor(BaseSensorOperator):
-    """Waits for files in an inbox that are not in bronze yet. Meant to run with ``soft_fail``: when
-    nothing new arrives before the timeout the ingest is skipped and the run goes on."""
+    """Waits for files in an inbox that are not in bronze yet (``pending_exports`` of the module that reads
+    the inbox, ``exports_module``). Meant to run with ``soft_fail``: when nothing new arrives before the
+    timeout the ingest is skipped and the run goes on."""
 
     template_fields = ("inbox",)
 
-    def __init__(self, *, inbox: str, **kwargs: Any) -> None:
+    def __init__(self, *, inbox: str, exports_module: str = "pulse.spotify_exports", **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.inbox = inbox
+        self.exports_module = exports_module
 
     def poke(self, context: Any) -> bool:
-        from pulse.config import lake_root
-        from pulse.spotify_exports import pending_exports
+        from importlib import import_module
 
-        pending = pending_exports(self.inbox, lake_root())
+        from pulse.config import lake_root
+
+        pending = import_module(self.exports_module).pending_exports(self.inbox, lake_root())
         self.log.info("%d new file(s) in %s", len(pending), self.inbox)
         return bool(pending)
 

@@ -62,27 +62,35 @@ complete, so in Azure no half-written file is read even without the ``.`` conven
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
-import shutil
-import zipfile
-import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import ijson  # streams the rows of large files
 
+from pulse import inbox
 from pulse.config import inbox_root as configured_inbox_root
 from pulse.config import lake_root as configured_lake_root
-from pulse.inbox import directory_inside, fitting_name, inbox_files, printable, safe_folder_name
+from pulse.inbox import (
+    ARCHIVE_ERRORS,
+    INGESTED,
+    NO_OWNER,
+    REJECTED,
+    archive_members,
+    file_digest,
+    inbox_files,
+    is_zip_archive,
+    keep_ingested,
+    printable,
+    reject,
+)
 from pulse.lake import MANIFEST_NAME, BronzePartitionWriter, bronze_partition_path
-from pulse.lake_storage import is_remote, lake_path, move_file
+from pulse.lake_storage import is_remote, lake_path
 from pulse.spotify_client import LISTENER_NAME, SOURCE
 
 if TYPE_CHECKING:
@@ -91,10 +99,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DATASET = "history"
-REJECTED = "_rejected"
-INGESTED = "_ingested"
-NO_LISTENER = "_"
-REASON_SUFFIX = ".reason.txt"
+NO_LISTENER = NO_OWNER
 COUNTS_COVER = ("this attempt: files an earlier attempt of the same task moved out of the inbox are in bronze, "
                 "but not in these counts")
 EXPORT_ID_HEX = 16
@@ -133,9 +138,6 @@ SPOTIFY_ACCOUNT_FILES = re.compile(
 """The files of Spotify's "Account data" and "Extended streaming history" archives that are not a
 listening history (names as Spotify ships them, in ``Spotify Account Data/``, ``Spotify Extended
 Streaming History/`` or ``MyData/``)."""
-ARCHIVE_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, zlib.error)
-"""What :mod:`zipfile` raises for an archive or member it cannot read (corrupt, encrypted, an unknown
-compression)."""
 
 
 class NotAnExport(Exception):
@@ -176,32 +178,14 @@ def _why_no_format(fields: frozenset[str]) -> str:
 
 
 @dataclass(frozen=True)
-class DroppedFile:
-    """A file found in the inbox, or a file inside a zip archive found there: where it is, whose it
-    is (None: no valid listener) and its path inside the listener's folder (or the inbox root)."""
-
-    path: LakePath
-    listener: str | None
-    relative: PurePath
-    problem: str | None = None
-    """Why it cannot be an export whatever it holds (placement, a link), or None."""
-    member: str | None = None
-    """Its name inside the zip archive at ``path``; None for a file of its own."""
+class DroppedFile(inbox.DroppedFile):
+    """A file found in the inbox, or a file inside a zip archive found there (:class:`pulse.inbox.DroppedFile`),
+    its owner a listener."""
 
     @property
-    def name(self) -> str:
-        """How logs and the summary name it: its path under the inbox, a member after its archive's."""
-        return printable(self.relative if self.listener is None else PurePath(self.listener, self.relative))
-
-    @contextmanager
-    def open(self) -> Iterator[BinaryIO]:
-        """Its bytes, streamed: a member is decompressed as it is read, never extracted to disk."""
-        if self.member is None:
-            with self.path.open("rb") as f:
-                yield f
-            return
-        with self.path.open("rb") as raw, zipfile.ZipFile(raw) as archive, archive.open(self.member) as f:
-            yield f
+    def listener(self) -> str | None:
+        """Whose plays it holds: its listener folder (None: no valid listener)."""
+        return self.owner
 
 
 def dropped_files(inbox: str | os.PathLike) -> list[DroppedFile]:
@@ -225,43 +209,10 @@ def dropped_files(inbox: str | os.PathLike) -> list[DroppedFile]:
     return found
 
 
-def is_zip_archive(path: LakePath) -> bool:
-    """True when the file starts like a zip archive (told by its bytes, not its name)."""
-    with path.open("rb") as f:
-        return f.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
-
-
-def archive_members(archive: DroppedFile) -> list[DroppedFile]:
-    """The files inside a zip archive dropped in a listener's folder, each with its path after the
-    archive's. Folders and names with a part starting with ``.`` (``__MACOSX`` too) are left out.
-    Raises :class:`zipfile.BadZipFile` when the archive cannot be read."""
-    with archive.path.open("rb") as raw, zipfile.ZipFile(raw) as opened:
-        names = [info.filename for info in opened.infolist() if not info.is_dir()]
-    members = []
-    for name in sorted(names):
-        parts = [part for part in PurePosixPath(name).parts if part not in ("/", ".")]
-        if not parts or any(part.startswith(".") or part == "__MACOSX" for part in parts):
-            continue
-        inside = PurePath(*(fitting_name(part) for part in parts))  # a name to show and file under, never a path read
-        members.append(DroppedFile(archive.path, archive.listener, archive.relative / inside, member=name))
-    return members
-
-
 def is_spotify_account_file(name: str) -> bool:
     """True for the files Spotify ships beside the streaming history (its ReadMe PDF, ``Userdata.json``,
     ``Payments.json``, ``Playlist1.json`` …): not plays, so skipped rather than rejected."""
     return SPOTIFY_ACCOUNT_FILES.fullmatch(name) is not None
-
-
-def file_digest(path: LakePath | DroppedFile) -> tuple[str, int]:
-    """The sha256 (hex) and size in bytes of a file (or of an archive member's bytes), read in blocks."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open() if isinstance(path, DroppedFile) else path.open("rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-            size += len(block)
-    return digest.hexdigest(), size
 
 
 def export_partition(lake_root: str | os.PathLike, listener: str, sha256: str) -> LakePath:
@@ -366,87 +317,20 @@ def write_export(f: BinaryIO, writer: BronzePartitionWriter, request_url: str) -
     return file_format, rows
 
 
-def _taken(path: LakePath) -> bool:
-    return os.path.lexists(path) if isinstance(path, Path) else path.exists()  # a dangling link is taken
-
-
-def _reason_name(name: str) -> str:
-    return fitting_name(name, REASON_SUFFIX)
-
-
-def _free_path(path: LakePath) -> LakePath:
-    """``path``, or ``<stem>.<n><suffix>`` for the first ``n`` that is not taken (nor its reason file's
-    name), every name short enough for the file system."""
-    suffix = path.suffix if len(os.fsencode(path.suffix)) <= 16 else ""
-    stem = path.name.removesuffix(suffix) if suffix else path.name
-    candidate, n = path.with_name(fitting_name(path.name)), 1
-    while _taken(candidate) or _taken(candidate.with_name(_reason_name(candidate.name))):
-        candidate = path.with_name(fitting_name(f"{stem}.{n}", suffix))
-        n += 1
-    return candidate
-
-
-def _place(inbox: LakePath, relative: PurePath) -> LakePath:
-    """A free path for a file at ``relative`` under the inbox, its folders made inside the inbox."""
-    folder = directory_inside(inbox, relative.parent)
-    return _free_path(folder / relative.name)
-
-
-def _rejected_place(inbox: LakePath, dropped: DroppedFile) -> LakePath:
-    """Where a rejected file goes: ``_rejected/<listener>/<its path>``; without a listener,
-    ``_rejected/_/<its path>``, the folder it came from under a safe name of its own
-    (:func:`pulse.inbox.safe_folder_name`), so files of two badly named folders never mix."""
-    if dropped.listener is not None:
-        return _place(inbox, PurePath(REJECTED, dropped.listener, dropped.relative))
-    parts = dropped.relative.parts
-    if len(parts) > 1:  # in a folder that is not a listener's
-        parts = (safe_folder_name(parts[0]), *parts[1:])
-    return _place(inbox, PurePath(REJECTED, NO_LISTENER, *parts))
-
-
-def _write_reason(target: LakePath, dropped: DroppedFile, inbox: LakePath, reason: str) -> None:
-    text = (f"{dropped.name} was rejected: {reason}\n"
+def _write_reason_text(dropped: DroppedFile, inbox: LakePath, reason: str) -> str:
+    return (f"{dropped.name} was rejected: {reason}\n"
             f"It is not a Spotify streaming-history export Pulse reads (classic StreamingHistory*, extended "
             f"endsong_* or Streaming_History_Audio_*, or a zip archive holding them). Fix it and drop it into "
             f"{printable(inbox)}/<listener>/ again.\n")
-    reason_file = target.with_name(_reason_name(target.name))
-    if isinstance(reason_file, Path):  # "x": never through a link planted under that name
-        with reason_file.open("x", encoding="utf-8") as f:
-            f.write(text)
-    else:
-        reason_file.write_text(text)
 
 
 def _reject(inbox: LakePath, dropped: DroppedFile, reason: str) -> LakePath:
     """Move the rejected file (a link itself, never what it points to) to ``_rejected/``, or copy an
-    archive member's bytes there, with its reason beside it."""
-    target = _rejected_place(inbox, dropped)
-    if dropped.member is None:
-        move_file(dropped.path, target)
-    else:
-        with dropped.open() as reader, target.open("xb" if isinstance(target, Path) else "wb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
-    _write_reason(target, dropped, inbox, reason)
+    archive member's bytes there, with its reason beside it (:func:`pulse.inbox.reject`)."""
+    target = reject(inbox, dropped, _write_reason_text(dropped, inbox, reason))
     log.error("spotify export %s rejected: %s (%s to %s)", dropped.name, reason,
               "moved" if dropped.member is None else "copied out of the archive", printable(target))
     return target
-
-
-def _keep_ingested(inbox: LakePath, dropped: DroppedFile, sha256: str) -> LakePath:
-    """Move an ingested (or already ingested) file to its listener's ``_ingested/``; a byte-identical
-    copy of a file already kept there is removed instead of piling up beside it."""
-    kept = directory_inside(inbox, PurePath(dropped.listener, INGESTED, *dropped.relative.parent.parts))
-    target = kept / dropped.relative.name
-    if not _is_link(target) and target.is_file() and file_digest(target)[0] == sha256:
-        dropped.path.unlink()
-        return target
-    target = _free_path(target)
-    move_file(dropped.path, target)
-    return target
-
-
-def _is_link(path: LakePath) -> bool:
-    return isinstance(path, Path) and path.is_symlink()
 
 
 INGESTED_NOW, SKIPPED, ACCOUNT_FILE, REJECTED_NOW = "ingested", "skipped", "account file", "rejected"
@@ -506,7 +390,7 @@ def _ingest_file(inbox: LakePath, lake_root: LakePath, dropped: DroppedFile, res
     if outcome == REJECTED_NOW:
         _reject(inbox, dropped, reason)
         return
-    moved = _keep_ingested(inbox, dropped, digest[0])
+    moved = keep_ingested(inbox, dropped, digest[0])
     if outcome == ACCOUNT_FILE:
         log.info("spotify export %s is account data Spotify ships beside the streaming history, not plays: "
                  "skipped (moved to %s)", dropped.name, printable(moved))
@@ -531,7 +415,7 @@ def _ingest_archive(inbox: LakePath, lake_root: LakePath, archive: DroppedFile, 
             _reject(inbox, member, reason)
         elif outcome == ACCOUNT_FILE:
             account_files.append(member.relative.name)
-    moved = _keep_ingested(inbox, archive, file_digest(archive)[0])
+    moved = keep_ingested(inbox, archive, file_digest(archive)[0])
     log.info("spotify archive %s: %d files read (moved to %s)%s", archive.name, len(members), printable(moved),
              f"; {len(account_files)} account-data files Spotify ships beside the history skipped: "
              f"{', '.join(account_files)}" if account_files else "")

@@ -284,7 +284,7 @@ def test_a_field_whose_type_changed_in_the_api_is_quarantined_with_its_reason_an
     from devstack.simulators.faults import FaultConfig
     from devstack.stack import connection_env, http_connection
     from pulse.inputs import RunWindow
-    from pulse.sources.creator import CREATOR
+    from pulse.sources.creator import CREATOR_API_ENDPOINTS
 
     faults = FaultConfig(changed_types=frozenset({("engagement", "total_likes")}))
     window = RunWindow(run_date=date(2026, 11, 20), start=date(2026, 11, 17), end=date(2026, 11, 20))
@@ -292,7 +292,7 @@ def test_a_field_whose_type_changed_in_the_api_is_quarantined_with_its_reason_an
         conns = connection_env({"creator_api": http_connection(int(base_url.rsplit(":", 1)[1]))})
         for name, value in {**conns, "PULSE_LAKE_ROOT": str(tmp_path)}.items():
             monkeypatch.setenv(name, value)
-        ingested = {i.name: i.ingest("creator", window)["records"] for i in CREATOR.inputs}
+        ingested = {i.name: i.ingest("creator", window)["records"] for i in CREATOR_API_ENDPOINTS}
 
     silver.main(["--lake-root", str(tmp_path), "--run-date", "2026-11-20", "--source", "creator"])
 

@@ -1,12 +1,14 @@
-"""Creator analytics: the creator platform's four REST resources into a star schema, and the YouTube Data API
-crawl of our channels and competitors' into bronze (connection ``youtube_api``; skipped, saying so, where that
-connection is not defined; silver does not read it yet).
+"""Creator analytics: the creator platform's four REST resources into a star schema; and, into bronze only
+for now (silver does not read them yet), the YouTube Data API crawl of our channels and competitors'
+(connection ``youtube_api``; skipped, saying so, where that connection is not defined) and the exports
+creators drop into their inbox (``ExportInbox`` ``exports``: YouTube Studio, Instagram and TikTok exports in
+``<inbox>/<account>/``, read by :mod:`pulse.creator_inbox`).
 
 The gold tables, their keys and what the quality gate asserts about them mirror
 ``spark_jobs/creator/gold.py``; every formula is in ``docs/creator_metrics.md``.
 """
 
-from pulse.inputs import HttpEndpoint, YouTubeDataApi
+from pulse.inputs import ExportInbox, HttpEndpoint, YouTubeDataApi
 from pulse.simulator_scale import SCALE_PARAM
 from pulse.sources.base import ForeignKey, GoldTable, Source
 from spark_jobs.creator.settings import GoldSettings
@@ -24,13 +26,14 @@ CREATOR_API_ENDPOINTS = tuple(
     HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
     for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
 )
-"""The creator API's four resources: the inputs silver reads (the YouTube input lands bronze only, for now)."""
+"""The creator API's four resources: the inputs silver reads (YouTube and the exports land bronze only, for now)."""
+EXPORT_INBOX = ExportInbox(name="exports", source_name="creator", exports_module="pulse.creator_inbox")
 
 CREATOR = Source(
     name="creator",
     dag_id="creator_analytics",
     title="Creator analytics",
-    inputs=(*CREATOR_API_ENDPOINTS, YouTubeDataApi(name="youtube", conn_id="youtube_api")),
+    inputs=(*CREATOR_API_ENDPOINTS, YouTubeDataApi(name="youtube", conn_id="youtube_api"), EXPORT_INBOX),
     silver_job="creator/silver.py",
     gold_job="creator/gold.py",
     gold_job_args=GOLD_SETTINGS.job_args(),
