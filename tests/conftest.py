@@ -60,6 +60,7 @@ def spark():
 
     from pulse.config import spark_conf, spark_jars
     from spark_jobs.common.job import spark_session
+    from tests.spark_tuning import TINY_DATA
 
     # How the jobs run under spark-submit, with two of everything for a two-core test machine.
     conf = {**spark_conf(), "spark.ui.enabled": "false", "spark.jars": ",".join(spark_jars())}
@@ -67,6 +68,7 @@ def spark():
                                       "spark.sql.sources.parallelPartitionDiscovery.parallelism")})
     # One session lives for the whole suite (thousands of jobs): keep little of each finished job, stage and
     # query for the status store (the UI is off; CI ran out of heap there), and give the driver room.
+    conf.update(TINY_DATA)  # the same results, less fixed cost per query (tests/spark_tuning.py)
     conf.update({"spark.ui.retainedJobs": "50", "spark.ui.retainedStages": "50", "spark.ui.retainedTasks": "1000",
                  "spark.sql.ui.retainedExecutions": "20", "spark.driver.memory": "2g"})
     builder = SparkSession.builder.master("local[2]")

@@ -24,6 +24,7 @@ The others tune a run; each has a default that suits one machine:
   API that fails most requests fails the run instead of being retried for hours.
 - ``PULSE_RETRY_DELAY_SECONDS`` (30): the first delay before an Airflow task retry (it then grows).
 - ``PULSE_SPARK_SHUFFLE_PARTITIONS`` (8), ``PULSE_SPARK_DRIVER_MEMORY`` (2g): how the Spark jobs run.
+- ``PULSE_SPARK_CONF`` (``{}``): more Spark settings for every job, a JSON object (``{"spark.executor.memory": "4g"}``).
 - ``PULSE_SPARK_PYTHON`` (this interpreter): the Python the Spark executors run (``PYSPARK_PYTHON``).
 - ``PULSE_SPARK_JARS_DIR`` (``$PULSE_HOME/jars``): the jars (Delta Lake, hadoop-azure) ``make jars`` resolves from
   ``jars/pom.xml``; every spark-submit passes them (the Docker image bakes them in).
@@ -48,6 +49,7 @@ names a host, a path or a credential: those come from Airflow connections.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -122,7 +124,25 @@ def spark_conf() -> dict[str, str]:
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": partitions,
         "spark.sql.adaptive.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
+        **spark_conf_overrides(),
     }
+
+
+class SparkConfInvalid(ValueError):
+    """``PULSE_SPARK_CONF`` is not a JSON object of Spark settings."""
+
+
+def spark_conf_overrides() -> dict[str, str]:
+    """``PULSE_SPARK_CONF``: a JSON object of Spark settings every job gets on top of :func:`spark_conf`'s
+    (``{"spark.executor.memory": "4g"}``); the test suite uses it to tune Spark for its tiny data."""
+    raw = _setting("PULSE_SPARK_CONF", "{}")
+    try:
+        overrides = json.loads(raw)
+    except json.JSONDecodeError as err:
+        raise SparkConfInvalid(f"PULSE_SPARK_CONF is not JSON ({err}): {raw[:200]}") from None
+    if not isinstance(overrides, dict) or not all(str(k).startswith("spark.") for k in overrides):
+        raise SparkConfInvalid(f'PULSE_SPARK_CONF must be a JSON object of "spark.*" settings: {raw[:200]}')
+    return {str(key): value if isinstance(value, str) else json.dumps(value) for key, value in overrides.items()}
 
 
 def delta_retention_hours() -> int:

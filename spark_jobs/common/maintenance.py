@@ -76,7 +76,6 @@ def main(argv: list[str] | None = None) -> None:
     for table in tables:
         print(json.dumps(maintain(spark, table, retention)), flush=True)
     print(f"maintained {len(tables)} Delta tables of {args.source} (retention {retention} hours)", flush=True)
-    spark.stop()
 
 
 if __name__ == "__main__":

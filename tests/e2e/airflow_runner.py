@@ -11,6 +11,7 @@ from pathlib import Path
 from devstack.stack import connection_env, spark_connection
 from pulse.config import spark_jars_dir
 from tests.processes import run as run_bounded
+from tests.spark_tuning import SHORT_JOB_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
@@ -37,6 +38,7 @@ class AirflowRunner:
             "PULSE_RETRY_DELAY_SECONDS": "1",
             "PULSE_SPARK_SHUFFLE_PARTITIONS": "4",
             "PULSE_SPARK_DRIVER_MEMORY": "1g",
+            **SHORT_JOB_ENV,  # Spark tuned for tiny data; a run can ask for PULSE_DEFAULTS_ENV instead
         })
         return env
 

@@ -1,11 +1,11 @@
 """`airflow dags test creator_analytics` end to end: simulator → bronze → Spark → Postgres gold.
 
-One fault-free run on Spark ``local[*]`` is the reference. A second run of the same date on the same lake,
-against a simulator with every fault switched on, whose Spark jobs go to a real standalone cluster
-(``spark_default`` = ``spark://…``) and whose driver starts in an unrelated directory, must publish exactly
-the same gold, row for row; ``rollback`` then brings back the first publish; a page that never comes back
-must fail the run loudly and leave the published gold as it was; and the weekly maintenance DAG compacts and
-vacuums a lake's Delta tables.
+One fault-free run on Spark ``local[*]`` with Pulse's own Spark settings is the reference. A second run of the
+same date on the same lake, against a simulator with every fault switched on, whose Spark jobs go to a real
+standalone cluster (``spark_default`` = ``spark://…``) with Spark tuned for tiny data (tests/spark_tuning.py)
+and whose driver starts in an unrelated directory, must publish exactly the same gold, row for row;
+``rollback`` then brings back the first publish; a page that never comes back
+must fail the run loudly and leave the published gold as it was.
 
 One run checks faults, a rerun and a cluster together: each DAG run costs a minute or two of the suite's
 budget, and each alone is proven on smaller pieces too (faults in tests/ingest, reruns of a date in
@@ -18,14 +18,14 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import pyarrow as pa
 import pytest
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable
 
 from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig, request_fault_mix
 from devstack.stack import http_connection
 from pulse.sources.creator import CREATOR, CREATOR_API_ENDPOINTS
+from tests.spark_tuning import PULSE_DEFAULTS_ENV
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs one more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
@@ -67,7 +67,8 @@ class Reference:
 @pytest.fixture(scope="module")
 def reference(runner, warehouse, tmp_path_factory) -> Reference:
     lake = tmp_path_factory.mktemp("lake")
-    done = run(runner, warehouse, lake, SimulatorConfig(**SCALE), "clean")
+    # Pulse's own Spark settings here; the rerun's, tuned for tiny data, must give the same gold
+    done = run(runner, warehouse, lake, SimulatorConfig(**SCALE), "clean", extra_env=PULSE_DEFAULTS_ENV)
     assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
     return Reference(warehouse.gold(CREATOR), lake)
 
@@ -121,33 +122,3 @@ def test_a_page_that_never_comes_back_fails_the_run_and_leaves_gold_as_it_was(
         (lake / "bronze" / "creator" / "engagement").glob("run_date=*"))
     assert warehouse.gold(CREATOR) == reference.gold
 
-
-def test_the_maintenance_dag_compacts_and_vacuums_every_delta_table_and_keeps_their_history(
-        runner, tmp_path_factory):
-    """``pulse_maintenance`` through Airflow on a small lake: a bronze table of three appends and a gold table
-    overwritten twice for the creator source, one table for Spotify. (What OPTIMIZE and VACUUM do to each
-    kind of table is in tests/spark/test_maintenance.py; this is the DAG, its jobs and their arguments.)"""
-    lake = tmp_path_factory.mktemp("maintained_lake")
-    appended, overwritten = lake / "bronze" / "creator" / "content", lake / "gold" / "creator" / "fact_content"
-    for day in range(3):
-        write_deltalake(str(appended), pa.table({"day": [day, day], "views": [10 * day, 10 * day + 1]}), mode="append")
-    for run_number in range(2):
-        write_deltalake(str(overwritten), pa.table({"content_id": ["a", "b"], "run": [run_number] * 2}),
-                        mode="overwrite")
-    write_deltalake(str(lake / "gold" / "spotify" / "dim_tracks"), pa.table({"track_id": ["t"]}))
-
-    maintained = runner.dags_test("pulse_maintenance", RUN_DATE, "{}", lake, {}, log_name="maintenance")
-    output = maintained.stdout + maintained.stderr
-    assert maintained.returncode == 0, f"maintenance failed; log: {runner.home / 'maintenance.log'}"
-    assert "maintained 2 Delta tables of creator (retention 168 hours)" in output, output[-3000:]
-    assert "maintained 1 Delta tables of spotify (retention 168 hours)" in output, output[-3000:]
-    decoder = json.JSONDecoder()  # each table's JSON line, inside Airflow's log line
-    reports = {Path(r["table"]).name: r for r in (decoder.raw_decode(line, line.index('{"table"'))[0]
-                                                  for line in output.splitlines() if '{"table"' in line)}
-    assert reports["content"]["files_before"] == 3 and reports["content"]["files_after"] == 1, reports["content"]
-    for table in (appended, overwritten, lake / "gold" / "spotify" / "dim_tracks"):
-        assert "VACUUM END" in [h["operation"] for h in DeltaTable(str(table)).history(3)], table
-    # a week's retention: every earlier version is still readable
-    assert DeltaTable(str(appended), version=0).to_pyarrow_table().column("views").to_pylist() == [0, 1]
-    assert DeltaTable(str(overwritten), version=0).to_pyarrow_table().column("run").to_pylist() == [0, 0]
-    assert sorted(DeltaTable(str(appended)).to_pyarrow_table().column("views").to_pylist()) == [0, 1, 10, 11, 20, 21]

@@ -25,6 +25,7 @@ from pulse.config import REPO_ROOT, spark_conf, spark_jars
 from pulse.sources.creator import CREATOR
 from tests.builders.creator import gold_rows, run_gold, write_tiny_silver
 from tests.processes import start
+from tests.spark_tuning import SHORT_JOB
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
@@ -58,7 +59,8 @@ def lake(spark, tmp_path) -> Path:
 
 def submit_gold(lake: Path, jobs_zip: Path, log: Path):
     """A gold run rebuilding every table (``--full-refresh``: each table is written, as the kill needs)."""
-    conf = {**spark_conf(), "spark.sql.shuffle.partitions": "2", "spark.databricks.delta.snapshotPartitions": "2",
+    conf = {**spark_conf(), **SHORT_JOB, "spark.sql.shuffle.partitions": "2",
+            "spark.databricks.delta.snapshotPartitions": "2",
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2", "spark.ui.enabled": "false"}
     args = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[1]", "--driver-memory", "768m",
             "--jars", ",".join(spark_jars()), "--py-files", str(jobs_zip),

@@ -28,6 +28,7 @@ from spark_jobs.creator import silver
 from spark_jobs.creator.schemas import QUARANTINE_SCHEMA, SILVER_DATASETS
 from tests.builders.creator import gold_rows, run_gold
 from tests.processes import start
+from tests.spark_tuning import SHORT_JOB
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(900)]
 
@@ -241,7 +242,8 @@ def jobs_zip(tmp_path_factory) -> Path:
 
 
 def submit_silver(lake: Path, run_date: date, jobs_zip: Path, log: Path):
-    conf = {**spark_conf(), "spark.sql.shuffle.partitions": "2", "spark.databricks.delta.snapshotPartitions": "2",
+    conf = {**spark_conf(), **SHORT_JOB, "spark.sql.shuffle.partitions": "2",
+            "spark.databricks.delta.snapshotPartitions": "2",
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2", "spark.ui.enabled": "false"}
     args = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[1]", "--driver-memory", "768m",
             "--jars", ",".join(spark_jars()), "--py-files", str(jobs_zip),

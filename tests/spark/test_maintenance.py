@@ -4,6 +4,8 @@ version, and never vacuums with a retention under 7 days."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from spark_jobs.common import maintenance
@@ -53,3 +55,18 @@ def test_a_retention_under_seven_days_is_refused_before_anything_runs(spark, lak
     with pytest.raises(ValueError, match="under 168 .*7 days"):
         maintenance.maintain(spark, table, retention_hours=24)
     assert spark.sql(f"DESCRIBE DETAIL delta.`{table}`").first()["numFiles"] == 6
+
+
+def test_main_maintains_every_table_of_the_source_and_prints_a_line_for_each(spark, lake, capsys):
+    """The job as spark-submit starts it (``main`` with the arguments the ``pulse_maintenance`` DAG gives,
+    checked in tests/dags), in this session: a JSON line per table, then the total."""
+    maintenance.main(["--lake-root", lake, "--run-date", "2026-11-20", "--source", "demo", "--retention-hours", "168"])
+    lines = capsys.readouterr().out.splitlines()
+    reports = [json.loads(line) for line in lines if line.startswith("{")]
+    assert [r["table"] for r in reports] == [f"{lake}/silver/demo/_quarantine/things", f"{lake}/silver/demo/things",
+                                             f"{lake}/gold/demo/fact_things"]
+    assert {r["retention_hours"] for r in reports} == {168}
+    assert (reports[2]["files_before"], reports[2]["files_after"]) == (6, 1)
+    assert lines[-1] == "maintained 3 Delta tables of demo (retention 168 hours)"
+    for table in (r["table"] for r in reports):
+        assert "VACUUM END" in [r.operation for r in spark.sql(f"DESCRIBE HISTORY delta.`{table}` LIMIT 3").collect()]

@@ -1,0 +1,23 @@
+"""``PULSE_SPARK_CONF``: more Spark settings for every job, on top of Pulse's own, or a clear error."""
+
+import pytest
+
+from pulse.config import SparkConfInvalid, spark_conf
+
+
+def test_the_settings_are_added_and_win_over_pulses_own(monkeypatch):
+    monkeypatch.setenv("PULSE_SPARK_CONF", '{"spark.executor.memory": "4g", "spark.sql.adaptive.enabled": false}')
+    conf = spark_conf()
+    assert conf["spark.executor.memory"] == "4g"
+    assert conf["spark.sql.adaptive.enabled"] == "false"  # a JSON value as spark-submit --conf takes it
+    assert conf["spark.sql.shuffle.partitions"] == "8"
+
+
+@pytest.mark.parametrize("raw, says", [("spark.executor.memory=4g", "is not JSON"),
+                                       ('["spark.executor.memory"]', "JSON object"),
+                                       ('{"executor.memory": "4g"}', '"spark.\\*" settings')])
+def test_anything_else_is_refused_saying_what_is_expected(monkeypatch, raw, says):
+    monkeypatch.setenv("PULSE_SPARK_CONF", raw)
+    monkeypatch.delenv("PULSE_SPARK_SHUFFLE_PARTITIONS", raising=False)
+    with pytest.raises(SparkConfInvalid, match=says):
+        spark_conf()
