@@ -3,6 +3,8 @@ from it, and a headless Chromium (Debian's ``chromium``, driven by Playwright)."
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
@@ -22,14 +24,24 @@ SCREENSHOTS = Path(os.environ.get("PULSE_SCREENSHOTS", REPO / ".pulse" / "screen
 
 
 @pytest.fixture(scope="session")
-def gold_lakes(spark, tmp_path_factory) -> dict[str, Path]:
-    """Gold of both sources, written by the real gold jobs from generated silver."""
-    lake = tmp_path_factory.mktemp("bi_lake")
-    # Two threads on one session: the jobs are many small stages, so they overlap well.
-    with ThreadPoolExecutor(2) as pool:
-        creator = pool.submit(build_creator_gold, spark, lake)
-        spotify = pool.submit(build_spotify_gold, spark, lake)
-        return {"creator": creator.result(), "spotify": spotify.result()}
+def gold_lakes(spark, tmp_path_factory, worker_id) -> dict[str, Path]:
+    """Gold of both sources, written by the real gold jobs from generated silver; read only by the tests.
+
+    Built once per test run: under pytest-xdist, the first worker that needs it builds it in the folder all
+    workers' temporary folders share, while the others wait on a lock file there, then read it."""
+    basetemp = tmp_path_factory.getbasetemp()
+    shared = basetemp if worker_id == "master" else basetemp.parent
+    built = shared / "bi_lake.json"
+    with open(shared / "bi_lake.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not built.exists():
+            lake = shared / "bi_lake"
+            # Two threads on one session: the jobs are many small stages, so they overlap well.
+            with ThreadPoolExecutor(2) as pool:
+                creator = pool.submit(build_creator_gold, spark, lake)
+                spotify = pool.submit(build_spotify_gold, spark, lake)
+                built.write_text(json.dumps({"creator": str(creator.result()), "spotify": str(spotify.result())}))
+    return {source: Path(path) for source, path in json.loads(built.read_text()).items()}
 
 
 def connect(warehouse: dict, user: str = "postgres", **kwargs) -> psycopg.Connection:
