@@ -8,8 +8,8 @@ A job of the suite reads a few hundred rows, so what it costs is Spark's fixed w
 
 Measured on the creator's silver and gold jobs of the e2e tests by spark-submit (2 cores): 39 s and 32 s with
 Pulse's own settings, 28 s and 25 s with these. Production keeps Spark's defaults (``pulse.config.spark_conf``):
-these trade speed on big data for start-up speed. The e2e reference runs use Pulse's own settings and the
-reruns these, and their gold must be equal, row for row.
+these trade speed on big data for start-up speed. The creator's e2e reference run uses Pulse's own settings
+and its rerun these, and their gold must be equal, row for row.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """`airflow dags test spotify_analytics` end to end: the Web API simulator and real exports → gold.
 
-A fault-free run on Spark ``local[*]`` with the real streaming-history exports in the inbox, with Pulse's own
-Spark settings, is the reference. A second run of the same date on the same lake, with the same exports
-dropped again under other names, against a simulator with every fault on, whose driver starts in an
-unrelated directory, with Spark tuned for tiny data (tests/spark_tuning.py), must publish the same gold, row
-for row; and every listener's plays stay that listener's.
+A fault-free run on Spark ``local[*]`` with the real streaming-history exports in the inbox is the reference.
+A second run of the same date on the same lake, with the same exports dropped again under other names,
+against a simulator with every fault on, whose driver starts in an unrelated directory, must publish the same
+gold, row for row; and every listener's plays stay that listener's. Both run Spark tuned for tiny data
+(tests/spark_tuning.py); the creator's e2e reference run keeps Pulse's own settings.
 
 One run checks these together: each DAG run costs minutes of the suite's budget, and what each one alone
 does is proven on smaller pieces too (the faults in tests/ingest, re-dropped exports in
@@ -27,7 +27,6 @@ from devstack.simulators.faults import request_fault_mix
 from devstack.simulators.spotify_api import SimulatorConfig, running_simulator
 from devstack.stack import spotify_connection
 from pulse.sources.spotify import SPOTIFY
-from tests.spark_tuning import PULSE_DEFAULTS_ENV
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs one more.
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
@@ -71,8 +70,7 @@ class Reference:
 def reference(runner, warehouse, real_exports, tmp_path_factory) -> Reference:
     lake, inbox = tmp_path_factory.mktemp("spotify_lake"), tmp_path_factory.mktemp("inbox")
     fill_inbox(real_exports, inbox)
-    # Pulse's own Spark settings here; the rerun's, tuned for tiny data, must give the same gold
-    done = run(runner, warehouse, lake, inbox, SimulatorConfig(**SIM), "clean", extra_env=PULSE_DEFAULTS_ENV)
+    done = run(runner, warehouse, lake, inbox, SimulatorConfig(**SIM), "clean")
     assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
     return Reference(warehouse.gold(SPOTIFY), lake, inbox)
 
