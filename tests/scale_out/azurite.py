@@ -9,6 +9,7 @@ through adlfs, and Spark's use ``abfs://`` in Blob mode (``pulse.lake_storage.sp
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import shutil
 import socket
@@ -32,8 +33,16 @@ class AzuriteUnavailable(RuntimeError):
 
 def azurite_blob_command(tools: Path | None = None) -> Path:
     """The ``azurite-blob`` executable, installed with npm into ``tools`` (default
-    ``$PULSE_HOME/tools/azurite``) the first time."""
+    ``$PULSE_HOME/tools/azurite``) the first time. The install holds a lock file beside ``tools``: two test
+    workers that need Azurite at once install it once (two npm installs into one folder fail, ENOTEMPTY)."""
     tools = tools or pulse_home() / "tools" / "azurite"
+    tools.parent.mkdir(parents=True, exist_ok=True)
+    with open(tools.parent / "azurite.install.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _installed_azurite_blob(tools)
+
+
+def _installed_azurite_blob(tools: Path) -> Path:
     command = tools / "node_modules" / ".bin" / "azurite-blob"
     if command.exists():
         return command
