@@ -61,7 +61,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path, PurePath, PurePosixPath
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from pulse import inbox
@@ -80,13 +80,11 @@ from pulse.creator_exports.tables import normal_header, workbook_sheets
 from pulse.creator_exports.youtube_studio import period_from_name
 from pulse.inbox import (
     ARCHIVE_ERRORS,
-    INGESTED,
-    REJECTED,
     archive_members,
     file_digest,
-    inbox_files,
     is_zip_archive,
     keep_ingested,
+    owned_files,
     printable,
     reject,
 )
@@ -142,24 +140,8 @@ def inbox_root() -> LakePath:
 
 
 def dropped_files(root: str | os.PathLike) -> list[CreatorFile]:
-    """Every file waiting in the inbox, in a stable order (:func:`pulse.inbox.inbox_files`: no link is
-    followed, names starting with ``.`` are skipped, and so are ``_rejected`` and each account's
-    ``_ingested``): files of account folders at any depth, files directly in the root and files of
-    folders whose name is not an account name (those two with their ``problem``), and links, each
-    with the reason it is refused."""
-    root = lake_path(root)
-    found = []
-    for file in inbox_files(root, skip_in_root=(REJECTED,), skip_in_folders=(INGESTED,)):
-        if file.folder is None:
-            problem = file.problem or f"it is directly in the inbox root: put it in {printable(root)}/<account>/"
-            found.append(CreatorFile(file.path, None, file.relative, problem))
-        elif ACCOUNT_NAME.fullmatch(file.folder) is None:
-            problem = file.problem or (f"its folder {printable(file.folder)!r} is not an account name (1-64 "
-                                       "letters, digits, '_', '.' or '-')")
-            found.append(CreatorFile(file.path, None, PurePath(file.folder, file.relative), problem))
-        else:
-            found.append(CreatorFile(file.path, file.folder, file.relative, file.problem))
-    return found
+    """Every file waiting in the inbox (:func:`pulse.inbox.owned_files`, the owners accounts)."""
+    return owned_files(lake_path(root), "account", ACCOUNT_NAME, CreatorFile)
 
 
 def export_partition(lake_root: str | os.PathLike, dataset: str, account: str, sha256: str) -> LakePath:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import zipfile
 import zlib
@@ -218,6 +219,31 @@ class DroppedFile:
             return
         with self.path.open("rb") as raw, zipfile.ZipFile(raw) as archive, archive.open(self.member) as f:
             yield f
+
+
+def owned_files(root: LakePath, owner: str, owner_name: re.Pattern, make: type[DroppedFile]) -> list:
+    """Every file waiting in the inbox at ``root``, in a stable order (:func:`inbox_files`: no link is
+    followed, names starting with ``.`` are skipped, and so are ``_rejected`` and each owner's
+    ``_ingested``), as ``make`` (a :class:`DroppedFile`): files of owner folders (``owner`` says what an
+    owner is: a listener, an account) at any depth, files directly in the root and files of folders whose
+    name does not match ``owner_name`` (those two with their ``problem``), and links, each with the
+    reason it is refused."""
+    found = []
+    for file in inbox_files(root, skip_in_root=(REJECTED,), skip_in_folders=(INGESTED,)):
+        if file.folder is None:
+            problem = file.problem or f"it is directly in the inbox root: put it in {printable(root)}/<{owner}>/"
+            found.append(make(file.path, None, file.relative, problem))
+        elif owner_name.fullmatch(file.folder) is None:
+            problem = file.problem or (f"its folder {printable(file.folder)!r} is not {_article(owner)} {owner} name "
+                                       "(1-64 letters, digits, '_', '.' or '-')")
+            found.append(make(file.path, None, PurePath(file.folder, file.relative), problem))
+        else:
+            found.append(make(file.path, file.folder, file.relative, file.problem))
+    return found
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def is_zip_archive(path: LakePath) -> bool:

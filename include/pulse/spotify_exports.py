@@ -68,7 +68,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import ijson  # streams the rows of large files
@@ -78,14 +78,12 @@ from pulse.config import inbox_root as configured_inbox_root
 from pulse.config import lake_root as configured_lake_root
 from pulse.inbox import (
     ARCHIVE_ERRORS,
-    INGESTED,
     NO_OWNER,
-    REJECTED,
     archive_members,
     file_digest,
-    inbox_files,
     is_zip_archive,
     keep_ingested,
+    owned_files,
     printable,
     reject,
 )
@@ -189,24 +187,8 @@ class DroppedFile(inbox.DroppedFile):
 
 
 def dropped_files(inbox: str | os.PathLike) -> list[DroppedFile]:
-    """Every file waiting in the inbox, in a stable order (:func:`pulse.inbox.inbox_files`: no link is
-    followed, names starting with ``.`` are skipped, and so are ``_rejected`` and each listener's
-    ``_ingested``): files of listener folders at any depth, files directly in the root and files of
-    folders whose name is not a listener name (those two with their ``problem``), and links, each
-    with the reason it is refused."""
-    root = lake_path(inbox)
-    found = []
-    for file in inbox_files(root, skip_in_root=(REJECTED,), skip_in_folders=(INGESTED,)):
-        if file.folder is None:
-            problem = file.problem or f"it is directly in the inbox root: put it in {printable(root)}/<listener>/"
-            found.append(DroppedFile(file.path, None, file.relative, problem))
-        elif LISTENER_NAME.fullmatch(file.folder) is None:
-            problem = file.problem or (f"its folder {printable(file.folder)!r} is not a listener name (1-64 "
-                                       "letters, digits, '_', '.' or '-')")
-            found.append(DroppedFile(file.path, None, PurePath(file.folder, file.relative), problem))
-        else:
-            found.append(DroppedFile(file.path, file.folder, file.relative, file.problem))
-    return found
+    """Every file waiting in the inbox (:func:`pulse.inbox.owned_files`, the owners listeners)."""
+    return owned_files(lake_path(inbox), "listener", LISTENER_NAME, DroppedFile)
 
 
 def is_spotify_account_file(name: str) -> bool:
