@@ -26,7 +26,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
@@ -185,6 +185,12 @@ def describe_body(response: requests.Response) -> str:
 def looks_like_html(response: requests.Response) -> bool:
     kind = (response.headers.get("Content-Type") or "").lower()
     return "html" in kind or response.content[:512].lstrip().lower().startswith(_HTML_STARTS)
+
+
+def id_batches(ids: Sequence[str], size: int) -> Iterator[Sequence[str]]:
+    """``ids`` in consecutive batches of at most ``size``: what an API that takes many ids a call gets."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def get_json_page(

@@ -57,6 +57,7 @@ from pulse.http_ingest import (
     RetryPolicy,
     ensure_same_origin,
     get_json_page,
+    id_batches,
     parse_retry_after,
 )
 from pulse.lake import BronzePartitionWriter, read_bronze, zone_path
@@ -387,11 +388,6 @@ def newest_known_play(lake_root: str | Path, listener: str, run_date: date) -> i
     return newest
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 class _Crawler:
     """One crawl's requests: pages through get_json_page, into writers, remembering degradations."""
 
@@ -487,7 +483,7 @@ class _Crawler:
         single = kind[:-1]
         remaining = list(ids)
         if self.batch[kind]:
-            for chunk in _chunks(ids, per_request):
+            for chunk in id_batches(ids, per_request):
                 url = f"{self.base_url}/{kind}?ids={','.join(quote(i, safe='') for i in chunk)}"
                 try:
                     body = self.get(url, writer.pages + 1, _is_many(kind))

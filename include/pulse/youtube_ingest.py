@@ -62,7 +62,7 @@ import pyarrow as pa
 import requests
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from pulse.http_ingest import IngestError, RetryBudget, RetryPolicy, get_json_page
+from pulse.http_ingest import IngestError, RetryBudget, RetryPolicy, get_json_page, id_batches
 from pulse.lake import BronzePartitionWriter, partition_predicate, zone_path
 
 log = logging.getLogger(__name__)
@@ -360,11 +360,6 @@ class Progress:
     pending_videos: list[str] = field(default_factory=list)
 
 
-def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _is_list(body: Any) -> bool:
     return isinstance(body, dict) and isinstance(body.get("items", []), list)
 
@@ -432,7 +427,7 @@ class _Crawler:
         """The channel resources of ``channel_ids`` (50 a call), written; returns each found channel's uploads
         playlist id."""
         uploads: dict[str, str] = {}
-        for chunk in _chunks(channel_ids, MAX_IDS):
+        for chunk in id_batches(channel_ids, MAX_IDS):
             params = {"part": CHANNEL_PARTS, "id": ",".join(chunk)}
             body, shown = self.call("channels.list", "channels", params, f"channels {writer.pages + 1}")
             items = body.get("items", [])
@@ -451,7 +446,7 @@ class _Crawler:
         """Today's resources of ``video_ids`` (50 a call), written; unknown ids (deleted, private) are omitted
         by the API and counted."""
         remaining = list(video_ids)
-        for chunk in _chunks(video_ids, MAX_IDS):
+        for chunk in id_batches(video_ids, MAX_IDS):
             params = {"part": VIDEO_PARTS, "id": ",".join(chunk)}
             body, shown = self.call("videos.list", "videos", params, f"videos {writer.pages + 1}")
             items = body.get("items", [])
