@@ -28,6 +28,7 @@ from pulse.creator_inbox import (
 )
 from pulse.inbox import UnsafeInbox
 from pulse.lake import read_bronze, read_manifest
+from tests.ingest.file_tree import tree
 
 STUDIO = Path("creator/sources/youtube_studio_exports")
 LAYLA = STUDIO / "Layla-Damoyi_youtube-engagement-dashboard"
@@ -64,34 +65,6 @@ def bronze(lake: Path, dataset: str) -> dict[str, dict]:
             "request_urls": set(table.column("request_url").to_pylist()),
         }
     return found
-
-
-def tree(root: Path) -> dict[str, tuple[str, bytes | str]]:
-    """Everything under ``root``, links not followed: each entry's kind and its bytes (a link: its target)."""
-    found = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder, name)
-            key = str(path.relative_to(root))
-            if path.is_symlink():
-                found[key] = ("link", os.readlink(path))
-            elif path.is_dir():
-                found[key] = ("dir", "")
-            else:
-                found[key] = ("file", path.read_bytes())
-    return found
-
-
-@pytest.fixture
-def inbox(tmp_path) -> Path:
-    path = tmp_path / "inbox"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def lake(tmp_path) -> Path:
-    return tmp_path / "lake"
 
 
 # --- every real format into bronze -----------------------------------------------------------------------

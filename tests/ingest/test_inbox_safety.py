@@ -14,27 +14,12 @@ import pytest
 from pulse.inbox import NAME_MAX, UnsafeInbox, fitting_name
 from pulse.lake import read_manifest
 from pulse.spotify_exports import ingest_exports, pending_exports
+from tests.ingest.file_tree import tree
 
 CLASSIC_ROWS = [{"endTime": "2024-04-16 18:57", "artistName": "Rigoberta Bandini", "trackName": "Too Many Drugs",
                  "msPlayed": 272360}]
 OTHER_ROWS = [{"endTime": "2020-01-16 03:13", "artistName": "Someone Else", "trackName": "Not Yours",
                "msPlayed": 1000}]
-
-
-def tree(root: Path) -> dict[str, tuple[str, bytes | str]]:
-    """Everything under ``root``, links not followed: each entry's kind and its bytes (a link: its target)."""
-    found = {}
-    for folder, dirs, files in os.walk(root):
-        for name in dirs + files:
-            path = Path(folder, name)
-            key = str(path.relative_to(root))
-            if path.is_symlink():
-                found[key] = ("link", os.readlink(path))
-            elif path.is_dir():
-                found[key] = ("dir", "")
-            else:
-                found[key] = ("file", path.read_bytes())
-    return found
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import shutil
 import zipfile
 from pathlib import Path
 
-import pytest
 from deltalake import DeltaTable
 
 from pulse.lake import read_bronze, read_manifest
@@ -85,18 +84,6 @@ def partitions(lake: Path) -> list[Path]:
 def payloads(partition: Path) -> list[dict]:
     table = read_bronze(partition).sort_by("record_index")
     return [json.loads(p) for p in table.column("payload").to_pylist()]
-
-
-@pytest.fixture
-def inbox(tmp_path) -> Path:
-    path = tmp_path / "inbox"
-    path.mkdir()
-    return path
-
-
-@pytest.fixture
-def lake(tmp_path) -> Path:
-    return tmp_path / "lake"
 
 
 # --- formats -------------------------------------------------------------------------------------------
