@@ -40,6 +40,15 @@ def unreachable_reason(exc: BaseException) -> str | None:
     return None
 
 
+def retrying_while_unreachable():
+    """A tenacity ``Retrying`` that tries a call again while nothing answers at its address
+    (:func:`unreachable_reason`), :data:`UNREACHABLE_TRIES` tries in all, then raises what the last raised."""
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
+
+    return Retrying(stop=stop_after_attempt(UNREACHABLE_TRIES), wait=wait_fixed(UNREACHABLE_PAUSE_SECONDS),
+                    retry=retry_if_exception(lambda exc: unreachable_reason(exc) is not None), reraise=True)
+
+
 class ApiAvailableSensor(BaseSensorOperator):
     """Waits until ``GET <connection>/<endpoint>`` answers 2xx. An answer in :attr:`NOT_YET` (not found,
     timed out, rate limited, a server error) or a connection that fails means "poke again later"; any
@@ -65,12 +74,7 @@ class ApiAvailableSensor(BaseSensorOperator):
 
     def _ask(self):
         """The health URL's answer; a refused connection or an unknown host is tried again, a few times."""
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
-
-        retrying = Retrying(stop=stop_after_attempt(UNREACHABLE_TRIES), wait=wait_fixed(UNREACHABLE_PAUSE_SECONDS),
-                            retry=retry_if_exception(lambda exc: unreachable_reason(exc) is not None),
-                            reraise=True)
-        return retrying(self._hook().run, self.endpoint,
+        return retrying_while_unreachable()(self._hook().run, self.endpoint,
                         extra_options={"check_response": False, "timeout": 30})
 
     def poke(self, context: Any) -> bool:

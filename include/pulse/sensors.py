@@ -25,16 +25,12 @@ class SpotifyTokenSensor(BaseSensorOperator):
         self.conn_id = conn_id
 
     def poke(self, context: Any) -> bool:
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
-
-        from pulse.api_sensor import UNREACHABLE_PAUSE_SECONDS, UNREACHABLE_TRIES, unreachable_reason
+        from pulse.api_sensor import UNREACHABLE_TRIES, retrying_while_unreachable, unreachable_reason
         from pulse.http_ingest import IngestError, RetryableAnswer
         from pulse.spotify_client import APP, SpotifyTokens, session_from_connection
 
         session, _, settings = session_from_connection(self.conn_id)
-        retrying = Retrying(stop=stop_after_attempt(UNREACHABLE_TRIES), wait=wait_fixed(UNREACHABLE_PAUSE_SECONDS),
-                            retry=retry_if_exception(lambda exc: unreachable_reason(exc) is not None),
-                            reraise=True)
+        retrying = retrying_while_unreachable()
         with session:
             try:
                 retrying(SpotifyTokens(session, settings).get, APP)
@@ -72,9 +68,8 @@ class YouTubeApiSensor(BaseSensorOperator):
 
     def poke(self, context: Any) -> bool:
         import requests
-        from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_fixed
 
-        from pulse.api_sensor import UNREACHABLE_PAUSE_SECONDS, UNREACHABLE_TRIES, unreachable_reason
+        from pulse.api_sensor import UNREACHABLE_TRIES, retrying_while_unreachable, unreachable_reason
         from pulse.youtube_ingest import (
             KEY_REASONS,
             QUOTA_REASONS,
@@ -85,9 +80,7 @@ class YouTubeApiSensor(BaseSensorOperator):
         )
 
         session, api_url, settings = session_from_connection(self.conn_id)
-        retrying = Retrying(stop=stop_after_attempt(UNREACHABLE_TRIES), wait=wait_fixed(UNREACHABLE_PAUSE_SECONDS),
-                            retry=retry_if_exception(lambda exc: unreachable_reason(exc) is not None),
-                            reraise=True)
+        retrying = retrying_while_unreachable()
         with session:
             try:
                 response = retrying(probe, session, api_url, settings)
