@@ -66,6 +66,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import reduce
 
@@ -919,9 +920,13 @@ def main(argv: list[str] | None = None) -> None:
         # A playlist crawled again is recomputed even when none of its items is new (it may have lost them all).
         extra = ({"playlist_tracks": crawls.select("playlist_id").distinct()}
                  if plan.incremental and not crawls.isEmpty() else {})
-        counts = {name: build_silver_dataset(spark, args, dataset, parts[name], kept[name], plan, rows_per_file,
-                                             extra.get(name))
-                  for name, dataset in SILVER_DATASETS.items()}
+        # Two datasets at a time: one's planning and small jobs overlap the other's tasks (plays first, the
+        # largest).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(build_silver_dataset, spark, args, dataset, parts[name], kept[name], plan,
+                                         rows_per_file, extra.get(name))
+                       for name, dataset in SILVER_DATASETS.items()}
+            counts = {name: futures[name].result() for name in SILVER_DATASETS}
     finally:
         tracks.unpersist()
         crawls.unpersist()
