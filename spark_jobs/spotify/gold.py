@@ -2,7 +2,8 @@
 
 ``main`` reads the silver datasets once (plays, and the Web API catalogue — tracks, artists, albums —
 when there is one: a run fed by exports alone has none), calls the pure functions below and writes one
-Parquet dataset per table to ``<lake>/gold/spotify/<table>/`` (overwrite). Every definition, formula
+Delta table per table to ``<lake>/gold/spotify/<table>/``: all of it on a rebuild, or, on an incremental run,
+one MERGE of the rows of the listeners that changed (:func:`changed_listeners`). Every definition, formula
 and grain is in ``docs/spotify_metrics.md``; the quality gate's view of these tables is
 ``pulse.sources.spotify_gold``.
 

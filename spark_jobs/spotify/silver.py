@@ -7,7 +7,8 @@ Bronze comes two ways, either or both of which may be absent (a missing dataset 
 log line): streaming-history exports a listener dropped (``history/listener=<l>/export=<id>/``, see
 ``pulse.spotify_exports``) and the Web API crawl (``recently_played/listener=<l>/run_date=<ds>/``,
 ``playlists``, ``playlist_items``, ``artists``, ``albums`` under ``run_date=<ds>/``, see
-``pulse.spotify_client``). Silver is rebuilt from all of it and overwrites, for every dataset of
+``pulse.spotify_client``). A daily run reads only the partitions committed since the last run and MERGEs
+what they change (see "Incremental runs" below); a rebuild reads all of it and overwrites, for every dataset of
 :data:`~spark_jobs.spotify.schemas.SILVER_DATASETS` (empty when nothing feeds it):
 
 - ``<lake>/silver/spotify/<dataset>/``: exactly the dataset's schema columns;
@@ -58,7 +59,16 @@ the first known in the order: full object first, then the newest ``run_date``. `
 each playlist's latest crawled snapshot: positions are the page's ``offset`` plus the item's place in
 the page; the name comes from ``playlists``.
 
-``--run-date`` is accepted like every job's but not used: silver is rebuilt from all of bronze.
+**Incremental runs** (:mod:`spark_jobs.spotify.incremental`). Each valid row (or catalogue object) read is
+appended, typed and normalised, to ``<lake>/silver/spotify/_copies/<dataset>/`` (crawled playlists to
+``_copies/playlist_crawls``); silver's rows of the groups the new copies touch are recomputed from all
+the copies of those groups and MERGEd (:class:`Keeping`): plays by listener, minute, artist and title (a
+play key's copies all share them; an export's ``_export_newest`` is kept on its copies, and the groups of
+every copy of a new API play's ``played_at`` are recomputed too), the catalogue by id, playlist tracks by
+playlist. A key a recomputed group no longer gives is deleted. ``--full-refresh true``, the first run, a
+replaced bronze partition, or a table written since by something else rebuild everything.
+
+``--run-date`` is recorded with the watermark; what a run reads is decided by bronze's log.
 """
 
 from __future__ import annotations
