@@ -125,6 +125,9 @@ class _Commits:
     data_changed: bool = False
     partitions: frozenset[str] = frozenset()
     """The ``run_date`` partitions files were added to or removed from."""
+    partition_values: frozenset[tuple[tuple[str, str], ...]] = frozenset()
+    """Every partition files were added to or removed from, as its sorted ``(column, value)`` pairs (a
+    table partitioned by more than ``run_date``: ``listener`` and ``export``)."""
     replaced: bool = False
     """Whether a commit removed data files (replaced rows)."""
     schema_changed: bool = False
@@ -135,6 +138,7 @@ class _Commits:
 def data_changes(spark: SparkSession, table: str, after: int, upto: int) -> _Commits:
     """What the commits after version ``after`` up to ``upto`` did to the table's data."""
     partitions: set[str] = set()
+    values: set[tuple[tuple[str, str], ...]] = set()
     data_changed = replaced = schema_changed = False
     for version in range(after + 1, upto + 1):
         actions = commit_actions(spark, table, version)
@@ -144,12 +148,15 @@ def data_changes(spark: SparkSession, table: str, after: int, upto: int) -> _Com
             kind, body = next(iter(action.items()))
             if kind in ("add", "remove") and body.get("dataChange", True):
                 data_changed = True
-                partition = (body.get("partitionValues") or {}).get("run_date")
+                partition_values = body.get("partitionValues") or {}
+                partition = partition_values.get("run_date")
                 partitions.update([partition] if partition else [])
+                values.add(tuple(sorted(partition_values.items())))
                 replaced = replaced or kind == "remove"
             elif kind == "metaData":
                 schema_changed = True
-    return _Commits(data_changed, frozenset(partitions), replaced, schema_changed)
+    return _Commits(data_changed, frozenset(partitions), replaced=replaced, schema_changed=schema_changed,
+                    partition_values=frozenset(values))
 
 
 @dataclass(frozen=True)

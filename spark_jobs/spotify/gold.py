@@ -2,7 +2,8 @@
 
 ``main`` reads the silver datasets once (plays, and the Web API catalogue — tracks, artists, albums —
 when there is one: a run fed by exports alone has none), calls the pure functions below and writes one
-Parquet dataset per table to ``<lake>/gold/spotify/<table>/`` (overwrite). Every definition, formula
+Delta table per table to ``<lake>/gold/spotify/<table>/``: all of it on a rebuild, or, on an incremental run,
+one MERGE of the rows of the listeners that changed (:func:`changed_listeners`). Every definition, formula
 and grain is in ``docs/spotify_metrics.md``; the quality gate's view of these tables is
 ``pulse.sources.spotify_gold``.
 
@@ -18,9 +19,10 @@ silver with duplicated plays writes the same rows.
 
 from __future__ import annotations
 
+import logging
 import sys
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_jobs.common.gold import (
@@ -31,13 +33,22 @@ from spark_jobs.common.gold import (
     iso_day_of_week,
     iso_year,
     ratio,
-    read_silver,
     week_start,
     write_gold,
 )
-from spark_jobs.common.job import parse_args, spark_session
+from spark_jobs.common.gold_changes import (
+    GoldPlan,
+    changed_rows,
+    ensure_change_feed,
+    gold_plan,
+    read_at,
+    record_gold_mark,
+)
+from spark_jobs.common.job import parse_args, path_exists, spark_session, write_json
 from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS
 from spark_jobs.spotify.settings import GoldSettings
+
+log = logging.getLogger("pulse.spotify.gold")
 
 MS_PER_MINUTE = 60_000.0
 STREAM_MS = 30_000  # a stream: at least 30 seconds played, as Spotify counts royalties (silver's is_stream)
@@ -562,24 +573,154 @@ def gold_tables(plays: DataFrame, tracks: DataFrame, artists: DataFrame, albums:
     return tables, [breakdown, events, played]
 
 
+# ---------------------------------------------------------------------------------------------------
+# Incremental runs: the listeners whose gold changed
+
+
+def catalogue_listeners(plays: DataFrame, tracks: DataFrame, changed_tracks: DataFrame, changed_artists: DataFrame,
+                        changed_albums: DataFrame) -> DataFrame:
+    """The listeners whose gold a change of the catalogue can change; one column ``listener``.
+
+    ``tracks``: the catalogue's tracks before and after the change; ``changed_*``: the old and new rows of
+    the catalogue keys that changed. A play reaches the catalogue through its track id, or its normalised
+    artist and track names (:func:`resolved_track_ids`), then the catalogue track's album and artist
+    ids and names, or the normalised artist name alone (artists and albums by name). So a listener is
+    touched when one of their plays names a changed track id or a changed artist name (of a changed
+    track, artist or album), or reaches a catalogue track that is one, or whose album or artist changed.
+    """
+    names = (changed_tracks.select(normalised("artist_name").alias("norm_artist"))
+             .unionByName(changed_artists.select(normalised("name").alias("norm_artist")))
+             .unionByName(changed_albums.select(normalised("artist_name").alias("norm_artist")))
+             .where(F.col("norm_artist").isNotNull()).distinct())
+    track_ids = changed_tracks.select("track_id").distinct()
+    catalogue = tracks.select("track_id", normalised("artist_name").alias("norm_artist"),
+                              normalised("name").alias("norm_track"), "album_id", "artist_id")
+    touched = (catalogue.join(track_ids, "track_id", how="left_semi")
+               .unionByName(catalogue.join(names, "norm_artist", how="left_semi"))
+               .unionByName(catalogue.join(changed_albums.select("album_id").distinct(), "album_id", how="left_semi"))
+               .unionByName(catalogue.join(changed_artists.select("artist_id").distinct(), "artist_id",
+                                           how="left_semi"))
+               .select("track_id", "norm_artist", "norm_track").distinct())
+    played = plays.select("listener", "track_id", normalised("artist_name").alias("norm_artist"),
+                          normalised("track_name").alias("norm_track"))
+    return (played.join(track_ids, "track_id", how="left_semi")
+            .unionByName(played.join(names, "norm_artist", how="left_semi"))
+            .unionByName(played.join(touched.select("track_id").distinct(), "track_id", how="left_semi"))
+            .unionByName(played.join(touched.select("norm_artist", "norm_track").distinct(),
+                                     ["norm_artist", "norm_track"], how="left_semi"))
+            .select("listener").distinct())
+
+
+GOLD_KEYS = {
+    "fact_track_breakdown": ("listener", "track_key"),
+    "agg_listener_artists": ("listener", "artist_key"),
+    "agg_listener_albums": ("listener", "album_key"),
+    "dim_date": ("date",),
+    "agg_listening_timeline": ("listener", "grain", "period"),
+    "agg_top_tracks": ("listener", "rank"),
+}
+CATALOGUE = ("tracks", "artists", "albums")
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def merge_listeners(spark: SparkSession, rows: DataFrame, uri: str, key: tuple[str, ...],
+                    listeners: list[str] | None) -> None:
+    """One MERGE making the gold table at ``uri`` hold ``rows`` for ``listeners`` (None: for every key):
+    rows inserted, updated where a column differs, and the listeners' other rows deleted."""
+    from delta.tables import DeltaTable
+
+    matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+    differs = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in rows.columns) + ")"
+    values = {f"`{c}`": f"s.`{c}`" for c in rows.columns}
+    gone = None if listeners is None else f"t.listener IN ({', '.join(_sql_text(v) for v in listeners)})"
+    (DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), matches)
+     .whenMatchedUpdate(condition=differs, set=values)
+     .whenNotMatchedInsert(values=values)
+     .whenNotMatchedBySourceDelete(condition=gone)
+     .execute())
+
+
+def changed_listeners(spark: SparkSession, plan: GoldPlan, uris: dict[str, str], silver: dict[str, DataFrame]
+                      ) -> tuple[list[str], int]:
+    """The listeners an incremental run recomputes: those of the plays silver inserted, updated or deleted
+    since the last gold run, and those a catalogue change touches (:func:`catalogue_listeners`, which scans
+    the plays' names and track ids: only when the catalogue changed). Returns them, and how many the
+    catalogue alone added."""
+    def feed(name: str) -> DataFrame | None:
+        if name not in plan.since:
+            return None
+        return changed_rows(spark, uris[name], plan.since[name], plan.silver_versions[name])
+
+    plays = feed("plays")
+    by_plays = {r["listener"] for r in plays.select("listener").distinct().collect()} if plays is not None else set()
+    feeds = {name: feed(name) for name in CATALOGUE}
+    if all(f is None for f in feeds.values()):
+        return sorted(by_plays), 0
+    changed = {name: (f if f is not None else silver[name]).select(*silver[name].columns)
+               .where(F.lit(f is not None)) for name, f in feeds.items()}
+    tracks = silver["tracks"]
+    if "tracks" in plan.since:
+        tracks = tracks.unionByName(read_at(spark, uris["tracks"], plan.since["tracks"]).select(*tracks.columns))
+    touched = catalogue_listeners(silver["plays"], tracks, changed["tracks"], changed["artists"], changed["albums"])
+    by_catalogue = {r["listener"] for r in touched.collect()}
+    return sorted(by_plays | by_catalogue), len(by_catalogue - by_plays)
+
+
 def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, "Spotify gold: silver plays and catalogue → listening analytics",
                       options=GoldSettings().options())
     settings = GoldSettings.from_options(args.extra)
     spark = spark_session(f"pulse-{args.source}-gold")
+    datasets = {d.name: d for d in (PLAYS, TRACKS, ARTISTS, ALBUMS)}
+    uris = {name: args.zone("silver", name) for name in datasets}
+    if not path_exists(spark, uris["plays"]):
+        raise FileNotFoundError(f"silver dataset {uris['plays']} does not exist: run the spotify silver job first")
+    # A run fed by exports alone may have no catalogue: it reads as empty, and is not in the plan.
+    present = {name: uri for name, uri in uris.items() if path_exists(spark, f"{uri}/_delta_log")}
+    gold_uris = {table: args.zone("gold", table) for table in GOLD_KEYS}
+    plan = gold_plan(spark, args.zone("gold"), present, gold_uris, args.full_refresh)
+    log.info("gold: %s", plan.describe())
+    silver = {name: (read_at(spark, present[name], plan.silver_versions[name]) if name in present
+                     else spark.createDataFrame([], d.schema)).select(*(F.col(f.name).cast(f.dataType)
+                                                                        for f in d.schema))
+              for name, d in datasets.items()}
+    counts: dict = {"mode": plan.mode, "reason": plan.reason, "silver_versions": plan.silver_versions}
 
-    plays = read_silver(spark, args, PLAYS)
-    tracks = read_silver(spark, args, TRACKS, required=False)
-    artists = read_silver(spark, args, ARTISTS, required=False)
-    albums = read_silver(spark, args, ALBUMS, required=False)
+    if plan.incremental:
+        listeners, by_catalogue = changed_listeners(spark, plan, uris, silver)
+        counts["slices"] = {"listeners": len(listeners), "listeners_by_catalogue": by_catalogue}
+        log.info("gold: recomputing %d listeners (%d of them for a catalogue change)", len(listeners), by_catalogue)
+        if listeners:
+            plays = silver["plays"].where(F.col("listener").isin(listeners))
+            tables, cached = gold_tables(plays, silver["tracks"], silver["artists"], silver["albums"], settings)
+            for table, frame in tables.items():
+                if table != "dim_date":
+                    merge_listeners(spark, frame, gold_uris[table], GOLD_KEYS[table], listeners)
+            for frame in cached:
+                frame.unpersist()
+            timeline = spark.read.format("delta").load(gold_uris["agg_listening_timeline"])
+            dates = dim_date_of_timeline(timeline)
+            merge_listeners(spark, dates.coalesce(1), gold_uris["dim_date"], GOLD_KEYS["dim_date"], None)
+    else:
+        tables, cached = gold_tables(silver["plays"], silver["tracks"], silver["artists"], silver["albums"], settings)
+        for table, frame in tables.items():
+            write_gold(frame, args, table, SMALL_TABLES)
+        for frame in cached:
+            frame.unpersist()
+    for uri in gold_uris.values():  # the warehouse load reads what each MERGE changed from it
+        ensure_change_feed(spark, uri)
+    record_gold_mark(spark, args.zone("gold"), plan, gold_uris, args.run_date)
+    write_json(spark, f"{args.zone('gold')}/_counts.json", counts)
 
-    tables, cached = gold_tables(plays, tracks, artists, albums, settings)
-    for table, frame in tables.items():
-        write_gold(frame, args, table, SMALL_TABLES)
-    for frame in cached:
-        frame.unpersist()
+
+def dim_date_of_timeline(timeline: DataFrame) -> DataFrame:
+    """:func:`dim_date` from the gold timeline: its day rows are every listener's dates with a play."""
+    return calendar(timeline.where(F.col("grain") == "day").select("date"))
 
 
 if __name__ == "__main__":
     main(sys.argv[1:])
-

@@ -7,7 +7,8 @@ Bronze comes two ways, either or both of which may be absent (a missing dataset 
 log line): streaming-history exports a listener dropped (``history/listener=<l>/export=<id>/``, see
 ``pulse.spotify_exports``) and the Web API crawl (``recently_played/listener=<l>/run_date=<ds>/``,
 ``playlists``, ``playlist_items``, ``artists``, ``albums`` under ``run_date=<ds>/``, see
-``pulse.spotify_client``). Silver is rebuilt from all of it and overwrites, for every dataset of
+``pulse.spotify_client``). A daily run reads only the partitions committed since the last run and MERGEs
+what they change (see "Incremental runs" below); a rebuild reads all of it and overwrites, for every dataset of
 :data:`~spark_jobs.spotify.schemas.SILVER_DATASETS` (empty when nothing feeds it):
 
 - ``<lake>/silver/spotify/<dataset>/``: exactly the dataset's schema columns;
@@ -58,29 +59,56 @@ the first known in the order: full object first, then the newest ``run_date``. `
 each playlist's latest crawled snapshot: positions are the page's ``offset`` plus the item's place in
 the page; the name comes from ``playlists``.
 
-``--run-date`` is accepted like every job's but not used: silver is rebuilt from all of bronze.
+**Incremental runs** (:mod:`spark_jobs.spotify.incremental`). Each valid row (or catalogue object) read is
+appended, typed and normalised, to ``<lake>/silver/spotify/_copies/<dataset>/`` (crawled playlists to
+``_copies/playlist_crawls``); silver's rows of the groups the new copies touch are recomputed from all
+the copies of those groups and MERGEd (:class:`Keeping`): plays by listener, minute, artist and title (a
+play key's copies all share them; an export's ``_export_newest`` is kept on its copies, and the groups of
+every copy of a new API play's ``played_at`` are recomputed too), the catalogue by id, playlist tracks by
+playlist. A key a recomputed group no longer gives is deleted. ``--full-refresh true``, the first run, a
+replaced bronze partition, or a table written since by something else rebuild everything.
+
+``--run-date`` is recorded with the watermark; what a run reads is decided by bronze's log.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import reduce
 
 import pyspark.sql.functions as F
-from pyspark.sql import Column, DataFrame, SparkSession, Window
+from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import types as T
 
-from spark_jobs.common.job import parse_args, path_exists, spark_session, write_json, zone_uri
+from spark_jobs.common.gold_changes import ensure_change_feed
+from spark_jobs.common.job import JobArgs, parse_args, spark_session, write_json, zone_uri
 from spark_jobs.common.silver import (
     BRONZE_SCHEMA,
     REASON,
+    REASON_KINDS,
     TypedPart,
-    build_dataset,
     conform,
+    count_aggregates,
     latest_versions,
-    read_bronze,
+    output_files,
+    quarantine_rows,
+    reason_counts,
+    silver_counts,
     trimmed,
     type_payloads,
+    valid_rows,
+)
+from spark_jobs.spotify.incremental import (
+    SilverPlan,
+    in_partitions,
+    merge_groups,
+    null_safe_semi,
+    record_marks,
+    silver_plan,
 )
 from spark_jobs.spotify.schemas import (
     ALBUM_PAYLOAD,
@@ -109,6 +137,8 @@ STREAM_MS = 30_000
 CLASSIC, EXTENDED_LEGACY, EXTENDED, API = "classic", "extended_legacy", "extended", "api_recently_played"
 LEGACY_MARKERS = ("username", "ip_addr_decrypted", "user_agent_decrypted")
 PLACEHOLDER_ARTIST, PLACEHOLDER_TRACK = "Unknown Artist", "Unknown Track"
+COPIES = "_copies"
+PLAYLIST_CRAWLS = "playlist_crawls"
 WITHHELD = "(payload withheld: it is not a JSON object and mentions a personal field)"
 
 _S, _DT = T.StringType(), T.DateType()
@@ -151,19 +181,6 @@ def with_provenance(bronze: DataFrame, dataset: str) -> DataFrame:
         column("export_id", "string", "export"), column("run_date", "date"),
         "page", "record_index", "request_url", "ingested_at", "payload",
     )
-
-
-def read_spotify_bronze(spark: SparkSession, lake_root: str, dataset: str) -> DataFrame:
-    """Every partition of one Spotify bronze dataset, in :data:`PROVENANCE` columns; no rows (and a log
-    line) when the dataset does not exist: that source has not delivered, which is not an error."""
-    uri = zone_uri(lake_root, "bronze", SOURCE, dataset)
-    schema = bronze_schema(dataset)
-    if path_exists(spark, f"{uri}/_delta_log"):
-        frame = read_bronze(spark, uri, schema)
-    else:
-        log.info("no Spotify bronze %s at %s: read as no rows (that source has not delivered yet)", dataset, uri)
-        frame = spark.createDataFrame([], schema)
-    return with_provenance(frame, dataset)
 
 
 def _json_text(column: Column | str, names: Sequence[str]) -> Column:
@@ -384,16 +401,22 @@ def merged_versions(rows: DataFrame, key: Sequence[str], order: Sequence[str]) -
     return merged.where(F.col("_version_rank") == 1).drop("_version_rank").select(*rows.columns)
 
 
+def with_export_newest(plays: DataFrame) -> DataFrame:
+    """Plays with ``_export_newest``: the latest ``ended_at`` of their export (null for the API's), what
+    orders two exports' copies of one play. An export is one bronze partition, so a run that reads it
+    reads all of it. Grain unchanged."""
+    newest = F.when(F.col("export_id").isNotNull(), F.max("ended_at").over(Window.partitionBy("export_id")))
+    return plays.withColumn("_export_newest", newest)
+
+
 def silver_plays(keyed: DataFrame) -> DataFrame:
     """One row per ``play_key``: an export's copy before the API's, the newest export's (greatest
-    latest ``ended_at``, then export id) before older ones', the rest filling what it lacks.
+    latest ``ended_at``, then export id) before older ones', the rest filling what it lacks
+    (``_export_newest`` is computed here unless the rows carry it).
 
     Grain: one row per ``play_key``; exactly the PLAYS columns."""
-    newest = F.when(F.col("export_id").isNotNull(), F.max("ended_at").over(Window.partitionBy("export_id")))
-    ranked = keyed.withColumns({
-        "_from_export": F.col("export_id").isNotNull().cast("int"),
-        "_export_newest": newest,
-    })
+    ranked = keyed if "_export_newest" in keyed.columns else with_export_newest(keyed)
+    ranked = ranked.withColumn("_from_export", F.col("export_id").isNotNull().cast("int"))
     order = ("_from_export", "_export_newest", "export_id", "run_date", "record_index")
     return conform(merged_versions(ranked, PLAYS.key, order), PLAYS.schema)
 
@@ -604,20 +627,31 @@ def playlist_item_fields(items: DataFrame) -> DataFrame:
     ).alias("_flat"))
 
 
+def crawled_playlists(playlists: DataFrame) -> DataFrame:
+    """Bronze playlist objects as ``playlist_id, name, run_date, record_index`` (blank as null; rows
+    without an id left out). Read leniently: a playlist object is only a name here.
+
+    Grain: one row per playlist object crawled."""
+    playlist = _json_text("payload", ("id", "name"))
+    crawled = playlists.select(F.nullif(trimmed(playlist.getField("id")), F.lit("")).alias("playlist_id"),
+                               F.nullif(trimmed(playlist.getField("name")), F.lit("")).alias("name"),
+                               F.col("run_date"), F.col("record_index"))
+    return crawled.where(F.col("playlist_id").isNotNull())
+
+
+def names_of_crawls(crawled: DataFrame) -> DataFrame:
+    """:func:`playlist_names` of :func:`crawled_playlists` rows."""
+    newest = Window.partitionBy("playlist_id").orderBy(F.col("run_date").desc(), F.col("record_index").desc())
+    return crawled.select("playlist_id", F.first("name", ignorenulls=True).over(
+        newest.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)).alias("playlist_name"), "run_date")
+
+
 def playlist_names(playlists: DataFrame) -> DataFrame:
     """Each playlist crawled: its id, name and every ``run_date`` it was crawled on (the name as its
     newest crawl gives it). Read leniently: a playlist object is only a name here.
 
     Grain: one row per playlist and run date; columns ``playlist_id, playlist_name, run_date``."""
-    playlist = _json_text("payload", ("id", "name"))
-    crawled = playlists.select(F.col("run_date"), F.col("record_index"),
-                               F.nullif(trimmed(playlist.getField("id")), F.lit("")).alias("playlist_id"),
-                               F.nullif(trimmed(playlist.getField("name")), F.lit("")).alias("name"))
-    newest = Window.partitionBy("playlist_id").orderBy(F.col("run_date").desc(), F.col("record_index").desc())
-    return (crawled.where(F.col("playlist_id").isNotNull())
-            .select("playlist_id", F.first("name", ignorenulls=True).over(
-                newest.rowsBetween(Window.unboundedPreceding, Window.unboundedFollowing)).alias("playlist_name"),
-                "run_date"))
+    return names_of_crawls(crawled_playlists(playlists))
 
 
 def silver_playlist_tracks(valid: DataFrame, names: DataFrame) -> DataFrame:
@@ -638,10 +672,6 @@ def silver_playlist_tracks(valid: DataFrame, names: DataFrame) -> DataFrame:
 # The job
 
 
-Plan = tuple[list[TypedPart], Callable[[DataFrame], DataFrame]]
-"""A silver dataset's typed parts, and how the union of their normalised valid rows becomes silver."""
-
-
 def play_parts(bronze: dict[str, DataFrame]) -> list[TypedPart]:
     """The typed parts of plays: classic export rows, extended (and legacy) export rows, the API's plays.
     An export row's payload is kept only when quarantined, without its personal fields."""
@@ -656,31 +686,215 @@ def play_parts(bronze: dict[str, DataFrame]) -> list[TypedPart]:
     ]
 
 
-def _keyed_silver_plays(normalised: DataFrame) -> DataFrame:
-    return silver_plays(with_play_keys(normalised))
+def play_copies(normalised: DataFrame) -> DataFrame:
+    """Normalised plays as the copies table keeps them: with ``_export_newest`` (:func:`with_export_newest`)
+    and ``_group``, the JSON of ``[listener, minute, artist, title]`` (:func:`play_identity`): every copy of
+    a play has its key's group. Grain unchanged."""
+    return with_export_newest(normalised).withColumn("_group", play_group(normalised))
+
+
+def play_group(plays: DataFrame) -> Column:
+    """The group of a play (a copy, or a silver row: the same for every copy of one key)."""
+    minute, who, what = play_identity(plays)
+    return F.to_json(F.array(F.col("listener"), minute, who, what))
+
+
+def silver_plays_of_copies(copies: DataFrame) -> DataFrame:
+    """Silver plays of play copies (every copy of each group it holds): the API's re-deliveries of one
+    ``played_at`` dropped (the newest run's kept), keys, and one row per key (:func:`silver_plays`)."""
+    api = F.col("export_id").isNull()
+    deduplicated = copies.where(~api).unionByName(
+        latest_versions(copies.where(api), ("listener", "ended_at"), PLAY_ORDER_COLUMNS))
+    return silver_plays(with_play_keys(deduplicated))
 
 
 def _as_given(valid: DataFrame) -> DataFrame:
     return valid
 
 
-def silver_plans(bronze: dict[str, DataFrame], tracks: DataFrame, albums: DataFrame, names: DataFrame
-                 ) -> dict[str, Plan]:
-    """How each silver dataset is built from bronze (``tracks``: :func:`track_objects`; ``albums``:
-    :func:`album_objects`; ``names``: :func:`playlist_names`)."""
+PLAYLIST_ITEM_COLUMNS = ("playlist_id", "position", "added_at", "added_by", "is_local", "track_id", "item_type",
+                         "run_date", "record_index")
+
+
+def playlist_item_copies(valid: DataFrame) -> DataFrame:
+    return valid.select(*PLAYLIST_ITEM_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Keeping:
+    """How a silver dataset is kept from its copies: ``copies`` makes copies of normalised valid rows;
+    ``group`` names the copies' group columns (a group's silver rows depend on its copies alone);
+    ``finish`` makes the silver rows of copies holding whole groups; ``grouped`` gives silver rows their
+    group columns, when a recomputed group can lose keys (which are then deleted)."""
+
+    copies: Callable[[DataFrame], DataFrame]
+    group: tuple[str, ...]
+    finish: Callable[[DataFrame], DataFrame]
+    grouped: Callable[[DataFrame], DataFrame] | None = None
+
+
+def _with_group(plays: DataFrame) -> DataFrame:
+    return plays.withColumn("_group", play_group(plays))
+
+
+def keepings(spark: SparkSession, names_uri: str) -> dict[str, Keeping]:
+    """Each silver dataset's :class:`Keeping` (``names_uri``: the copies of crawled playlists)."""
+    def playlists(items: DataFrame) -> DataFrame:
+        crawled = spark.read.format("delta").load(names_uri)
+        ids = items.select("playlist_id").distinct()
+        return silver_playlist_tracks(items, names_of_crawls(crawled.join(ids, "playlist_id", how="left_semi")))
+
+    catalogue = {d.name: Keeping(lambda rows: rows, d.key, silver_catalogue(d)) for d in (TRACKS, ARTISTS, ALBUMS)}
+    return {
+        "plays": Keeping(play_copies, ("_group",), silver_plays_of_copies, _with_group),
+        **catalogue,
+        "playlist_tracks": Keeping(playlist_item_copies, ("playlist_id",), playlists, lambda rows: rows),
+    }
+
+
+def silver_parts(bronze: dict[str, DataFrame], tracks: DataFrame, albums: DataFrame) -> dict[str, list[TypedPart]]:
+    """Each silver dataset's typed parts (``tracks``: :func:`track_objects`; ``albums``: :func:`album_objects`)."""
     artists = artist_objects(bronze["artists"], tracks, albums)
     items = playlist_item_fields(bronze["playlist_items"])
     return {
-        "plays": (play_parts(bronze), _keyed_silver_plays),
-        "tracks": ([TypedPart(type_payloads(track_fields(tracks), TRACK_PAYLOAD, "_flat"), normalise_tracks)],
-                   silver_catalogue(TRACKS)),
-        "artists": ([TypedPart(type_payloads(artist_fields(artists), ARTIST_PAYLOAD, "_flat"), normalise_artists)],
-                    silver_catalogue(ARTISTS)),
-        "albums": ([TypedPart(type_payloads(album_fields(albums), ALBUM_PAYLOAD, "_flat"), normalise_albums)],
-                   silver_catalogue(ALBUMS)),
-        "playlist_tracks": ([TypedPart(type_payloads(items, PLAYLIST_ITEM_PAYLOAD, "_flat"), _as_given)],
-                            lambda valid: silver_playlist_tracks(valid, names)),
+        "plays": play_parts(bronze),
+        "tracks": [TypedPart(type_payloads(track_fields(tracks), TRACK_PAYLOAD, "_flat"), normalise_tracks)],
+        "artists": [TypedPart(type_payloads(artist_fields(artists), ARTIST_PAYLOAD, "_flat"), normalise_artists)],
+        "albums": [TypedPart(type_payloads(album_fields(albums), ALBUM_PAYLOAD, "_flat"), normalise_albums)],
+        "playlist_tracks": [TypedPart(type_payloads(items, PLAYLIST_ITEM_PAYLOAD, "_flat"), _as_given)],
     }
+
+
+def recomputed_groups(copies: DataFrame, new: DataFrame, keeping: Keeping) -> tuple[DataFrame, DataFrame]:
+    """The groups an incremental run recomputes (those of its new copies), and the copies it recomputes
+    them from. For plays, the API's re-deliveries of a ``played_at`` are one play whatever group their
+    names give it: the groups of every copy of a new API play's moment are recomputed too, from all copies
+    of the moments of their API copies."""
+    groups = new.select(*keeping.group)
+    if keeping.group != ("_group",):
+        groups = groups.distinct()
+        return groups, null_safe_semi(copies, groups, keeping.group)
+    api = F.col("export_id").isNull()
+    moments = ["listener", "ended_at"]
+    api_copies = copies.where(api)
+    groups = groups.unionByName(api_copies.join(new.where(api).select(*moments), moments, how="left_semi")
+                                .select("_group")).distinct()
+    pool = null_safe_semi(copies, groups, keeping.group)
+    same_moment = api_copies.join(pool.where(api).select(*moments).distinct(), moments, how="left_semi")
+    identity = ["listener", "export_id", "run_date", "record_index"]
+    return groups, pool.unionByName(same_moment).dropDuplicates(identity)
+
+
+def _replace(frame: DataFrame, uri: str, files: int) -> None:
+    frame.coalesce(files).write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(uri)
+
+
+def build_silver_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, parts: Sequence[TypedPart],
+                         keeping: Keeping, plan: SilverPlan, rows_per_file: int,
+                         extra_groups: DataFrame | None = None) -> dict:
+    """Count, quarantine and write one silver dataset and its copies from its typed parts; return its counts.
+
+    A rebuild replaces the quarantine, the copies and silver (made of the copies); an incremental run
+    appends the new rows' copies and rejected rows, and MERGEs the silver rows of the groups the new copies
+    (and ``extra_groups``) touch, recomputed from every copy of those groups."""
+    started = time.perf_counter()
+    silver_uri = args.zone("silver", dataset.name)
+    quarantine_uri = args.zone("silver", f"_quarantine/{dataset.name}")
+    copies_uri = args.zone("silver", f"{COPIES}/{dataset.name}")
+    typed = [p.typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
+             for p in parts]
+    try:
+        checks = reduce(DataFrame.unionByName, [t.select(REASON, REASON_KINDS) for t in typed])
+        totals = {name: int(value) for name, value in checks.agg(*count_aggregates()).first().asDict().items()}
+        reasons = ({row["kind"]: int(row["rows"]) for row in reason_counts(checks).collect()}
+                   if totals["quarantined_rows"] else {})
+        quarantined = (reduce(DataFrame.unionByName,
+                              [quarantine_rows(t.withColumn("run_id", F.lit(args.run_id)), dataset.name,
+                                               QUARANTINE_SCHEMA) for t in typed])
+                       if totals["quarantined_rows"] else spark.createDataFrame([], QUARANTINE_SCHEMA))
+        normalised = reduce(DataFrame.unionByName,
+                            [p.normalise(valid_rows(t)) for p, t in zip(parts, typed, strict=True)])
+        files = output_files(totals["valid_rows"], rows_per_file)
+        if plan.incremental:
+            if totals["quarantined_rows"]:
+                quarantined.coalesce(1).write.format("delta").mode("append").save(quarantine_uri)
+            written = {"inserted": 0, "updated": 0, "deleted": 0}
+            new = keeping.copies(normalised).cache()
+            try:
+                if totals["valid_rows"]:
+                    new.coalesce(files).write.format("delta").mode("append").save(copies_uri)
+                if totals["valid_rows"] or extra_groups is not None:
+                    copies = spark.read.format("delta").load(copies_uri)
+                    groups, pool = recomputed_groups(copies, new, keeping)
+                    if extra_groups is not None:
+                        groups = groups.unionByName(extra_groups).distinct()
+                        pool = pool.unionByName(null_safe_semi(copies, extra_groups, keeping.group)).distinct()
+                    written = _merge_groups(spark, keeping, dataset, groups.cache(), pool, silver_uri)
+            finally:
+                new.unpersist()
+            silver_rows = spark.read.format("delta").load(silver_uri).count()
+        else:
+            _replace(quarantined, quarantine_uri, output_files(totals["quarantined_rows"], rows_per_file))
+            _replace(keeping.copies(normalised), copies_uri, files)
+            kept = Observation(f"{dataset.name}_silver")
+            silver = keeping.finish(spark.read.format("delta").load(copies_uri))
+            _replace(silver.observe(kept, F.count(F.lit(1)).alias("rows")), silver_uri, files)
+            silver_rows = int(kept.get["rows"])
+            written = None
+        counts = silver_counts(totals, reasons, silver_rows, written)
+        if plan.incremental:
+            counts.update(mode=plan.mode, deleted=written["deleted"])
+    finally:
+        for frame in typed:
+            frame.unpersist()
+    log.info("silver %s: %s; %d bronze rows = %d valid + %d quarantined; %d inserted, %d updated; silver holds "
+             "%d rows; reasons %s (%.1fs)", dataset.name, plan.mode, counts["bronze_rows"], counts["valid_rows"],
+             counts["quarantined_rows"], counts["inserted"], counts["updated"], counts["silver_rows"],
+             counts["reasons"] or "none", time.perf_counter() - started)
+    return counts
+
+
+def _merge_groups(spark: SparkSession, keeping: Keeping, dataset: SilverDataset, groups: DataFrame, pool: DataFrame,
+                  silver_uri: str) -> dict:
+    """MERGE the recomputed silver rows of ``groups`` (from the copies ``pool``) into silver, deleting the
+    keys of those groups that no copy gives any more."""
+    try:
+        rows = keeping.finish(pool)
+        gone = None
+        if keeping.grouped is not None:
+            rows = null_safe_semi(keeping.grouped(rows), groups, keeping.group).select(*dataset.columns).cache()
+            current = null_safe_semi(keeping.grouped(spark.read.format("delta").load(silver_uri)), groups,
+                                     keeping.group)
+            gone = current.join(rows.select(*dataset.key), list(dataset.key), how="left_anti")
+        result = merge_groups(spark, rows, gone, silver_uri, dataset.key)
+        rows.unpersist()
+        return result
+    finally:
+        groups.unpersist()
+
+
+def read_changed_bronze(spark: SparkSession, plan: SilverPlan, dataset: str) -> DataFrame:
+    """What this run reads of one Spotify bronze dataset, in :data:`PROVENANCE` columns: at the pinned
+    version, all of it (a rebuild) or the partitions committed since the last run; no rows (and a log
+    line) when the dataset does not exist: that source has not delivered, which is not an error."""
+    read = plan.reads[dataset]
+    schema = bronze_schema(dataset)
+    if read.version is None:
+        log.info("no Spotify bronze %s at %s: read as no rows (that source has not delivered yet)", dataset,
+                 read.table)
+        return with_provenance(spark.createDataFrame([], schema), dataset)
+    frame = spark.read.format("delta").option("versionAsOf", read.version).load(read.table)
+    frame = frame.select(*(F.col(f.name).cast(f.dataType).alias(f.name) for f in schema))
+    if plan.incremental:
+        frame = in_partitions(frame, read.partitions)
+    return with_provenance(frame, dataset)
+
+
+def written_tables(args: JobArgs) -> dict[str, str]:
+    """Every table the job writes, by its path under the silver zone."""
+    names = [*SILVER_DATASETS, *(f"_quarantine/{n}" for n in SILVER_DATASETS),
+             *(f"{COPIES}/{n}" for n in [*SILVER_DATASETS, PLAYLIST_CRAWLS])]
+    return {name: args.zone("silver", name) for name in names}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -692,23 +906,47 @@ def main(argv: list[str] | None = None) -> None:
                          "pass --source spotify")
     spark = spark_session(f"pulse-{args.source}-silver")
     rows_per_file = int(args.extra["rows-per-file"])
-    bronze = {name: read_spotify_bronze(spark, args.lake_root, name) for name in BRONZE_PARTITIONS}
+    silver_zone = zone_uri(args.lake_root, "silver", SOURCE)
+    written = written_tables(args)
+    plan = silver_plan(spark, silver_zone, {name: zone_uri(args.lake_root, "bronze", SOURCE, name)
+                                            for name in BRONZE_PARTITIONS},
+                       written, {name: d.columns for name, d in SILVER_DATASETS.items()}, args.full_refresh)
+    log.info("silver: %s", plan.describe())
+    bronze = {name: read_changed_bronze(spark, plan, name) for name in BRONZE_PARTITIONS}
 
     # Track objects feed tracks, albums and artists: extracted once.
     tracks = track_objects(bronze["playlist_items"], bronze["recently_played"], bronze["albums"]).cache()
     albums = album_objects(bronze["albums"], tracks)
-    names = playlist_names(bronze["playlists"]).cache()
+    crawls_uri = written[f"{COPIES}/{PLAYLIST_CRAWLS}"]
+    crawls = crawled_playlists(bronze["playlists"]).cache()
     try:
-        plans = silver_plans(bronze, tracks, albums, names)
-        missing = set(SILVER_DATASETS) - set(plans)
-        if missing:
-            raise RuntimeError(f"spark_jobs/spotify/silver.py has no plan for the silver datasets {sorted(missing)}")
-        counts = {name: build_dataset(spark, args, dataset, *plans[name], rows_per_file, QUARANTINE_SCHEMA)
-                  for name, dataset in SILVER_DATASETS.items()}
+        if plan.incremental:
+            if not crawls.isEmpty():
+                crawls.coalesce(1).write.format("delta").mode("append").save(crawls_uri)
+        else:
+            _replace(crawls, crawls_uri, 1)
+        parts = silver_parts(bronze, tracks, albums)
+        kept = keepings(spark, crawls_uri)
+        # A playlist crawled again is recomputed even when none of its items is new (it may have lost them all).
+        extra = ({"playlist_tracks": crawls.select("playlist_id").distinct()}
+                 if plan.incremental and not crawls.isEmpty() else {})
+        # Two datasets at a time: one's planning and small jobs overlap the other's tasks (plays first, the
+        # largest).
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            futures = {name: pool.submit(build_silver_dataset, spark, args, dataset, parts[name], kept[name], plan,
+                                         rows_per_file, extra.get(name))
+                       for name, dataset in SILVER_DATASETS.items()}
+            counts = {name: futures[name].result() for name in SILVER_DATASETS}
     finally:
         tracks.unpersist()
-        names.unpersist()
-    write_json(spark, f"{zone_uri(args.lake_root, 'silver', SOURCE)}/_counts.json", counts)
+        crawls.unpersist()
+    for name in SILVER_DATASETS:  # gold reads what each MERGE changed from it
+        ensure_change_feed(spark, args.zone("silver", name))
+    record_marks(spark, silver_zone, plan, written, args.run_id, args.run_date)
+    for name, read in plan.reads.items():
+        log.info("silver: bronze %s read at version %s (%s)", name, read.version,
+                 f"{len(read.partitions)} partitions" if plan.incremental else "all")
+    write_json(spark, f"{silver_zone}/_counts.json", counts)
 
 
 if __name__ == "__main__":
