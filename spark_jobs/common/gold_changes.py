@@ -6,7 +6,9 @@ silver and gold versions that run left.
   previous image, between the silver version the last gold run read and the one this run pins.
 - **The watermark**: ``<lake>/gold/<source>/_watermarks``, a Delta table with one row per gold run: the
   silver version of each dataset it read, the gold version of each table it left, its mode and run id.
-- **When gold rebuilds instead** (:attr:`GoldPlan.reason`): no watermark; ``--full-refresh``; a gold table
+- **When gold rebuilds instead** (:attr:`GoldPlan.reason`): no watermark; ``--full-refresh``; the job's
+  settings (thresholds, weights: ``GoldSettings``) differ from those the last run recorded, since every
+  row gold holds was computed with them; a gold table
   is missing or was written since by something else (a rollback's RESTORE, a hand edit); or a silver
   dataset was rebuilt (a commit since the watermark that is not a MERGE: silver's own rebuild rewrites the
   whole table, so slices would be all of it anyway).
@@ -30,6 +32,7 @@ WATERMARK_SCHEMA = T.StructType([
     T.StructField("mode", T.StringType()),
     T.StructField("run_date", T.DateType()),
     T.StructField("recorded_at", T.TimestampType()),
+    T.StructField("settings", T.MapType(T.StringType(), T.StringType())),
 ])
 CHANGE_TYPE, COMMIT_VERSION = "_change_type", "_commit_version"
 NEW_IMAGES = ("insert", "update_postimage")
@@ -44,6 +47,7 @@ class GoldPlan(RunMode):
     silver_versions: dict[str, int]
     since: dict[str, int] = field(default_factory=dict)
     reason: str | None = None
+    settings: dict[str, str] = field(default_factory=dict)
 
 
     def describe(self) -> str:
@@ -74,9 +78,21 @@ def _operations(spark: SparkSession, table: str, after: int, upto: int) -> list[
     return operations
 
 
+def settings_changes(recorded: dict[str, str] | None, current: dict[str, str]) -> str | None:
+    """What differs between the settings the last gold run recorded and this run's, as ``name a → b``
+    (None when they are the same); a watermark from before settings were recorded differs."""
+    if recorded is None:
+        return "the last gold run recorded no settings"
+    changed = [f"{name} {recorded.get(name, '(unset)')} → {current.get(name, '(unset)')}"
+               for name in sorted({*recorded, *current}) if recorded.get(name) != current.get(name)]
+    return ", ".join(changed) or None
+
+
 def gold_plan(spark: SparkSession, gold_zone: str, silver: dict[str, str], gold: dict[str, str],
-              full_refresh: bool = False) -> GoldPlan:
-    """The plan of this gold run: ``silver`` and ``gold`` map dataset and table names to their URIs."""
+              full_refresh: bool = False, settings: dict[str, str] | None = None) -> GoldPlan:
+    """The plan of this gold run: ``silver`` and ``gold`` map dataset and table names to their URIs;
+    ``settings`` are the job's settings as strings (``GoldSettings.options()``), recorded with the run."""
+    settings = dict(settings or {})
     versions = {}
     for name, uri in silver.items():
         found = commit_versions(spark, uri)
@@ -85,7 +101,7 @@ def gold_plan(spark: SparkSession, gold_zone: str, silver: dict[str, str], gold:
         versions[name] = found[-1]
 
     def rebuild(reason: str) -> GoldPlan:
-        return GoldPlan(versions, {}, reason)
+        return GoldPlan(versions, {}, reason, settings)
 
     if full_refresh:
         return rebuild("--full-refresh")
@@ -93,6 +109,9 @@ def gold_plan(spark: SparkSession, gold_zone: str, silver: dict[str, str], gold:
     if mark is None:
         return rebuild("no gold run recorded yet")
     since, left = dict(mark["silver_versions"]), dict(mark["gold_versions"])
+    recorded = mark.asDict().get("settings")
+    if changed := settings_changes(dict(recorded) if recorded is not None else None, settings):
+        return rebuild(f"gold settings changed since the last gold run ({changed})")
     for table, uri in gold.items():
         current = commit_versions(spark, uri)
         if table not in left or not current:
@@ -110,7 +129,7 @@ def gold_plan(spark: SparkSession, gold_zone: str, silver: dict[str, str], gold:
             return rebuild(f"silver {name} was rebuilt since the last gold run ({', '.join(sorted(set(operations)))})")
         if operations and not has_change_feed(spark, uri):
             return rebuild(f"silver {name} has no change data feed ({CHANGE_FEED_PROPERTY})")
-    return GoldPlan(versions, since)
+    return GoldPlan(versions, since, settings=settings)
 
 
 def has_change_feed(spark: SparkSession, uri: str) -> bool:
@@ -169,9 +188,10 @@ def read_at(spark: SparkSession, uri: str, version: int) -> DataFrame:
 def record_gold_mark(spark: SparkSession, gold_zone: str, plan: GoldPlan, gold: dict[str, str], run_date: date) -> None:
     """Append this run's watermark, after every gold table is written."""
     left = {table: commit_versions(spark, uri)[-1] for table, uri in gold.items()}
-    row = (plan.silver_versions, left, plan.mode, run_date, datetime.now(UTC).replace(tzinfo=None))
+    row = (plan.silver_versions, left, plan.mode, run_date, datetime.now(UTC).replace(tzinfo=None), plan.settings)
+    # mergeSchema: a watermark table written before settings were recorded gains the column
     (spark.createDataFrame([row], WATERMARK_SCHEMA).coalesce(1).write.format("delta").mode("append")
-     .save(f"{gold_zone.rstrip('/')}/{WATERMARKS}"))
+     .option("mergeSchema", "true").save(f"{gold_zone.rstrip('/')}/{WATERMARKS}"))
 
 
 def merge_rows(spark: SparkSession, rows: DataFrame, uri: str, key: list[str] | tuple[str, ...]) -> None:

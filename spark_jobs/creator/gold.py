@@ -395,7 +395,8 @@ def main(argv: list[str] | None = None) -> None:
     datasets = {d.name: d for d in (DEMOGRAPHICS, COMPETITORS, CONTENT, ENGAGEMENT)}
     silver_uris = {name: args.zone("silver", name) for name in datasets}
     gold_uris = {table: args.zone("gold", table) for table in GOLD_TABLES}
-    plan = gold_plan(spark, args.zone("gold"), silver_uris, gold_uris, args.full_refresh)
+    plan = gold_plan(spark, args.zone("gold"), silver_uris, gold_uris, args.full_refresh,
+                     settings.options())
     log.info("gold: %s", plan.describe())
     silver = {name: read_at(spark, silver_uris[name], plan.silver_versions[name])
               .select(*(F.col(f.name).cast(f.dataType) for f in d.schema)) for name, d in datasets.items()}

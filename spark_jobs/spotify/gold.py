@@ -682,7 +682,8 @@ def main(argv: list[str] | None = None) -> None:
     # A run fed by exports alone may have no catalogue: it reads as empty, and is not in the plan.
     present = {name: uri for name, uri in uris.items() if path_exists(spark, f"{uri}/_delta_log")}
     gold_uris = {table: args.zone("gold", table) for table in GOLD_KEYS}
-    plan = gold_plan(spark, args.zone("gold"), present, gold_uris, args.full_refresh)
+    plan = gold_plan(spark, args.zone("gold"), present, gold_uris, args.full_refresh,
+                     settings.options())
     log.info("gold: %s", plan.describe())
     silver = {name: (read_at(spark, present[name], plan.silver_versions[name]) if name in present
                      else spark.createDataFrame([], d.schema)).select(*(F.col(f.name).cast(f.dataType)

@@ -23,9 +23,11 @@ from deltalake import DeltaTable
 
 from pulse.config import REPO_ROOT, spark_conf, spark_jars
 from spark_jobs.common import incremental
+from spark_jobs.common.gold_changes import settings_changes
 from spark_jobs.common.silver import latest_versions, merge_latest
-from spark_jobs.creator import silver
+from spark_jobs.creator import gold, silver
 from spark_jobs.creator.schemas import QUARANTINE_SCHEMA, SILVER_DATASETS
+from spark_jobs.creator.settings import GoldSettings
 from tests.builders.creator import gold_rows, run_gold
 from tests.processes import start
 from tests.spark_tuning import SHORT_JOB
@@ -217,6 +219,17 @@ def test_gold_rebuilds_after_its_tables_were_restored_and_merges_otherwise(spark
     run_gold(lake)
     assert json.loads(gold_counts.read_text())["reason"] == (
         "gold table fact_content was written since the last gold run (a rollback, a hand edit)")
+    # Every gold row was computed with the settings: a changed threshold cannot merge onto them.
+    gold.main(["--lake-root", str(lake), "--run-date", "2026-11-20", "--source", "creator",
+               *GoldSettings(viral_reach=50_000).job_args()])
+    assert json.loads(gold_counts.read_text())["reason"] == (
+        "gold settings changed since the last gold run (viral-reach 100000 → 50000)")
+
+
+def test_settings_changes_name_each_changed_setting_and_treat_unrecorded_settings_as_changed():
+    assert settings_changes({"a": "1", "b": "x"}, {"a": "1", "b": "x"}) is None
+    assert settings_changes({"a": "1", "b": "x"}, {"a": "2", "b": "x", "c": "3"}) == "a 1 → 2, c (unset) → 3"
+    assert settings_changes(None, {"a": "1"}) == "the last gold run recorded no settings"
 
 
 def test_quarantined_rows_are_appended_once_with_the_run_that_quarantined_them(spark, tmp_path, monkeypatch,
