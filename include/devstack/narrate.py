@@ -64,6 +64,10 @@ def headline(task_id: str, value: Any, job_counts: Mapping[str, Any] | None = No
         if job_counts["mode"] != "incremental":
             return f"full rebuild ({job_counts.get('reason')})"
         slices = job_counts.get("slices", {})
+        if "listeners" in slices:  # Spotify: a slice is a listener
+            return (f"incremental: {_count(slices['listeners'])} listener{'s' if slices['listeners'] != 1 else ''}"
+                    f" recomputed ({_count(slices.get('listeners_by_catalogue', 0))} for a catalogue change)"
+                    " and merged")
         dates = slices.get("dates", [])
         return (f"incremental: {_count(slices.get('fact_content', 0))} posts and "
                 f"{_count(slices.get('fact_engagement', 0))} creator-days (slices) of {len(dates)} "

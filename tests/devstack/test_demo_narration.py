@@ -154,6 +154,8 @@ def test_headlines_say_what_each_kind_of_pulse_task_returned():
                                                                                                  "2026-11-21"]}}
     assert headline("gold", None, gold) == \
         "incremental: 120 posts and 3,400 creator-days (slices) of 2 dates merged; the small tables recomputed"
+    spotify = {"mode": "incremental", "slices": {"listeners": 2, "listeners_by_catalogue": 1}}
+    assert headline("gold", None, spotify) == "incremental: 2 listeners recomputed (1 for a catalogue change) and merged"
     assert headline("gold", None, {"mode": "full", "reason": "--full-refresh"}) == "full rebuild (--full-refresh)"
     assert headline("publish_gold", None) == ""
 
