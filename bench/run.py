@@ -274,7 +274,7 @@ def run_scale(report: Report, scale: str, creators: int, days: int, pg: dict, wo
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.run")
-    parser.add_argument("--scales", default="demo,large")
+    parser.add_argument("--scales", default="demo,large", help="the scales of the stage rows; '' for none")
     parser.add_argument("--creators", type=int, default=1000)
     parser.add_argument("--days", type=int, default=DAYS)
     parser.add_argument("--large-factor", type=int, default=100)
@@ -290,7 +290,7 @@ def main(argv: list[str] | None = None) -> None:
     pg = start_postgres(work / "pgdata")
     try:
         bench_parse(report, work)
-        for scale in args.scales.split(","):
+        for scale in filter(None, args.scales.split(",")):
             creators = args.creators * (args.large_factor if scale == "large" else 1)
             run_scale(report, scale, creators, args.days, pg, work)
         for scale in filter(None, args.incremental.split(",")):
