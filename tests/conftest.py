@@ -62,10 +62,8 @@ def spark():
     from spark_jobs.common.job import spark_session
     from tests.spark_tuning import TINY_DATA
 
-    # How the jobs run under spark-submit, with two of everything for a two-core test machine.
+    # How the jobs run under spark-submit, with the suite's tiny-data settings below (one partition each).
     conf = {**spark_conf(), "spark.ui.enabled": "false", "spark.jars": ",".join(spark_jars())}
-    conf.update({key: "2" for key in ("spark.sql.shuffle.partitions", "spark.databricks.delta.snapshotPartitions",
-                                      "spark.sql.sources.parallelPartitionDiscovery.parallelism")})
     # One session lives for the whole suite (thousands of jobs): keep little of each finished job, stage and
     # query for the status store (the UI is off; CI ran out of heap there), and give the driver room.
     conf.update(TINY_DATA)  # the same results, less fixed cost per query (tests/spark_tuning.py)

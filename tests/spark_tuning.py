@@ -3,6 +3,9 @@
 A job of the suite reads a few hundred rows, so what it costs is Spark's fixed work per query, not the data:
 - whole-stage code generation compiles Java for every query (``spark.sql.codegen.wholeStage``);
 - adaptive execution re-plans between stages (``spark.sql.adaptive.enabled``);
+- every shuffle, Delta state reconstruction and file listing is split into tasks (Pulse's default: 8), each a
+  few milliseconds of scheduling for a handful of rows: one partition does (``spark.sql.shuffle.partitions``,
+  ``spark.databricks.delta.snapshotPartitions``, ``…parallelPartitionDiscovery.parallelism``);
 - a spark-submit's JVM lives under a minute, so the optimising JIT compiler (C2) spends more than it returns
   (``-XX:TieredStopAtLevel=1``), and a serial GC does for a small heap.
 
@@ -16,7 +19,9 @@ from __future__ import annotations
 
 import json
 
-TINY_DATA = {"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false"}
+TINY_DATA = {"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false",
+             "spark.sql.shuffle.partitions": "1", "spark.databricks.delta.snapshotPartitions": "1",
+             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "1"}
 """For every Spark session of the suite, the shared long-lived one included."""
 
 _SHORT_LIVED_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
