@@ -82,8 +82,9 @@ def headline(task_id: str, value: Any, job_counts: Mapping[str, Any] | None = No
         read = sum(c.get("bronze_rows", 0) for c in merged)
         partitions = sorted({p for c in merged for p in c.get("bronze_partitions", [])})
         rebuilt = len(job_counts) - len(merged)
-        return (f"incremental: {_count(read)} new bronze rows from {len(partitions)} partition"
-                f"{'s' if len(partitions) != 1 else ''} ({', '.join(partitions) or 'none'})"
+        where = (f" from {len(partitions)} partition{'s' if len(partitions) != 1 else ''} ({', '.join(partitions)})"
+                 if partitions else "")  # Spotify's counts do not list partitions
+        return (f"incremental: {_count(read)} new bronze rows{where}"
                 f"{f', {rebuilt} datasets rebuilt' if rebuilt else ''}; {line}")
     if task_id == "refresh_reporting" and isinstance(value, list) and value and isinstance(value[-1], list):
         views = [_plain(row) for row in value[-1]]
