@@ -16,6 +16,8 @@ The others tune a run; each has a default that suits one machine:
 - ``PULSE_API_WAIT_SECONDS`` (each API input's own, 1800 by default): how long an API input's sensor
   waits for the API to answer before the run fails (a host that refuses connections or does not resolve
   is reported with a WARNING at the first poke; the sensor goes on waiting).
+- ``PULSE_SENSOR_POKE_SECONDS`` (API sensors 30, inbox sensors 60): how long a sensor waits before it
+  asks again, the first time; an API sensor's wait grows exponentially from there.
 - ``PULSE_HTTP_ATTEMPTS`` (10): tries per HTTP request (429, 5xx and broken answers are retried).
 - ``PULSE_HTTP_RETRY_WAIT_SECONDS`` (0.5): the first wait before an HTTP retry; it doubles with each try,
   with as much again of random jitter.
@@ -85,6 +87,12 @@ def inbox_root(source_name: str) -> str:
 
 def inbox_wait_seconds(default: int = 600) -> int:
     return int(_setting("PULSE_INBOX_WAIT_SECONDS", str(default)))
+
+
+def sensor_poke_seconds(default: int) -> int:
+    """How long a sensor waits before asking again: ``PULSE_SENSOR_POKE_SECONDS``, else the sensor's own
+    ``default``."""
+    return int(_setting("PULSE_SENSOR_POKE_SECONDS", str(default)))
 
 
 def api_wait_seconds(default: int) -> int:

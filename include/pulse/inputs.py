@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
-from pulse.config import api_wait_seconds, inbox_root, inbox_wait_seconds
+from pulse.config import api_wait_seconds, inbox_root, inbox_wait_seconds, sensor_poke_seconds
 
 API_WAIT_SECONDS = 30 * 60
 """How long an API input's sensor waits for its API by default (``PULSE_API_WAIT_SECONDS`` overrides)."""
@@ -79,7 +79,7 @@ class HttpEndpoint:
         from pulse.api_sensor import ApiAvailableSensor
 
         return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
-                                  method="GET", mode="reschedule", poke_interval=30, exponential_backoff=True,
+                                  method="GET", mode="reschedule", poke_interval=sensor_poke_seconds(30), exponential_backoff=True,
                                   timeout=api_wait_seconds(self.wait_seconds), **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
@@ -124,7 +124,7 @@ class SpotifyWebApi:
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import SpotifyTokenSensor
 
-        return SpotifyTokenSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=30,
+        return SpotifyTokenSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=sensor_poke_seconds(30),
                                   exponential_backoff=True, timeout=api_wait_seconds(self.wait_seconds),
                                   **operator_args)
 
@@ -150,7 +150,7 @@ class YouTubeDataApi:
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import YouTubeApiSensor
 
-        return YouTubeApiSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=30,
+        return YouTubeApiSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=sensor_poke_seconds(30),
                                 exponential_backoff=True, timeout=api_wait_seconds(self.wait_seconds),
                                 **operator_args)
 
@@ -186,7 +186,7 @@ class ExportInbox:
         from pulse.sensors import InboxSensor
 
         return InboxSensor(task_id=task_id, inbox=inbox_root(self.source_name), exports_module=self.exports_module,
-                           mode="reschedule", poke_interval=60, soft_fail=True,
+                           mode="reschedule", poke_interval=sensor_poke_seconds(60), soft_fail=True,
                            timeout=inbox_wait_seconds(self.wait_seconds), **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:

@@ -98,3 +98,17 @@ def test_without_a_powerbi_connection_or_the_sources_dataset_the_refresh_is_skip
     assert tasks.powerbi_configured("creator", "powerbi_test") is True
     assert tasks.powerbi_configured("spotify", "powerbi_test") is False
     assert "names no spotify_dataset_id, so no spotify dataset is refreshed" in caplog.text
+
+
+def test_sensors_ask_again_after_their_own_interval_unless_pulse_sensor_poke_seconds_says(monkeypatch, tmp_path):
+    from pulse.inputs import ExportInbox, HttpEndpoint, SpotifyWebApi, YouTubeDataApi
+
+    monkeypatch.setenv("PULSE_HOME", str(tmp_path))
+    api_inputs = (HttpEndpoint("content", "creator_api", "api/content", "api/health"),
+                  SpotifyWebApi(name="api", conn_id="spotify_api"), YouTubeDataApi(name="youtube"))
+    inbox = ExportInbox()
+    assert [i.sensor(f"wait_{n}").poke_interval for n, i in enumerate(api_inputs)] == [30, 30, 30]
+    assert inbox.sensor("wait_inbox").poke_interval == 60
+    monkeypatch.setenv("PULSE_SENSOR_POKE_SECONDS", "2")
+    assert {i.sensor(f"wait_{n}").poke_interval for n, i in enumerate(api_inputs)} == {2}
+    assert inbox.sensor("wait_inbox").poke_interval == 2

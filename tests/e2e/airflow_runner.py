@@ -36,6 +36,7 @@ class AirflowRunner:
             # The Delta jars `make jars` resolved for this checkout (the run's own PULSE_HOME has none).
             "PULSE_SPARK_JARS_DIR": str(spark_jars_dir()),
             "PULSE_RETRY_DELAY_SECONDS": "1",
+            "PULSE_SENSOR_POKE_SECONDS": "1",  # a sensor that met a fault asks again at once, not in 30 s
             "PULSE_SPARK_SHUFFLE_PARTITIONS": "4",
             "PULSE_SPARK_DRIVER_MEMORY": "1g",
             **SHORT_JOB_ENV,  # Spark tuned for tiny data; a run can ask for PULSE_DEFAULTS_ENV instead
