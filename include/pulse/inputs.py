@@ -79,8 +79,9 @@ class HttpEndpoint:
         from pulse.api_sensor import ApiAvailableSensor
 
         return ApiAvailableSensor(task_id=task_id, http_conn_id=self.conn_id, endpoint=self.health_path,
-                                  method="GET", mode="reschedule", poke_interval=sensor_poke_seconds(30), exponential_backoff=True,
-                                  timeout=api_wait_seconds(self.wait_seconds), **operator_args)
+                                  method="GET", mode="reschedule", poke_interval=sensor_poke_seconds(30),
+                                  exponential_backoff=True, timeout=api_wait_seconds(self.wait_seconds),
+                                  **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from airflow.providers.http.hooks.http import HttpHook
@@ -124,9 +125,9 @@ class SpotifyWebApi:
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import SpotifyTokenSensor
 
-        return SpotifyTokenSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=sensor_poke_seconds(30),
-                                  exponential_backoff=True, timeout=api_wait_seconds(self.wait_seconds),
-                                  **operator_args)
+        return SpotifyTokenSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule",
+                                  poke_interval=sensor_poke_seconds(30), exponential_backoff=True,
+                                  timeout=api_wait_seconds(self.wait_seconds), **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from pulse.spotify_client import ingest_spotify
@@ -150,9 +151,9 @@ class YouTubeDataApi:
     def sensor(self, task_id: str, **operator_args: Any) -> Any:
         from pulse.sensors import YouTubeApiSensor
 
-        return YouTubeApiSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule", poke_interval=sensor_poke_seconds(30),
-                                exponential_backoff=True, timeout=api_wait_seconds(self.wait_seconds),
-                                **operator_args)
+        return YouTubeApiSensor(task_id=task_id, conn_id=self.conn_id, mode="reschedule",
+                                poke_interval=sensor_poke_seconds(30), exponential_backoff=True,
+                                timeout=api_wait_seconds(self.wait_seconds), **operator_args)
 
     def ingest(self, source_name: str, window: RunWindow) -> dict:
         from pulse.youtube_ingest import ingest_youtube

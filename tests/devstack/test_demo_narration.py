@@ -150,14 +150,17 @@ def test_headlines_say_what_each_kind_of_pulse_task_returned():
                              "silver_rows": 4000, "quarantined_rows": 0}}
     assert headline("silver", None, merged) == \
         "incremental: 1,500 new bronze rows from 1 partition (2026-11-21); 13,000 rows kept, 3 quarantined"
-    spotify_silver = {"plays": {"mode": "incremental", "bronze_rows": 50, "silver_rows": 23080, "quarantined_rows": 0}}
-    assert headline("silver", None, spotify_silver) == "incremental: 50 new bronze rows; 23,080 rows kept, 0 quarantined"
+    spotify_silver = {"plays": {"mode": "incremental", "bronze_rows": 50, "silver_rows": 23080,
+                                "quarantined_rows": 0}}
+    assert headline("silver", None, spotify_silver) == \
+        "incremental: 50 new bronze rows; 23,080 rows kept, 0 quarantined"
     gold = {"mode": "incremental", "slices": {"fact_content": 120, "fact_engagement": 3400, "dates": ["2026-11-20",
                                                                                                  "2026-11-21"]}}
     assert headline("gold", None, gold) == \
         "incremental: 120 posts and 3,400 creator-days (slices) of 2 dates merged; the small tables recomputed"
     spotify = {"mode": "incremental", "slices": {"listeners": 2, "listeners_by_catalogue": 1}}
-    assert headline("gold", None, spotify) == "incremental: 2 listeners recomputed (1 for a catalogue change) and merged"
+    assert headline("gold", None, spotify) == \
+        "incremental: 2 listeners recomputed (1 for a catalogue change) and merged"
     assert headline("gold", None, {"mode": "full", "reason": "--full-refresh"}) == "full rebuild (--full-refresh)"
     assert headline("publish_gold", None) == ""
 

@@ -120,10 +120,18 @@ def simulator():
 
 def test_daily_incremental_runs_give_the_silver_and_gold_of_a_full_refresh_with_faults_on(
         spark, tmp_path, monkeypatch, simulator):
-    """Three daily runs (the first builds, the next two merge), then a rerun of a date (a replaced
-    partition: the run rebuilds, saying why), each followed by gold; after the third and after the rerun,
-    against ``--full-refresh`` on a copy of the same bronze."""
+    """Three daily runs (the first builds, the next two merge; OPTIMIZE of bronze and silver in between
+    changes nothing), then a rerun of a date (a replaced partition: the run rebuilds, saying why), each
+    followed by gold; after the third and after the rerun, against ``--full-refresh`` on a copy of the same
+    bronze. Then what makes gold rebuild (a RESTORE, a settings change) and silver (a RESTORE), each saying
+    why. One lake for all of it: each job run costs the suite seconds."""
     lake = tmp_path / "incremental"
+    zone = str(lake / "silver" / "creator")
+    content, bronze_content = f"{zone}/content", str(lake / "bronze" / "creator" / "content")
+
+    def changes(full_refresh: bool = False) -> incremental.BronzeChanges:
+        return incremental.bronze_changes(spark, zone, "content", bronze_content, content, full_refresh)
+
     modes, gold_counts = [], []
     for run_date in RUN_DATES:
         ingest(lake, run_date, monkeypatch, simulator)
@@ -134,6 +142,13 @@ def test_daily_incremental_runs_give_the_silver_and_gold_of_a_full_refresh_with_
         for name, c in counts.items():  # what was read adds up
             assert c["bronze_rows"] == c["valid_rows"] + c["quarantined_rows"], name
             assert c["valid_rows"] == c["inserted"] + c["updated"] + c["duplicates_dropped"], name
+        if run_date == RUN_DATES[0]:
+            assert (changes().incremental, changes().run_dates) == (True, ())
+            assert changes(full_refresh=True).reason == "--full-refresh"
+            # OPTIMIZE of bronze and of silver rewrites files without changing data: the next run still merges.
+            DeltaTable(bronze_content).optimize.compact()
+            spark.sql(f"OPTIMIZE delta.`{content}`")
+            assert changes().incremental
         if run_date != RUN_DATES[-1]:
             continue  # the first run is a full build itself (asserted below); the second merges, and so
             # does the third onto it: what the third leaves proves both
@@ -163,6 +178,15 @@ def test_daily_incremental_runs_give_the_silver_and_gold_of_a_full_refresh_with_
     assert {n: (c["mode"], c["bronze_rows"], c["inserted"], c["updated"]) for n, c in last.items()} == {
         n: ("incremental", 0, 0, 0) for n in SILVER_DATASETS}
     assert all(last[n]["silver_rows"] < bronze_rows[n] for n in SILVER_DATASETS)
+    # Quarantined rows were appended once each, by the run that read them (the run above appended none).
+    for name in SILVER_DATASETS:
+        frame = spark.read.format("delta").load(f"{zone}/_quarantine/{name}")
+        assert frame.schema == QUARANTINE_SCHEMA
+        rows = frame.collect()
+        assert {r["run_id"] for r in rows} <= {f"test__{d}" for d in RUN_DATES}, name
+        assert all(r["run_id"] == f"test__{r['run_date']}" for r in rows), name
+        assert len({(r["run_date"], r["record_index"]) for r in rows}) == len(rows), name
+    assert spark.read.format("delta").load(f"{zone}/_quarantine/content").count() > 0, "the faults quarantined nothing"
 
     # A rerun of an ingested date replaces its partition: silver is rebuilt, and still equals the reference.
     ingest(lake, RUN_DATES[1], monkeypatch, simulator)
@@ -174,77 +198,34 @@ def test_daily_incremental_runs_give_the_silver_and_gold_of_a_full_refresh_with_
     assert silver_tables(spark, lake) == silver_tables(spark, reference)
     run_gold(lake)
     run_gold(reference)
-    reason = json.loads((lake / "gold" / "creator" / "_counts.json").read_text())["reason"]
+    gold_counts_file = lake / "gold" / "creator" / "_counts.json"
+    reason = json.loads(gold_counts_file.read_text())["reason"]
     assert reason.startswith("silver ") and " was rebuilt since the last gold run" in reason, reason
     assert gold_rows(spark, lake) == gold_rows(spark, reference)
 
-
-def test_a_run_says_why_it_rebuilds_and_compaction_does_not_make_it_rebuild(spark, tmp_path, monkeypatch, simulator):
-    lake = tmp_path / "lake"
-    ingest(lake, RUN_DATES[0], monkeypatch, simulator)
-    run_silver(lake, RUN_DATES[0])
-    zone, bronze = str(lake / "silver" / "creator"), str(lake / "bronze" / "creator" / "content")
-    content = str(lake / "silver" / "creator" / "content")
-
-    def changes(full_refresh: bool = False) -> incremental.BronzeChanges:
-        return incremental.bronze_changes(spark, zone, "content", bronze, content, full_refresh)
-
-    assert (changes().incremental, changes().run_dates) == (True, ())
-    assert changes(full_refresh=True).reason == "--full-refresh"
-    # OPTIMIZE of bronze and of silver rewrites files without changing data: still incremental.
-    DeltaTable(bronze).optimize.compact()
-    spark.sql(f"OPTIMIZE delta.`{content}`")
-    assert changes().incremental
-    ingest(lake, RUN_DATES[1], monkeypatch, simulator)
-    assert changes().run_dates == (RUN_DATES[1],)
-    run_silver(lake, RUN_DATES[1])
-    assert (changes().incremental, changes().run_dates) == (True, ())
-    # A restore of silver is a write the watermark does not know: the next run rebuilds, saying so.
-    spark.sql(f"RESTORE TABLE delta.`{content}` TO VERSION AS OF 0")
-    assert changes().reason.startswith("silver was written since its last recorded run")
-
-
-def test_gold_rebuilds_after_its_tables_were_restored_and_merges_otherwise(spark, tmp_path, monkeypatch, simulator):
-    lake = tmp_path / "lake"
-    for run_date in RUN_DATES[:2]:
-        ingest(lake, run_date, monkeypatch, simulator)
-        run_silver(lake, run_date)
-        run_gold(lake)
-    gold_counts = lake / "gold" / "creator" / "_counts.json"
-    assert json.loads(gold_counts.read_text())["mode"] == "incremental"
-    run_gold(lake)  # silver unchanged: nothing to merge, the small tables again
-    assert json.loads(gold_counts.read_text())["slices"] == {"fact_content": 0, "fact_engagement": 0, "dates": []}
-    # A rollback restores gold tables: the next run cannot merge onto them and rebuilds, saying why.
+    # Gold: silver unchanged, nothing to merge; a rollback's RESTORE of a gold table, or a change of the
+    # settings every gold row was computed with, makes the next run rebuild, saying why.
+    run_gold(lake)
+    assert json.loads(gold_counts_file.read_text())["slices"] == {"fact_content": 0, "fact_engagement": 0, "dates": []}
     spark.sql(f"RESTORE TABLE delta.`{lake / 'gold' / 'creator' / 'fact_content'}` TO VERSION AS OF 0")
     run_gold(lake)
-    assert json.loads(gold_counts.read_text())["reason"] == (
+    assert json.loads(gold_counts_file.read_text())["reason"] == (
         "gold table fact_content was written since the last gold run (a rollback, a hand edit)")
-    # Every gold row was computed with the settings: a changed threshold cannot merge onto them.
     gold.main(["--lake-root", str(lake), "--run-date", "2026-11-20", "--source", "creator",
                *GoldSettings(viral_reach=50_000).job_args()])
-    assert json.loads(gold_counts.read_text())["reason"] == (
+    assert json.loads(gold_counts_file.read_text())["reason"] == (
         "gold settings changed since the last gold run (viral-reach 100000 → 50000)")
+
+    # Silver: a RESTORE is a write the watermark does not know: the next run rebuilds, saying so.
+    assert (changes().incremental, changes().run_dates) == (True, ())
+    spark.sql(f"RESTORE TABLE delta.`{content}` TO VERSION AS OF 0")
+    assert changes().reason.startswith("silver was written since its last recorded run")
 
 
 def test_settings_changes_name_each_changed_setting_and_treat_unrecorded_settings_as_changed():
     assert settings_changes({"a": "1", "b": "x"}, {"a": "1", "b": "x"}) is None
     assert settings_changes({"a": "1", "b": "x"}, {"a": "2", "b": "x", "c": "3"}) == "a 1 → 2, c (unset) → 3"
     assert settings_changes(None, {"a": "1"}) == "the last gold run recorded no settings"
-
-
-def test_quarantined_rows_are_appended_once_with_the_run_that_quarantined_them(spark, tmp_path, monkeypatch,
-                                                                              simulator):
-    lake = tmp_path / "lake"
-    for run_date in RUN_DATES[:2]:
-        ingest(lake, run_date, monkeypatch, simulator)
-        run_silver(lake, run_date)
-    run_silver(lake, RUN_DATES[1])  # again: nothing new, nothing appended twice
-    frame = spark.read.format("delta").load(str(lake / "silver" / "creator" / "_quarantine" / "content"))
-    assert frame.schema == QUARANTINE_SCHEMA
-    rows = frame.collect()
-    assert {r["run_id"] for r in rows} == {f"test__{d}" for d in RUN_DATES[:2]}
-    assert {r["run_date"] for r in rows if r["run_id"] == f"test__{RUN_DATES[1]}"} == {RUN_DATES[1]}
-    assert len({(r["run_date"], r["record_index"]) for r in rows}) == len(rows)
 
 
 @pytest.fixture(scope="module")
