@@ -507,6 +507,27 @@ def conform_with_versions(frame: DataFrame, dataset: SilverDataset) -> DataFrame
     return frame.select(*[F.col(f.name).cast(f.dataType).alias(f.name) for f in dataset.schema.fields], *extra)
 
 
+def cached_typed(parts: Sequence[TypedPart]) -> list[DataFrame]:
+    """The parts' typed rows, cached: they are read for the counts, the quarantine and silver. Valid rows
+    lose their raw payload, which nothing needs any more. The caller unpersists them."""
+    return [p.typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
+            for p in parts]
+
+
+def checked(spark: SparkSession, typed: Sequence[DataFrame], run_id: str, dataset: str,
+            quarantine_schema: T.StructType) -> tuple[dict[str, int], dict[str, int], DataFrame]:
+    """What the checks of ``typed`` found: the totals (:func:`count_aggregates`), the quarantined rows by
+    reason kind, and the quarantined rows themselves with ``run_id`` (an empty frame when none)."""
+    checks = reduce(DataFrame.unionByName, [t.select(REASON, REASON_KINDS) for t in typed])
+    totals = {name: int(value) for name, value in checks.agg(*count_aggregates()).first().asDict().items()}
+    if not totals["quarantined_rows"]:
+        return totals, {}, spark.createDataFrame([], quarantine_schema)
+    reasons = {row["kind"]: int(row["rows"]) for row in reason_counts(checks).collect()}
+    quarantined = reduce(DataFrame.unionByName, [quarantine_rows(t.withColumn("run_id", F.lit(run_id)), dataset,
+                                                                 quarantine_schema) for t in typed])
+    return totals, reasons, quarantined
+
+
 def build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, parts: Sequence[TypedPart],
                   finish: Callable[[DataFrame], DataFrame], rows_per_file: int,
                   quarantine_schema: T.StructType, changes: BronzeChanges | None = None) -> dict:
@@ -524,19 +545,9 @@ def build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, pa
     incremental = changes is not None and changes.incremental
     silver_uri = args.zone("silver", dataset.name)
     quarantine_uri = args.zone("silver", f"_quarantine/{dataset.name}")
-    # The typed rows are read for the counts, the quarantine and silver: cached once, without the raw
-    # payload of valid rows, which nothing needs any more.
-    typed = [p.typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
-             for p in parts]
+    typed = cached_typed(parts)
     try:
-        checks = reduce(DataFrame.unionByName, [t.select(REASON, REASON_KINDS) for t in typed])
-        totals = {name: int(value) for name, value in checks.agg(*count_aggregates()).first().asDict().items()}
-        reasons = ({row["kind"]: int(row["rows"]) for row in reason_counts(checks).collect()}
-                   if totals["quarantined_rows"] else {})
-        quarantined = (reduce(DataFrame.unionByName,
-                              [quarantine_rows(t.withColumn("run_id", F.lit(args.run_id)), dataset.name,
-                                               quarantine_schema) for t in typed])
-                       if totals["quarantined_rows"] else spark.createDataFrame([], quarantine_schema))
+        totals, reasons, quarantined = checked(spark, typed, args.run_id, dataset.name, quarantine_schema)
         if incremental:
             if totals["quarantined_rows"]:
                 append_new(spark, quarantined, quarantine_uri, QUARANTINE_KEY)

@@ -89,14 +89,12 @@ from spark_jobs.common.job import JobArgs, parse_args, spark_session, write_json
 from spark_jobs.common.silver import (
     BRONZE_SCHEMA,
     REASON,
-    REASON_KINDS,
     TypedPart,
+    cached_typed,
+    checked,
     conform,
-    count_aggregates,
     latest_versions,
     output_files,
-    quarantine_rows,
-    reason_counts,
     silver_counts,
     trimmed,
     type_payloads,
@@ -801,17 +799,9 @@ def build_silver_dataset(spark: SparkSession, args: JobArgs, dataset: SilverData
     silver_uri = args.zone("silver", dataset.name)
     quarantine_uri = args.zone("silver", f"_quarantine/{dataset.name}")
     copies_uri = args.zone("silver", f"{COPIES}/{dataset.name}")
-    typed = [p.typed.withColumn("payload", F.when(F.col(REASON).isNotNull(), F.col("payload"))).cache()
-             for p in parts]
+    typed = cached_typed(parts)
     try:
-        checks = reduce(DataFrame.unionByName, [t.select(REASON, REASON_KINDS) for t in typed])
-        totals = {name: int(value) for name, value in checks.agg(*count_aggregates()).first().asDict().items()}
-        reasons = ({row["kind"]: int(row["rows"]) for row in reason_counts(checks).collect()}
-                   if totals["quarantined_rows"] else {})
-        quarantined = (reduce(DataFrame.unionByName,
-                              [quarantine_rows(t.withColumn("run_id", F.lit(args.run_id)), dataset.name,
-                                               QUARANTINE_SCHEMA) for t in typed])
-                       if totals["quarantined_rows"] else spark.createDataFrame([], QUARANTINE_SCHEMA))
+        totals, reasons, quarantined = checked(spark, typed, args.run_id, dataset.name, QUARANTINE_SCHEMA)
         normalised = reduce(DataFrame.unionByName,
                             [p.normalise(valid_rows(t)) for p, t in zip(parts, typed, strict=True)])
         files = output_files(totals["valid_rows"], rows_per_file)
