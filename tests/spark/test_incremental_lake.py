@@ -28,6 +28,7 @@ from spark_jobs.common.silver import latest_versions, merge_latest
 from spark_jobs.creator import gold, silver
 from spark_jobs.creator.schemas import QUARANTINE_SCHEMA, SILVER_DATASETS
 from spark_jobs.creator.settings import GoldSettings
+from tests.builders import written_silver
 from tests.builders.creator import gold_rows, run_gold
 from tests.processes import start
 from tests.spark_tuning import SHORT_JOB
@@ -99,13 +100,7 @@ def run_silver(lake: Path, run_date: date, *extra: str) -> dict:
 
 
 def silver_tables(spark, lake: Path) -> dict[str, list]:
-    out = {}
-    for name in [*SILVER_DATASETS, *(f"_quarantine/{n}" for n in SILVER_DATASETS)]:
-        frame = spark.read.format("delta").load(str(lake / "silver" / "creator" / name))
-        if name.startswith("_quarantine"):
-            frame = frame.drop("run_id")  # which run quarantined a row differs by construction
-        out[name] = sorted(frame.collect(), key=lambda r: tuple(str(v) for v in r))
-    return out
+    return written_silver.silver_tables(spark, lake, "creator", SILVER_DATASETS)
 
 
 @pytest.fixture(scope="module")

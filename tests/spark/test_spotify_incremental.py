@@ -19,6 +19,7 @@ from pulse.lake import BronzePartitionWriter
 from pulse.spotify_exports import ingest_exports
 from spark_jobs.spotify import silver
 from spark_jobs.spotify.schemas import SILVER_DATASETS
+from tests.builders import written_silver
 from tests.builders.spotify import gold_rows, run_gold
 
 pytestmark = [pytest.mark.spark, pytest.mark.timeout(600)]
@@ -135,13 +136,7 @@ def gold_counts(lake: Path) -> dict:
 
 
 def silver_tables(spark, lake: Path) -> dict[str, list]:
-    out = {}
-    for name in [*SILVER_DATASETS, *(f"_quarantine/{n}" for n in SILVER_DATASETS)]:
-        frame = spark.read.format("delta").load(str(lake / "silver" / "spotify" / name))
-        if name.startswith("_quarantine"):
-            frame = frame.drop("run_id")  # which run quarantined a row differs by construction
-        out[name] = sorted(frame.collect(), key=lambda r: tuple(str(v) for v in r))
-    return out
+    return written_silver.silver_tables(spark, lake, "spotify", SILVER_DATASETS)
 
 
 def test_daily_incremental_runs_give_the_silver_and_gold_of_one_full_refresh(spark, tmp_path):
