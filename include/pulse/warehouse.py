@@ -222,12 +222,14 @@ def table_changes(delta, since: int, key: Sequence[str]) -> tuple[pa.Table, pa.T
     return keys, rows.drop_columns([c for c in rows.column_names if c.startswith(("_change", "_commit"))])
 
 
-def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], delta, since: int) -> int | None:
+def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], delta,
+                 since: int) -> tuple[int, int] | None:
     """Stage ``table`` as the published ``gold`` table with the slices changed since Delta version ``since``
     replaced (delete the changed keys, insert their rows as the lake has them now), all in PostgreSQL but
-    the changed rows. Returns the staged row count, or None when a slice load does not apply (then the
-    caller COPYs the whole table): the table is not published, its columns differ, the lake's commits are
-    not MERGEs, or the change is large (over :data:`SLICE_SHARE` of the table)."""
+    the changed rows. Returns the staged row count and the rows read from the lake, or None when a slice
+    load does not apply (then the caller COPYs the whole table): the table is not published, its columns
+    differ, the lake's commits are not MERGEs, or the change is large (over :data:`SLICE_SHARE` of the
+    table)."""
     published = sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))
     staged = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     lake_columns = delta.to_pyarrow_dataset().schema.names
@@ -238,7 +240,7 @@ def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], 
         staged_rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staged)).fetchone()[0]
         log.info("staged %s.%s: unchanged since the last publish (Delta version %d), %d rows copied from the "
                  "published table", schema, table, since, staged_rows)
-        return staged_rows
+        return staged_rows, 0
     changes = table_changes(delta, since, key)
     if changes is None:
         return None
@@ -260,7 +262,7 @@ def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], 
     log.info("staged %s.%s as a slice load: %d changed keys, %d rows from the lake, the other %d rows copied from "
              "the published table (Delta versions %d → %d)", schema, table, keys.num_rows, rows.num_rows,
              staged_rows - rows.num_rows, since, delta.version())
-    return staged_rows
+    return staged_rows, rows.num_rows
 
 
 def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[str],
@@ -270,13 +272,15 @@ def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[
     :func:`staging_schema` of ``source``); commit and return the row count per table.
 
     Each table is read at its current Delta version, or at ``versions[table]`` (a rollback). The version
-    read is recorded in ``<staging>.lake_versions``, for :func:`publish_gold` to log. With ``keys``
+    read is recorded in ``<staging>.lake_versions``, for :func:`publish_gold` to log, with the rows read
+    from the lake (``lake_rows``: all of them for a COPY, the changed ones for a slice load). With ``keys``
     (each table's key), a table whose lake changes since the last publish are MERGEs touching a small share
     of it is staged as a slice load (:func:`stage_slices`); any other is COPYed whole. The schema is
     recorded in ``pulse_meta.staging_runs`` (with ``run_id``) until its publish drops it."""
     schema = staging or staging_schema(source)
     counts: dict[str, int] = {}
     read_versions: dict[str, int] = {}
+    lake_rows: dict[str, int] = {}
     table_ids: dict[str, str] = {}
     ensure_meta_tables(conn)
     with conn.transaction():  # the outermost transaction (a connection that is not in autocommit mode too)
@@ -295,20 +299,20 @@ def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[
             sliced = (stage_slices(conn, schema, table, keys[table], delta, published[table][0])
                       if same_table and keys and table in keys else None)
             if sliced is not None:
-                counts[table] = sliced
+                counts[table], lake_rows[table] = sliced
                 continue
             dataset = delta.to_pyarrow_dataset()
             create_table(conn, schema, table, dataset.schema)
-            counts[table] = copy_dataset(conn, schema, table, dataset)
+            counts[table] = lake_rows[table] = copy_dataset(conn, schema, table, dataset)
             log.info("staged %s.%s: %d rows from Delta version %d", schema, table, counts[table],
                      read_versions[table])
         conn.execute(sql.SQL("CREATE TABLE {}.{} (table_name text PRIMARY KEY, delta_version bigint NOT NULL, "
-                             "delta_table_id text NOT NULL)")
+                             "delta_table_id text NOT NULL, lake_rows bigint NOT NULL)")
                      .format(sql.Identifier(schema), sql.Identifier(LAKE_VERSIONS_TABLE)))
         with conn.cursor() as cur:
-            cur.executemany(sql.SQL("INSERT INTO {}.{} VALUES (%s, %s, %s)").format(
+            cur.executemany(sql.SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s)").format(
                 sql.Identifier(schema), sql.Identifier(LAKE_VERSIONS_TABLE)),
-                [(t, v, table_ids[t]) for t, v in sorted(read_versions.items())])
+                [(t, v, table_ids[t], lake_rows[t]) for t, v in sorted(read_versions.items())])
     return counts
 
 

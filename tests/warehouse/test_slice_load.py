@@ -34,7 +34,15 @@ def merge(table: str, changed: pa.Table) -> None:
 
 def publish(conn, root) -> None:
     stage_gold(conn, "slices", root, list(KEYS), keys=KEYS)
+    conn.execute("DROP TABLE IF EXISTS pg_temp.read_from_lake")
+    conn.execute("CREATE TEMP TABLE read_from_lake AS "
+                 "SELECT sum(lake_rows) AS lake_rows FROM staging_slices.lake_versions")
     publish_gold(conn, "slices", KEYS, "", {"run_id": "r", "run_date": DAY})
+
+
+def published_lake_rows(conn) -> int:
+    """The rows the last :func:`publish` read from the lake, as its staging recorded them."""
+    return conn.execute("SELECT lake_rows FROM read_from_lake").fetchone()[0]
 
 
 def warehouse_rows(conn) -> list[tuple]:
@@ -66,6 +74,7 @@ def test_a_small_merge_is_staged_as_a_slice_and_the_warehouse_equals_the_lake(pg
     assert "as a slice load: 6 changed keys, 6 rows from the lake" in caplog.text
     assert warehouse_rows(pg_conn) == lake_rows(table)
     assert len(warehouse_rows(pg_conn)) == 401
+    assert published_lake_rows(pg_conn) == 6
 
 
 def test_an_unchanged_table_is_copied_inside_the_warehouse(pg_conn, lake, caplog):
@@ -74,6 +83,7 @@ def test_an_unchanged_table_is_copied_inside_the_warehouse(pg_conn, lake, caplog
     assert "staged staging_slices.fact_days: unchanged since the last publish (Delta version 0), 400 rows copied" \
         in caplog.text
     assert warehouse_rows(pg_conn) == lake_rows(str(lake / "fact_days"))
+    assert published_lake_rows(pg_conn) == 0
 
 
 @pytest.mark.parametrize("change", ["large merge", "overwrite", "restore"])
@@ -91,6 +101,7 @@ def test_a_large_change_a_rewrite_or_a_restore_is_copied_whole(pg_conn, lake, ca
     assert "as a slice load" not in caplog.text
     assert "staged staging_slices.fact_days: 400 rows from Delta version" in caplog.text
     assert warehouse_rows(pg_conn) == lake_rows(table)
+    assert published_lake_rows(pg_conn) == 400
 
 
 def test_a_slice_load_commits_on_a_connection_that_is_not_in_autocommit_mode(pg_conn, lake, postgres):
