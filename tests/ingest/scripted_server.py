@@ -13,7 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 def scripted_server(script):
     """``script(path, n, path_with_query)`` returns ``(status, headers, body)`` for the n-th request (from 0) to a path.
 
-    Yields ``(base_url, log)``; ``log`` records ``(monotonic time, path with query, status)``."""
+    Yields ``(base_url, log)``; ``log`` records ``(monotonic time, path with query, status)`` of each request
+    as it is answered, before the answer is sent."""
     log: list[tuple[float, str, int]] = []
     counts: dict[str, int] = {}
     lock = threading.Lock()
@@ -25,6 +26,8 @@ def scripted_server(script):
                 n = counts.get(path, 0)
                 counts[path] = n + 1
             status, headers, body = script(path, n, self.path)
+            # Logged before the answer is sent: a client's next request cannot be logged ahead of this one.
+            log.append((time.monotonic(), self.path, status))
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             for k, v in headers.items():
@@ -32,7 +35,6 @@ def scripted_server(script):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
-            log.append((time.monotonic(), self.path, status))
 
         do_POST = do_GET  # noqa: N815 (a token endpoint: the body is not read, the script answers)
 
