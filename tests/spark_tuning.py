@@ -1,7 +1,9 @@
 """Spark settings for the suite's tiny data: the same results, less fixed cost per job.
 
 A job of the suite reads a few hundred rows, so what it costs is Spark's fixed work per query, not the data:
-- whole-stage code generation compiles Java for every query (``spark.sql.codegen.wholeStage``);
+- whole-stage code generation compiles Java for every query (``spark.sql.codegen.wholeStage``), and so,
+  without it, does every projection, predicate and ordering (``spark.sql.codegen.factoryMode``: Spark's
+  interpreted evaluation, which its own test suites run beside the generated one, instead);
 - adaptive execution re-plans between stages (``spark.sql.adaptive.enabled``);
 - every shuffle, Delta state reconstruction and file listing is split into tasks (Pulse's default: 8), each a
   few milliseconds of scheduling for a handful of rows: one partition does (``spark.sql.shuffle.partitions``,
@@ -22,7 +24,8 @@ from __future__ import annotations
 
 import json
 
-TINY_DATA = {"spark.sql.codegen.wholeStage": "false", "spark.sql.adaptive.enabled": "false",
+TINY_DATA = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+             "spark.sql.adaptive.enabled": "false",
              "spark.sql.shuffle.partitions": "1", "spark.databricks.delta.snapshotPartitions": "1",
              "spark.sql.sources.parallelPartitionDiscovery.parallelism": "1"}
 """For every Spark session of the suite, the shared long-lived one included."""
