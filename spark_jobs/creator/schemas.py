@@ -182,3 +182,147 @@ QUARANTINE_SCHEMA = fields(
     ("dataset", S), ("run_date", DT), ("page", I), ("record_index", L), ("request_url", S),
     ("ingested_at", TS), ("payload", S), ("reason", S), ("run_id", S),
 )
+
+
+# ---------------------------------------------------------------------------------------------------
+# The cross-platform model: the YouTube Data API's daily snapshots and the creator exports
+# (docs/creator_metrics.md, "The cross-platform model"). Every metric row carries the definition its
+# views were measured under (spark_jobs/creator/definitions.py); no personal data reaches these rows.
+
+YOUTUBE_API, EXPORT = "youtube_api", "export"
+"""The ``source`` of a cross-platform row: the YouTube Data API crawl, or a creator export."""
+YOUTUBE = "youtube"
+
+
+def _optional_count(name: str) -> Field:
+    return Field(name, L, required=False, minimum=0)
+
+
+# The API's resources are nested (snippet, statistics…); silver flattens each payload to these fields
+# first (spark_jobs/creator/cross_platform.py, YOUTUBE_CHANNEL_PATHS / YOUTUBE_VIDEO_PATHS). Counts come
+# as strings and may be absent (a hidden subscriber count, likes or comments turned off).
+YOUTUBE_CHANNEL_PAYLOAD = PayloadSchema(
+    fields=(
+        Field("channel_id", S),
+        Field("title", S, required=False),
+        Field("country", S, required=False),
+        Field("published_at", TS, required=False),
+        _optional_count("subscribers"),
+        Field("subscribers_hidden", B, required=False),
+        _optional_count("total_views"),
+        _optional_count("video_count"),
+    ),
+)
+
+YOUTUBE_VIDEO_PAYLOAD = PayloadSchema(
+    fields=(
+        Field("video_id", S),
+        Field("channel_id", S),
+        Field("title", S, required=False),
+        Field("published_at", TS, required=False),
+        Field("category_id", S, required=False),
+        Field("duration", S, required=False),
+        _count("views"),
+        _optional_count("likes"),
+        _optional_count("comments"),
+    ),
+)
+
+# An export's bronze payload is the reader's row (pulse.creator_exports): every key of its format, typed
+# already, dates as YYYY-MM-DD, plus as_of. One payload per model: the formats' keys it reads.
+EXPORT_POST_PAYLOAD = PayloadSchema(
+    fields=(
+        Field("platform", S),
+        Field("format", S),
+        Field("content_id", S),
+        Field("title", S, required=False),
+        Field("published", DT, required=False),
+        Field("date", DT, required=False),
+        Field("period_start", DT, required=False),
+        Field("period_end", DT, required=False),
+        Field("as_of", DT),
+        _optional_count("duration_seconds"),
+        *(_optional_count(c) for c in ("views", "impressions", "reach", "likes", "comments", "shares", "saves")),
+        Field("watch_time_hours", D, required=False, minimum=0),
+        Field("metric_definition", S),
+    ),
+)
+
+EXPORT_ACCOUNT_DAY_PAYLOAD = PayloadSchema(
+    fields=(
+        Field("platform", S),
+        Field("format", S),
+        Field("date", DT),
+        Field("as_of", DT),
+        *(_optional_count(c) for c in ("views", "likes", "comments", "shares", "profile_visits")),
+        Field("subscribers_net", L, required=False),
+        Field("watch_time_hours", D, required=False, minimum=0),
+        Field("metric_definition", S),
+    ),
+)
+
+CHANNEL_SNAPSHOTS = SilverDataset(
+    "channel_snapshots",
+    key=("platform", "channel_id", "snapshot_date"),
+    schema=fields(
+        ("platform", S), ("channel_id", S), ("snapshot_date", DT), ("title", S), ("country", S),
+        ("published_at", TS), ("role", S), ("subscribers", L), ("subscribers_hidden", B), ("total_views", L),
+        ("video_count", L), ("view_definition", S), ("source", S),
+    ),
+    payload=YOUTUBE_CHANNEL_PAYLOAD,
+    version_order=("run_date", "record_index"),
+)
+
+VIDEO_SNAPSHOTS = SilverDataset(
+    "video_snapshots",
+    key=("platform", "video_id", "snapshot_date"),
+    schema=fields(
+        ("platform", S), ("video_id", S), ("channel_id", S), ("snapshot_date", DT), ("title", S),
+        ("published_at", TS), ("category_id", S), ("duration_seconds", L), ("is_short", B), ("views", L),
+        ("likes", L), ("comments", L), ("view_definition", S), ("source", S),
+    ),
+    payload=YOUTUBE_VIDEO_PAYLOAD,
+    version_order=("run_date", "record_index"),
+)
+
+EXPORT_POSTS = SilverDataset(
+    "export_posts",
+    key=("platform", "account", "content_id", "measurement"),
+    schema=fields(
+        ("platform", S), ("account", S), ("content_id", S), ("measurement", S), ("format", S), ("title", S),
+        ("published_date", DT), ("date", DT), ("period_start", DT), ("period_end", DT), ("as_of", DT),
+        ("duration_seconds", L), ("views", L), ("impressions", L), ("reach", L), ("likes", L), ("comments", L),
+        ("shares", L), ("saves", L), ("watch_time_hours", D), ("metric_definition", S), ("source", S),
+    ),
+    payload=EXPORT_POST_PAYLOAD,
+    # The inbox's "latest export wins" (pulse.creator_inbox.latest_rows): downloaded last, ingested last,
+    # then the later row of the file.
+    version_order=("as_of", "ingested_at", "record_index"),
+)
+
+EXPORT_ACCOUNT_DAYS = SilverDataset(
+    "export_account_days",
+    key=("platform", "account", "date"),
+    schema=fields(
+        ("platform", S), ("account", S), ("date", DT), ("format", S), ("as_of", DT), ("views", L), ("likes", L),
+        ("comments", L), ("shares", L), ("profile_visits", L), ("subscribers_net", L), ("watch_time_hours", D),
+        ("metric_definition", S), ("source", S),
+    ),
+    payload=EXPORT_ACCOUNT_DAY_PAYLOAD,
+    version_order=("as_of", "ingested_at", "record_index"),
+)
+
+CROSS_PLATFORM_DATASETS: dict[str, SilverDataset] = {
+    d.name: d for d in (CHANNEL_SNAPSHOTS, VIDEO_SNAPSHOTS, EXPORT_POSTS, EXPORT_ACCOUNT_DAYS)
+}
+"""The cross-platform silver datasets. Not in :data:`SILVER_DATASETS`: their inputs are optional (a
+deployment without YouTube or exports builds none of them, and gold reads them as empty)."""
+
+YOUTUBE_BRONZE = {"channel_snapshots": "youtube_channels", "video_snapshots": "youtube_videos"}
+"""The bronze table each incremental YouTube dataset reads (one row per resource per run date)."""
+EXPORT_BRONZE = {
+    "export_posts": ("youtube_studio_table", "youtube_studio_chart", "instagram_insights_posts",
+                     "instagram_meta_business_suite_posts", "tiktok_studio_content"),
+    "export_account_days": ("youtube_studio_totals", "tiktok_studio_overview"),
+}
+"""The inbox's bronze tables (one per export format) each export dataset reads."""

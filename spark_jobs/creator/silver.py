@@ -19,6 +19,11 @@ version per natural key, and writes
 - ``<lake>/silver/creator/_counts.json``: per dataset, what this run read (bronze / valid / quarantined
   rows), what it wrote (inserted / updated; the rest duplicates or older versions), the rows silver
   holds, and the quarantine reasons by kind.
+
+It then builds the cross-platform datasets (:mod:`spark_jobs.creator.cross_platform`,
+``CROSS_PLATFORM_DATASETS``) whose inputs have bronze: ``channel_snapshots`` and ``video_snapshots`` from the
+YouTube crawl, incrementally as above; ``export_posts`` and ``export_account_days`` from the export inbox's
+tables, rebuilt from all of them every run. A deployment without YouTube or exports builds none of them.
 """
 
 from __future__ import annotations
@@ -38,7 +43,16 @@ from spark_jobs.common.incremental import (
     read_changed_bronze,
     record_watermark,
 )
-from spark_jobs.common.job import JobArgs, parse_args, path_exists, spark_session, write_json, zone_uri
+from spark_jobs.common.job import (
+    JobArgs,
+    hadoop_path,
+    parse_args,
+    path_exists,
+    read_json,
+    spark_session,
+    write_json,
+    zone_uri,
+)
 from spark_jobs.common.silver import (
     BRONZE_SCHEMA,
     TypedPart,
@@ -50,11 +64,17 @@ from spark_jobs.common.silver import (
     latest_versions,
     type_payloads,
 )
+from spark_jobs.creator import cross_platform as xp
 from spark_jobs.creator.schemas import (
+    CHANNEL_SNAPSHOTS,
+    CROSS_PLATFORM_DATASETS,
     DAYS_OF_WEEK,
+    EXPORT_BRONZE,
+    EXPORT_POSTS,
     PLATFORMS,
     QUARANTINE_SCHEMA,
     SILVER_DATASETS,
+    YOUTUBE_BRONZE,
     SilverDataset,
 )
 
@@ -225,6 +245,76 @@ def _build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, r
     return counts
 
 
+ROLE_SCHEMA = "run_date date, channel_id string, role string"
+
+
+def _run_dates(spark: SparkSession, table: str) -> list:
+    """The ``run_date`` partitions a bronze table's folder holds."""
+    from datetime import date
+
+    path, fs = hadoop_path(spark, table)
+    names = [status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory()]
+    return sorted(date.fromisoformat(n.split("=", 1)[1]) for n in names if n.startswith("run_date="))
+
+
+def _channel_roles(spark: SparkSession, table: str, changes) -> DataFrame:
+    """Whose each crawled channel is, per run date, from the manifests of the partitions this run reads."""
+    dates = changes.run_dates if changes.incremental else _run_dates(spark, table)
+    manifests = [(d, read_json(spark, f"{table}/run_date={d.isoformat()}/_manifest.json")) for d in dates]
+    return spark.createDataFrame(xp.channel_roles(manifests), ROLE_SCHEMA)
+
+
+def _build_youtube_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset,
+                           rows_per_file: int) -> dict | None:
+    """One incremental YouTube dataset, as :func:`_build_dataset` builds the API's, from its crawl's bronze
+    table; None (nothing written) when the crawl never ran."""
+    bronze_uri = _bronze_uri(args, YOUTUBE_BRONZE[dataset.name])
+    if not path_exists(spark, f"{bronze_uri}/_delta_log"):
+        return None
+    silver_zone, silver_uri = args.zone("silver"), args.zone("silver", dataset.name)
+    columns = dataset.columns + [c for c in dataset.version_order if c not in dataset.columns]
+    changes = bronze_changes(spark, silver_zone, dataset.name, bronze_uri, silver_uri, args.full_refresh, columns)
+    log.info("silver %s: %s", dataset.name, changes.describe())
+    bronze = read_changed_bronze(spark, changes).select(*(F.col(f.name).cast(f.dataType) for f in BRONZE_SCHEMA))
+    if dataset is CHANNEL_SNAPSHOTS:
+        roles = _channel_roles(spark, bronze_uri, changes)
+        flat, normalise = xp.YOUTUBE_CHANNEL_PATHS, lambda valid: xp.normalise_channel_snapshots(valid, roles)
+    else:
+        flat, normalise = xp.YOUTUBE_VIDEO_PATHS, xp.normalise_video_snapshots
+    typed = type_payloads(xp.flattened_payload(bronze, flat), dataset.payload, xp.FLAT_PAYLOAD)
+    counts = build_dataset(spark, args, dataset, [TypedPart(typed, normalise)], _latest(dataset), rows_per_file,
+                           QUARANTINE_SCHEMA, changes)
+    ensure_change_feed(spark, silver_uri)
+    record_watermark(spark, silver_zone, dataset.name, changes, commit_versions(spark, silver_uri)[-1],
+                     args.run_id, args.run_date)
+    return counts
+
+
+def _build_export_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset,
+                          rows_per_file: int) -> dict | None:
+    """One export dataset, rebuilt from all of its formats' bronze tables; None when no export of those
+    formats was ever ingested."""
+    uris = [_bronze_uri(args, table) for table in EXPORT_BRONZE[dataset.name]]
+    present = [uri for uri in uris if path_exists(spark, f"{uri}/_delta_log")]
+    if not present:
+        return None
+    log.info("silver %s: full rebuild from %s (export datasets are rebuilt every run)", dataset.name,
+             ", ".join(present))
+    bronze = xp.export_bronze([spark.read.format("delta").load(uri) for uri in present])
+    typed = type_payloads(bronze, dataset.payload)
+    if dataset is EXPORT_POSTS:
+        normalise, finish = xp.normalise_export_posts, xp.latest_export_posts
+    else:
+        normalise, finish = xp.normalise_export_account_days, xp.latest_account_days
+    return build_dataset(spark, args, dataset, [TypedPart(typed, normalise)], finish, rows_per_file,
+                         QUARANTINE_SCHEMA)
+
+
+def build_cross_platform(spark: SparkSession, args: JobArgs, name: str, rows_per_file: int) -> dict | None:
+    build = _build_youtube_dataset if name in YOUTUBE_BRONZE else _build_export_dataset
+    return build(spark, args, CROSS_PLATFORM_DATASETS[name], rows_per_file)
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, "Creator silver: bronze records to typed, deduplicated silver datasets.",
@@ -249,7 +339,10 @@ def main(argv: list[str] | None = None) -> None:
         order = [*LARGEST_FIRST, *(name for name in SILVER_DATASETS if name not in LARGEST_FIRST)]
         futures = {name: pool.submit(_build_dataset, spark, args, SILVER_DATASETS[name], rows_per_file)
                    for name in order}
+        cross = {name: pool.submit(build_cross_platform, spark, args, name, rows_per_file)
+                 for name in CROSS_PLATFORM_DATASETS}
         counts = {name: futures[name].result() for name in SILVER_DATASETS}
+        counts.update({name: c for name, future in cross.items() if (c := future.result()) is not None})
     write_json(spark, f"{args.zone('silver')}/_counts.json", counts)
 
 
