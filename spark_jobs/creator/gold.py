@@ -1,7 +1,10 @@
 """The creator source's gold job: silver Parquet → the star schema loaded into PostgreSQL ``gold``.
 
 ``main`` reads the four silver datasets once, calls the pure functions below and writes one Parquet
-dataset per table to ``<lake>/gold/creator/<table>/`` (overwrite). Every formula, threshold and grain
+dataset per table to ``<lake>/gold/creator/<table>/`` (overwrite). It then writes the cross-platform tables
+(:mod:`spark_jobs.creator.gold_channels`: ``dim_channels``, ``fact_video_snapshots``, ``fact_posts``,
+``benchmark_channels``) whole, from the cross-platform silver datasets (empty when YouTube and the exports
+have no data); they are not part of the incremental plan. Every formula, threshold and grain
 is in ``docs/creator_metrics.md``; the quality gate's view of these tables is ``pulse.sources.creator``.
 
 Gold is a pure function of silver and the job options: no clock, no randomness, money summed as
@@ -18,7 +21,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from spark_jobs.common.gold import RATIO_DECIMALS, calendar, col, exact_mean, ratio, write_gold
+from spark_jobs.common.gold import RATIO_DECIMALS, calendar, col, exact_mean, ratio, read_silver, write_gold
 from spark_jobs.common.gold_changes import (
     changed_rows,
     ensure_change_feed,
@@ -30,7 +33,8 @@ from spark_jobs.common.gold_changes import (
     without_unchanged_updates,
 )
 from spark_jobs.common.job import parse_args, spark_session, write_json
-from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
+from spark_jobs.creator.gold_channels import CHANNEL_TABLES, channel_tables
+from spark_jobs.creator.schemas import COMPETITORS, CONTENT, CROSS_PLATFORM_DATASETS, DEMOGRAPHICS, ENGAGEMENT
 from spark_jobs.creator.settings import GoldSettings
 
 MONEY = T.DecimalType(18, 2)
@@ -439,6 +443,10 @@ def main(argv: list[str] | None = None) -> None:
                   **small_tables(silver["demographics"], silver["competitors"], posts, days, settings)}
     for table, frame in tables.items():
         write_gold(frame, args, table, SMALL_TABLES)
+    cross = {name: read_silver(spark, args, dataset, required=False)
+             for name, dataset in CROSS_PLATFORM_DATASETS.items()}
+    for table, frame in channel_tables(**cross).items():
+        write_gold(frame, args, table, CHANNEL_TABLES)
     for table in FACT_TABLES:  # the warehouse load reads what each MERGE changed from it
         ensure_change_feed(spark, gold_uris[table])
     record_gold_mark(spark, args.zone("gold"), plan, gold_uris, args.run_date)

@@ -1,8 +1,10 @@
-"""Creator analytics: the creator platform's four REST resources into a star schema; and, into bronze only
-for now (silver does not read them yet), the YouTube Data API crawl of our channels and competitors'
-(connection ``youtube_api``; skipped, saying so, where that connection is not defined) and the exports
-creators drop into their inbox (``ExportInbox`` ``exports``: YouTube Studio, Instagram and TikTok exports in
-``<inbox>/<account>/``, read by :mod:`pulse.creator_inbox`).
+"""Creator analytics: the creator platform's four REST resources into a star schema; and, into the
+cross-platform model beside it (``dim_channels``, ``fact_video_snapshots``, ``fact_posts``,
+``benchmark_channels``), the YouTube Data API crawl of our channels and competitors' (connection
+``youtube_api``; skipped, saying so, where that connection is not defined) and the exports creators drop into
+their inbox (``ExportInbox`` ``exports``: YouTube Studio, Instagram and TikTok exports in
+``<inbox>/<account>/``, read by :mod:`pulse.creator_inbox`). Those four tables may be empty: a deployment
+without YouTube or exports has nothing to put in them.
 
 The gold tables, their keys and what the quality gate asserts about them mirror
 ``spark_jobs/creator/gold.py``; every formula is in ``docs/creator_metrics.md``.
@@ -15,6 +17,7 @@ from spark_jobs.creator.settings import GoldSettings
 
 _CREATOR = ForeignKey(("creator_id",), "dim_creators")
 _PLATFORM = ForeignKey(("platform",), "dim_platforms")
+_CHANNEL = ForeignKey(("platform", "channel_id"), "dim_channels")
 _RATIO = (0, 1)
 _NON_NEGATIVE = (0, None)
 
@@ -26,7 +29,7 @@ CREATOR_API_ENDPOINTS = tuple(
     HttpEndpoint(name, conn_id="creator_api", path=f"api/{name}", health_path="api/health", page_size=size)
     for name, size in (("demographics", 1000), ("engagement", 1000), ("content", 1000), ("competitors", 100))
 )
-"""The creator API's four resources: the inputs silver reads (YouTube and the exports land bronze only, for now)."""
+"""The creator API's four resources: the inputs silver requires (YouTube and the exports are optional)."""
 EXPORT_INBOX = ExportInbox(name="exports", source_name="creator", exports_module="pulse.creator_inbox")
 
 CREATOR = Source(
@@ -93,6 +96,39 @@ CREATOR = Source(
             not_null=("creators", "posts", "total_reach", "total_revenue"),
             bounds={"creators": (1, None), "engagement_rate_mean": _RATIO,
                     **{f"engagement_rate_p{p}": _RATIO for p in (25, 50, 75, 90)}},
+        ),
+        GoldTable(
+            "dim_channels",
+            key=("platform", "channel_id"),
+            not_null=("source", "videos_tracked"),
+            bounds={"subscribers": _NON_NEGATIVE, "videos_tracked": _NON_NEGATIVE},
+            allow_empty=True,
+        ),
+        GoldTable(
+            "fact_video_snapshots",
+            key=("platform", "video_id", "snapshot_date"),
+            not_null=("channel_id", "views", "view_definition"),
+            bounds={"views": _NON_NEGATIVE, "engagement_per_view": _NON_NEGATIVE},
+            references=(_CHANNEL,),
+            allow_empty=True,
+        ),
+        GoldTable(
+            "fact_posts",
+            key=("platform", "account", "content_id", "measurement"),
+            not_null=("format", "as_of", "metric_definition"),
+            bounds={"engagement_per_view": _NON_NEGATIVE, "engagement_per_impression": _NON_NEGATIVE},
+            references=(ForeignKey(("platform", "account"), "dim_channels", ("platform", "channel_id")),),
+            allow_empty=True,
+        ),
+        GoldTable(
+            "benchmark_channels",
+            key=("platform", "channel_id", "period_start"),
+            not_null=("period_end", "videos", "uploads"),
+            bounds={"engagement_per_view": _NON_NEGATIVE, "uploads": _NON_NEGATIVE,
+                    **{f"{m}_percentile": _RATIO for m in ("subscribers", "subscriber_growth", "views_per_video",
+                                                           "engagement_per_view", "uploads")}},
+            references=(_CHANNEL,),
+            allow_empty=True,
         ),
     ),
     extra_params={"simulator_scale": SCALE_PARAM},

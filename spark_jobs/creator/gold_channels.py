@@ -1,0 +1,233 @@
+"""Creator gold for the cross-platform model: channels (ours and competitors'), video snapshots and their daily
+gains, export posts, and the channel benchmark.
+
+Pure functions of the cross-platform silver datasets (:mod:`spark_jobs.creator.cross_platform`); the creator
+gold job (:mod:`spark_jobs.creator.gold`) calls :func:`channel_tables` and writes each table whole every run
+(they summarise history: a gain needs the day before, a percentile every channel of the niche). Every formula,
+with a worked example, is in ``docs/creator_metrics.md``, "Channels, videos and exports".
+
+Numbers of different view definitions are never added without saying so: a view gain is only computed between
+two snapshots of the same definition, and a channel's week that adds views of several definitions says
+``youtube_views_mixed``.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from spark_jobs.common.gold import RATIO_DECIMALS, ratio, week_start
+from spark_jobs.common.silver import latest_versions
+from spark_jobs.creator.cross_platform import OURS, YOUTUBE_CATEGORIES
+from spark_jobs.creator.definitions import YOUTUBE_VIEWS_MIXED
+
+CHANNEL_TABLES = ("dim_channels", "fact_video_snapshots", "fact_posts", "benchmark_channels")
+YOUTUBE_CATEGORY, NO_NICHE = "youtube_category", None
+BENCHMARK_METRICS = ("subscribers", "subscriber_growth", "views_per_video", "engagement_per_view", "uploads")
+
+
+def category_name(category_id: Column) -> Column:
+    """The name of a YouTube category id (``"23"`` → ``Comedy``); the id itself when unknown."""
+    names = F.create_map(*[F.lit(x) for pair in YOUTUBE_CATEGORIES.items() for x in pair])
+    return F.coalesce(F.try_element_at(names, category_id), category_id)
+
+
+def _sum_or_null(*columns: str) -> Column:
+    """The sum of the columns, null when any is null (a hidden count is not 0)."""
+    total = F.col(columns[0])
+    for c in columns[1:]:
+        total = total + F.col(c)
+    return total
+
+
+def fact_video_snapshots(video_snapshots: DataFrame) -> DataFrame:
+    """One row per video and snapshot day; key ``platform, video_id, snapshot_date``.
+
+    The snapshot's counters (lifetime ``views``, ``likes``, ``comments`` as the API showed them that day) and
+    the day's gains from the snapshot of the **calendar day before**: ``views_gained = views − views of the
+    day before`` when that snapshot exists and was measured under the same ``view_definition``;
+    ``likes_gained`` and ``comments_gained`` when it exists. After a missing day (a gap) the gains are null:
+    never spread over the gap, never invented. A gain may be negative (YouTube removes invalid views).
+    ``engagement_per_view = (likes + comments) / views`` (null when a count is hidden or views are 0).
+    """
+    by_video = Window.partitionBy("platform", "video_id").orderBy("snapshot_date")
+    previous = {c: F.lag(c).over(by_video) for c in ("snapshot_date", "views", "likes", "comments", "view_definition")}
+    consecutive = F.date_diff(F.col("snapshot_date"), previous["snapshot_date"]) == 1
+    same_definition = previous["view_definition"] == F.col("view_definition")
+    return video_snapshots.select(
+        "platform", "video_id", "channel_id", "snapshot_date", "title",
+        F.to_date("published_at").alias("published_date"), "category_id", category_name(F.col("category_id"))
+        .alias("category"), "duration_seconds", "is_short", "views", "likes", "comments", "view_definition",
+        previous["snapshot_date"].alias("previous_snapshot_date"),
+        F.when(consecutive & same_definition, F.col("views") - previous["views"]).alias("views_gained"),
+        F.when(consecutive, F.col("likes") - previous["likes"]).alias("likes_gained"),
+        F.when(consecutive, F.col("comments") - previous["comments"]).alias("comments_gained"),
+        ratio(_sum_or_null("likes", "comments"), "views").alias("engagement_per_view"),
+        "source",
+    )
+
+
+def channel_niches(video_snapshots: DataFrame) -> DataFrame:
+    """One row per channel with videos; key ``platform, channel_id``: its ``niche``, the category most of its
+    videos are in (each video counted once, in the category of its latest snapshot; a tie goes to the name
+    first in alphabetical order), and ``videos_tracked``."""
+    videos = latest_versions(video_snapshots, ("platform", "video_id"), ("snapshot_date",))
+    named = videos.select("platform", "channel_id", category_name(F.col("category_id")).alias("niche"))
+    counts = named.where(F.col("niche").isNotNull()).groupBy("platform", "channel_id", "niche").agg(
+        F.count(F.lit(1)).alias("videos"))
+    most = Window.partitionBy("platform", "channel_id").orderBy(F.desc("videos"), F.asc("niche"))
+    niche = counts.withColumn("_rank", F.row_number().over(most)).where(F.col("_rank") == 1).select(
+        "platform", "channel_id", "niche")
+    tracked = videos.groupBy("platform", "channel_id").agg(F.count(F.lit(1)).alias("videos_tracked"))
+    return tracked.join(niche, ["platform", "channel_id"], how="left")
+
+
+def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, export_posts: DataFrame,
+                 export_account_days: DataFrame) -> DataFrame:
+    """One row per channel or account; key ``platform, channel_id``.
+
+    - A YouTube channel the crawl saw (in ``channel_snapshots`` or as a video's channel): its latest snapshot's
+      title, country, ``role`` (``ours``/``competitor``, from the crawl's connection), subscribers, total views
+      and video count; ``niche`` (:func:`channel_niches`, ``niche_source`` ``youtube_category``); the first
+      and last snapshot days; ``source`` ``youtube_api``.
+    - An export account (the inbox folder, per platform): ``channel_id`` = the account, ``role`` ``ours``
+      (a creator drops their own exports), no niche (exports carry no category), ``source`` ``export``.
+
+    ``is_ours = role = 'ours'`` (null when the crawl's manifest did not say)."""
+    latest = latest_versions(channel_snapshots, ("platform", "channel_id"), ("snapshot_date",))
+    seen = channel_snapshots.groupBy("platform", "channel_id").agg(
+        F.min("snapshot_date").alias("first_snapshot_date"), F.max("snapshot_date").alias("last_snapshot_date"))
+    crawled = (latest.select("platform", "channel_id", "title", "country", F.to_date("published_at")
+                             .alias("published_date"), "role", "subscribers", "total_views", "video_count", "source")
+               .join(seen, ["platform", "channel_id"]))
+    from_videos = video_snapshots.select("platform", "channel_id", "source").distinct().join(
+        crawled, ["platform", "channel_id"], how="left_anti")
+    youtube = (crawled.unionByName(from_videos, allowMissingColumns=True)
+               .join(channel_niches(video_snapshots), ["platform", "channel_id"], how="left")
+               .withColumn("niche_source", F.when(F.col("niche").isNotNull(), F.lit(YOUTUBE_CATEGORY))))
+    accounts = (export_posts.select("platform", "account", "source")
+                .unionByName(export_account_days.select("platform", "account", "source")).distinct()
+                .select("platform", F.col("account").alias("channel_id"), F.lit(OURS).alias("role"), "source"))
+    channels = youtube.unionByName(accounts, allowMissingColumns=True)
+    return channels.select(
+        "platform", "channel_id", "title", "role", (F.col("role") == OURS).alias("is_ours"), "niche",
+        "niche_source", "country", "published_date", "subscribers", "total_views", "video_count",
+        F.coalesce("videos_tracked", F.lit(0).cast("long")).alias("videos_tracked"), "first_snapshot_date",
+        "last_snapshot_date", "source",
+    )
+
+
+def fact_posts(export_posts: DataFrame) -> DataFrame:
+    """One row per exported post and measurement; key ``platform, account, content_id, measurement``.
+
+    The export's counts, as the latest export of the post had them, with ``engagement = likes + comments +
+    shares`` (null when the format lacks one), ``engagement_per_view = engagement / views`` and
+    ``engagement_per_impression = engagement / impressions`` (null without that count: Instagram's exports
+    before 2025 have impressions, after it views; ``metric_definition`` says which)."""
+    engagement = _sum_or_null("likes", "comments", "shares")
+    return export_posts.select(
+        "platform", "account", "content_id", "measurement", "format", "title", "published_date", "date",
+        "period_start", "period_end", "as_of", "duration_seconds", "views", "impressions", "reach", "likes",
+        "comments", "shares", "saves", "watch_time_hours", "metric_definition",
+        engagement.alias("engagement"), ratio(engagement, "views").alias("engagement_per_view"),
+        ratio(engagement, "impressions").alias("engagement_per_impression"), "source",
+    )
+
+
+def _channel_weeks(channel_snapshots: DataFrame) -> DataFrame:
+    """Per channel and ISO week with channel snapshots: the last snapshot's subscribers and the growth from
+    the week's first snapshot to its last."""
+    weekly = channel_snapshots.where(F.col("subscribers").isNotNull()).groupBy(
+        "platform", "channel_id", week_start(F.col("snapshot_date")).alias("period_start"))
+    return weekly.agg(
+        F.max_by("subscribers", "snapshot_date").alias("subscribers"),
+        (F.max_by("subscribers", "snapshot_date") - F.min_by("subscribers", "snapshot_date"))
+        .alias("subscriber_growth"),
+        F.min_by("subscribers", "snapshot_date").alias("_first_subscribers"),
+        F.count(F.lit(1)).alias("subscriber_snapshots"),
+    ).select("*", F.when(F.col("subscriber_snapshots") > 1, F.col("subscriber_growth")).alias("_growth")).select(
+        "platform", "channel_id", "period_start", "subscribers", F.col("_growth").alias("subscriber_growth"),
+        ratio("_growth", "_first_subscribers").alias("subscriber_growth_rate"), "subscriber_snapshots")
+
+
+def _video_weeks(facts: DataFrame) -> DataFrame:
+    """Per channel and ISO week with video snapshots: gains, views per video, engagement per view, uploads."""
+    week = week_start(F.col("snapshot_date"))
+    snapshots = facts.withColumn("period_start", week)
+    in_week = Window.partitionBy("platform", "video_id", "period_start").orderBy(F.desc("snapshot_date"))
+    latest = snapshots.withColumn("_rank", F.row_number().over(in_week)).where(F.col("_rank") == 1)
+    engaged = F.col("likes").isNotNull() & F.col("comments").isNotNull()
+    per_video = latest.groupBy("platform", "channel_id", "period_start").agg(
+        F.count(F.lit(1)).alias("videos"),
+        F.sum("views").alias("_views"),
+        F.sum(F.when(engaged, F.col("likes") + F.col("comments"))).alias("_engagement"),
+        F.sum(F.when(engaged, F.col("views"))).alias("_engaged_views"),
+        F.count_if((F.col("published_date") >= F.col("period_start"))
+                   & (F.col("published_date") < F.date_add(F.col("period_start"), 7))).alias("uploads"))
+    gains = snapshots.groupBy("platform", "channel_id", "period_start").agg(
+        F.sum("views_gained").alias("views_gained"),
+        F.count("views_gained").alias("gain_days"),
+        F.collect_set("view_definition").alias("_definitions"))
+    joined = per_video.join(gains, ["platform", "channel_id", "period_start"])
+    definition = F.when(F.size("_definitions") == 1, F.col("_definitions")[0]).when(
+        F.size("_definitions") > 1, F.lit(YOUTUBE_VIEWS_MIXED))
+    return joined.select(
+        "platform", "channel_id", "period_start", "videos", "views_gained", "gain_days",
+        ratio("_views", "videos").alias("views_per_video"),
+        ratio("_engagement", "_engaged_views").alias("engagement_per_view"),
+        "uploads", definition.alias("view_definition"))
+
+
+def niche_percentile(metric: str) -> Column:
+    """The share of the niche's channels, that week, whose ``metric`` is at or below this channel's
+    (``cume_dist``: the highest is 1.0, a channel alone in its niche 1.0); null without a value. Channels
+    without a niche form one group of their own."""
+    peers = Window.partitionBy("niche", "period_start", F.col(metric).isNull()).orderBy(metric)
+    return F.when(F.col(metric).isNotNull(), F.round(F.cume_dist().over(peers), RATIO_DECIMALS))
+
+
+def benchmark_channels(dim_channels: DataFrame, channel_snapshots: DataFrame,
+                       fact_video_snapshots: DataFrame) -> DataFrame:
+    """One row per YouTube channel and ISO week (Monday ``period_start`` to Sunday ``period_end``) with
+    snapshots; key ``platform, channel_id, period_start``.
+
+    - ``subscribers``: the week's last snapshot; ``subscriber_growth``: last − first snapshot of the week
+      (null with one snapshot; counts are public to 3 significant figures, so growth moves in steps), and
+      ``subscriber_growth_rate = subscriber_growth / first``;
+    - ``views_gained``: the sum of the week's daily view gains of its videos (:func:`fact_video_snapshots`;
+      ``gain_days`` of them), ``view_definition`` the one definition they were measured under, or
+      ``youtube_views_mixed`` when the week adds several;
+    - ``views_per_video``: lifetime views of the videos snapshotted that week (each at its last snapshot of the
+      week) / ``videos``; ``engagement_per_view``: their likes + comments / their views (videos with both
+      counts visible); ``uploads``: those of them published that week (the upload cadence, per week);
+    - ``<metric>_percentile`` for each of subscribers, subscriber_growth, views_per_video,
+      engagement_per_view and uploads: :func:`niche_percentile` among the channels of the same niche that
+      week; with the channel's ``role``, ``is_ours`` and ``niche``.
+    """
+    channels = _channel_weeks(channel_snapshots)
+    videos = _video_weeks(fact_video_snapshots)
+    weeks = channels.join(videos, ["platform", "channel_id", "period_start"], how="full")
+    attributes = dim_channels.select("platform", "channel_id", "title", "role", "is_ours", "niche")
+    joined = weeks.join(attributes, ["platform", "channel_id"], how="left")
+    return joined.select(
+        "platform", "channel_id", "period_start", F.date_add("period_start", 6).alias("period_end"), "title",
+        "role", "is_ours", "niche", "subscribers", "subscriber_growth", "subscriber_growth_rate",
+        F.coalesce("subscriber_snapshots", F.lit(0).cast("long")).alias("subscriber_snapshots"),
+        F.coalesce("videos", F.lit(0).cast("long")).alias("videos"), "views_gained",
+        F.coalesce("gain_days", F.lit(0).cast("long")).alias("gain_days"), "view_definition",
+        "views_per_video", "engagement_per_view", F.coalesce("uploads", F.lit(0).cast("long")).alias("uploads"),
+        *(niche_percentile(m).alias(f"{m}_percentile") for m in BENCHMARK_METRICS),
+    )
+
+
+def channel_tables(channel_snapshots: DataFrame, video_snapshots: DataFrame, export_posts: DataFrame,
+                   export_account_days: DataFrame) -> dict[str, DataFrame]:
+    """The four tables from the cross-platform silver datasets (any of them may be empty)."""
+    channels = dim_channels(channel_snapshots, video_snapshots, export_posts, export_account_days).cache()
+    snapshots = fact_video_snapshots(video_snapshots).cache()
+    return {
+        "dim_channels": channels,
+        "fact_video_snapshots": snapshots,
+        "fact_posts": fact_posts(export_posts),
+        "benchmark_channels": benchmark_channels(channels, channel_snapshots, snapshots),
+    }
