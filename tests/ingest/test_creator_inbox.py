@@ -380,9 +380,10 @@ def test_the_creator_dag_skips_a_missing_inbox_at_once_and_its_sensor_finds_noth
     assert not (tmp_path / "lake").exists()
 
 
-def test_silver_reads_none_of_the_inbox_tables_yet():
-    from spark_jobs.creator.schemas import SILVER_DATASETS
+def test_silver_reads_every_inbox_table_into_the_cross_platform_model_and_none_into_the_api_datasets():
+    from spark_jobs.creator.schemas import EXPORT_BRONZE, SILVER_DATASETS
 
+    assert sorted(t for tables in EXPORT_BRONZE.values() for t in tables) == sorted(DATASETS)
     assert set(DATASETS).isdisjoint(SILVER_DATASETS)
 
 
