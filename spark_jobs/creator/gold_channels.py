@@ -22,7 +22,7 @@ from spark_jobs.creator.cross_platform import OURS, YOUTUBE_CATEGORIES
 from spark_jobs.creator.definitions import YOUTUBE_VIEWS_MIXED
 
 CHANNEL_TABLES = ("dim_channels", "fact_video_snapshots", "fact_posts", "benchmark_channels")
-YOUTUBE_CATEGORY, NO_NICHE = "youtube_category", None
+YOUTUBE_CATEGORY = "youtube_category"
 BENCHMARK_METRICS = ("subscribers", "subscriber_growth", "views_per_video", "engagement_per_view", "uploads")
 
 
@@ -135,19 +135,18 @@ def fact_posts(export_posts: DataFrame) -> DataFrame:
 
 
 def _channel_weeks(channel_snapshots: DataFrame) -> DataFrame:
-    """Per channel and ISO week with channel snapshots: the last snapshot's subscribers and the growth from
-    the week's first snapshot to its last."""
-    weekly = channel_snapshots.where(F.col("subscribers").isNotNull()).groupBy(
+    """Per channel and ISO week with a visible subscriber count: the week's last count, the growth from its
+    first snapshot to its last (null with one snapshot) and that growth over the first count."""
+    weeks = channel_snapshots.where(F.col("subscribers").isNotNull()).groupBy(
         "platform", "channel_id", week_start(F.col("snapshot_date")).alias("period_start"))
-    return weekly.agg(
-        F.max_by("subscribers", "snapshot_date").alias("subscribers"),
-        (F.max_by("subscribers", "snapshot_date") - F.min_by("subscribers", "snapshot_date"))
-        .alias("subscriber_growth"),
-        F.min_by("subscribers", "snapshot_date").alias("_first_subscribers"),
-        F.count(F.lit(1)).alias("subscriber_snapshots"),
-    ).select("*", F.when(F.col("subscriber_snapshots") > 1, F.col("subscriber_growth")).alias("_growth")).select(
-        "platform", "channel_id", "period_start", "subscribers", F.col("_growth").alias("subscriber_growth"),
-        ratio("_growth", "_first_subscribers").alias("subscriber_growth_rate"), "subscriber_snapshots")
+    ends = weeks.agg(F.min_by("subscribers", "snapshot_date").alias("first"),
+                     F.max_by("subscribers", "snapshot_date").alias("last"),
+                     F.count(F.lit(1)).alias("subscriber_snapshots"))
+    growth = F.when(F.col("subscriber_snapshots") > 1, F.col("last") - F.col("first"))
+    return ends.select(
+        "platform", "channel_id", "period_start", F.col("last").alias("subscribers"),
+        growth.alias("subscriber_growth"), ratio(growth, "first").alias("subscriber_growth_rate"),
+        "subscriber_snapshots")
 
 
 def _video_weeks(facts: DataFrame) -> DataFrame:

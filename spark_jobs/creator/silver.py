@@ -31,12 +31,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 
 import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame, SparkSession
 
 from spark_jobs.common.gold_changes import ensure_change_feed
 from spark_jobs.common.incremental import (
+    BronzeChanges,
     bronze_changes,
     commit_versions,
     ensure_watermarks,
@@ -248,16 +250,14 @@ def _build_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDataset, r
 ROLE_SCHEMA = "run_date date, channel_id string, role string"
 
 
-def _run_dates(spark: SparkSession, table: str) -> list:
+def _run_dates(spark: SparkSession, table: str) -> list[date]:
     """The ``run_date`` partitions a bronze table's folder holds."""
-    from datetime import date
-
     path, fs = hadoop_path(spark, table)
     names = [status.getPath().getName() for status in fs.listStatus(path) if status.isDirectory()]
     return sorted(date.fromisoformat(n.split("=", 1)[1]) for n in names if n.startswith("run_date="))
 
 
-def _channel_roles(spark: SparkSession, table: str, changes) -> DataFrame:
+def _channel_roles(spark: SparkSession, table: str, changes: BronzeChanges) -> DataFrame:
     """Whose each crawled channel is, per run date, from the manifests of the partitions this run reads."""
     dates = changes.run_dates if changes.incremental else _run_dates(spark, table)
     manifests = [(d, read_json(spark, f"{table}/run_date={d.isoformat()}/_manifest.json")) for d in dates]
@@ -311,6 +311,8 @@ def _build_export_dataset(spark: SparkSession, args: JobArgs, dataset: SilverDat
 
 
 def build_cross_platform(spark: SparkSession, args: JobArgs, name: str, rows_per_file: int) -> dict | None:
+    """Build the cross-platform dataset ``name`` (one of ``CROSS_PLATFORM_DATASETS``) and return its counts, or
+    None when its input never landed in bronze (nothing is written then, and gold reads it as empty)."""
     build = _build_youtube_dataset if name in YOUTUBE_BRONZE else _build_export_dataset
     return build(spark, args, CROSS_PLATFORM_DATASETS[name], rows_per_file)
 

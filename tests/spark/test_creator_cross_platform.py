@@ -326,14 +326,15 @@ KEY = "AIzaSy-pulse-test-key-cross-platform"
 TIKTOK_SAMPLE = Path("sources/tiktok/tiktok_studio_exports/Content_sample_transcribed.csv")
 
 
-def crawl_days(lake: Path, realdata: Path, days: list[dt.date]) -> None:
+def crawl_days(lake: Path, data, days: list[dt.date]) -> None:
+    """The YouTube crawl of our 2 channels and 2 competitors on each of ``days``, against the simulator serving
+    ``data`` (``YouTubeData``) as on that day."""
     import requests
 
     from devstack.simulators.youtube_api import (
         TRENDING_FILE,
         SimulatorConfig,
         YouTubeApiSimulator,
-        YouTubeData,
         channel_id_of,
     )
     from pulse.http_ingest import RetryPolicy
@@ -349,8 +350,7 @@ def crawl_days(lake: Path, realdata: Path, days: list[dt.date]) -> None:
     settings = YouTubeSettings(api_key=KEY, channel_ids=tuple(channel_id_of(TRENDING_FILE, t) for t in OURS),
                                competitor_channel_ids=tuple(channel_id_of(TRENDING_FILE, t) for t in COMPETITORS),
                                policy=RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05, timeout=10))
-    sim = YouTubeApiSimulator(SimulatorConfig(as_of=SIM_DAY, api_key=KEY), clock,
-                              YouTubeData(realdata / "creator" / "datasets"))
+    sim = YouTubeApiSimulator(SimulatorConfig(as_of=SIM_DAY, api_key=KEY), clock, data)
     with sim.serving() as base_url:
         for day in days:
             clock.now = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
@@ -378,7 +378,8 @@ def silver_args(lake: Path, run_date: dt.date):
     return parse_args(["--lake-root", str(lake), "--run-date", run_date.isoformat(), "--source", "creator"], "test")
 
 
-def run_cross_platform_silver(spark, lake: Path, run_date: dt.date) -> dict:
+def run_cross_platform_silver(spark, lake: Path, run_date: dt.date,
+                              names: tuple[str, ...] = tuple(CROSS_PLATFORM_DATASETS)) -> dict:
     """The creator silver job's cross-platform step, in-process (the job's ``main`` also needs the API's
     bronze, which these tests do not make)."""
     from spark_jobs.common.incremental import ensure_watermarks
@@ -386,7 +387,7 @@ def run_cross_platform_silver(spark, lake: Path, run_date: dt.date) -> dict:
 
     args = silver_args(lake, run_date)
     ensure_watermarks(spark, args.zone("silver"))
-    return {name: build_cross_platform(spark, args, name, 1_000_000) for name in CROSS_PLATFORM_DATASETS}
+    return {name: build_cross_platform(spark, args, name, 1_000_000) for name in names}
 
 
 def silver_rows(spark, lake: Path, name: str) -> list[dict]:
@@ -397,16 +398,19 @@ def silver_rows(spark, lake: Path, name: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def real_lake(spark, realdata, tmp_path_factory):
-    """The simulator crawled on real data for 8 of 9 days (silver run after the first 4 days, then after the
-    rest, incrementally), the real exports ingested from the inbox, then the gold job's channel tables from
-    that silver (as ``main`` reads and computes them; ``main`` itself, which writes them beside the star
-    schema, is run on the tiny lake by test_creator_gold.py), collected once."""
+    """The simulator crawled on real data for 8 of 9 days (channel_snapshots built after the first 4 days, then
+    every dataset after the rest: channel_snapshots incrementally), the real exports ingested from the inbox,
+    then the gold job's channel tables from that silver, collected once (as ``main`` reads and computes them;
+    ``main`` itself, which writes them beside the star schema, runs on the tiny lake in test_creator_gold.py).
+    video_snapshots' incremental path is the API datasets' (test_incremental_lake.py)."""
+    from devstack.simulators.youtube_api import YouTubeData
     from spark_jobs.common.gold import read_silver
 
     lake = tmp_path_factory.mktemp("cross_platform_lake")
-    crawl_days(lake, realdata, CRAWL_DAYS[:FIRST_BATCH])
-    first = run_cross_platform_silver(spark, lake, CRAWL_DAYS[FIRST_BATCH - 1])
-    crawl_days(lake, realdata, CRAWL_DAYS[FIRST_BATCH:])
+    data = YouTubeData(realdata / "creator" / "datasets")
+    crawl_days(lake, data, CRAWL_DAYS[:FIRST_BATCH])
+    first = run_cross_platform_silver(spark, lake, CRAWL_DAYS[FIRST_BATCH - 1], names=("channel_snapshots",))
+    crawl_days(lake, data, CRAWL_DAYS[FIRST_BATCH:])
     drop_exports(lake, realdata, tmp_path_factory.mktemp("inbox"))
     second = run_cross_platform_silver(spark, lake, CRAWL_DAYS[-1])
     incremental = {name: silver_rows(spark, lake, name) for name in ("channel_snapshots", "video_snapshots")}
@@ -538,7 +542,7 @@ def test_incremental_youtube_silver_holds_what_a_full_refresh_of_all_the_crawls_
     from pulse.lake import bronze_partition_path, read_bronze, read_manifest
 
     first, second = real_lake["counts"]
-    assert (first["video_snapshots"]["mode"], second["video_snapshots"]["mode"]) == ("full", "incremental")
+    assert (first["channel_snapshots"]["mode"], second["channel_snapshots"]["mode"]) == ("full", "incremental")
     assert second["channel_snapshots"]["bronze_partitions"] == [d.isoformat() for d in CRAWL_DAYS[FIRST_BATCH:]]
     # Independently, from all of bronze and its manifests: one row per resource and crawled day.
     lake = real_lake["lake"]
