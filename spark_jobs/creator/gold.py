@@ -4,7 +4,8 @@
 dataset per table to ``<lake>/gold/creator/<table>/`` (overwrite). It then writes the cross-platform tables
 (:mod:`spark_jobs.creator.gold_channels`: ``dim_channels``, ``fact_video_snapshots``, ``fact_posts``,
 ``benchmark_channels``) whole, from the cross-platform silver datasets (empty when YouTube and the exports
-have no data); they are not part of the incremental plan. Every formula, threshold and grain
+have no data); they are not part of the incremental plan, and are left as they are when the cross-platform
+silver has not changed since they were written (:func:`write_channel_tables`). Every formula, threshold and grain
 is in ``docs/creator_metrics.md``; the quality gate's view of these tables is ``pulse.sources.creator``.
 
 Gold is a pure function of silver and the job options: no clock, no randomness, money summed as
@@ -17,7 +18,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -32,7 +33,8 @@ from spark_jobs.common.gold_changes import (
     record_gold_mark,
     without_unchanged_updates,
 )
-from spark_jobs.common.job import parse_args, spark_session, write_json
+from spark_jobs.common.incremental import commit_versions
+from spark_jobs.common.job import JobArgs, parse_args, read_json, spark_session, write_json
 from spark_jobs.creator.gold_channels import CHANNEL_TABLES, channel_tables
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, CROSS_PLATFORM_DATASETS, DEMOGRAPHICS, ENGAGEMENT
 from spark_jobs.creator.settings import GoldSettings
@@ -391,6 +393,31 @@ def in_slices(frame: DataFrame, slices: DataFrame, dates: list, date_column: str
             .join(F.broadcast(keys), ["creator_id", "platform", date_column], how="left_semi"))
 
 
+CHANNEL_MARK = "_channel_tables.json"
+
+
+def write_channel_tables(spark: SparkSession, args: JobArgs) -> str:
+    """Write the cross-platform tables (:func:`~spark_jobs.creator.gold_channels.channel_tables`) whole, unless
+    nothing they are made of changed: ``<gold>/_channel_tables.json`` records the silver versions the last write
+    read and the gold versions it left, and when both are still current (and no ``--full-refresh``) the tables
+    already hold these rows. Returns ``written`` or ``unchanged``."""
+    silver = {name: (commit_versions(spark, args.zone("silver", name)) or [-1])[-1]
+              for name in CROSS_PLATFORM_DATASETS}
+    gold = {table: args.zone("gold", table) for table in CHANNEL_TABLES}
+    mark_uri = f"{args.zone('gold')}/{CHANNEL_MARK}"
+    current = {table: (commit_versions(spark, uri) or [-1])[-1] for table, uri in gold.items()}
+    if not args.full_refresh and read_json(spark, mark_uri) == {"silver_versions": silver, "gold_versions": current}:
+        log.info("gold: the channel tables are current (cross-platform silver unchanged since they were written)")
+        return "unchanged"
+    cross = {name: read_silver(spark, args, dataset, required=False)
+             for name, dataset in CROSS_PLATFORM_DATASETS.items()}
+    for table, frame in channel_tables(**cross).items():
+        write_gold(frame, args, table, CHANNEL_TABLES)
+    written = {table: commit_versions(spark, uri)[-1] for table, uri in gold.items()}
+    write_json(spark, mark_uri, {"silver_versions": silver, "gold_versions": written})
+    return "written"
+
+
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=GoldSettings().options())
@@ -443,10 +470,7 @@ def main(argv: list[str] | None = None) -> None:
                   **small_tables(silver["demographics"], silver["competitors"], posts, days, settings)}
     for table, frame in tables.items():
         write_gold(frame, args, table, SMALL_TABLES)
-    cross = {name: read_silver(spark, args, dataset, required=False)
-             for name, dataset in CROSS_PLATFORM_DATASETS.items()}
-    for table, frame in channel_tables(**cross).items():
-        write_gold(frame, args, table, CHANNEL_TABLES)
+    counts["channel_tables"] = write_channel_tables(spark, args)
     for table in FACT_TABLES:  # the warehouse load reads what each MERGE changed from it
         ensure_change_feed(spark, gold_uris[table])
     record_gold_mark(spark, args.zone("gold"), plan, gold_uris, args.run_date)

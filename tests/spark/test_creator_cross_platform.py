@@ -315,6 +315,21 @@ def test_the_channel_benchmark_of_a_week_and_its_percentiles_within_the_niche(sp
     assert (uc1["is_ours"], uc2["is_ours"]) == (True, False)
 
 
+def test_gold_writes_the_channel_tables_again_only_when_their_silver_changed(spark, tmp_path):
+    from spark_jobs.creator.gold import write_channel_tables
+
+    args = silver_args(tmp_path, D(2026, 11, 20))
+    read = {t: lambda t=t: spark.read.format("delta").load(args.zone("gold", t)) for t in gc.CHANNEL_TABLES}
+    assert write_channel_tables(spark, args) == "written"  # no YouTube, no exports: four empty tables
+    assert {t: read[t]().count() for t in gc.CHANNEL_TABLES} == dict.fromkeys(gc.CHANNEL_TABLES, 0)
+    assert write_channel_tables(spark, args) == "unchanged"
+    frame(spark, VIDEO_SNAPSHOTS, [snapshot("v1", D(2026, 11, 19), 100)]).write.format("delta").save(
+        args.zone("silver", "video_snapshots"))
+    assert write_channel_tables(spark, args) == "written"
+    assert [r["video_id"] for r in read["fact_video_snapshots"]().collect()] == ["v1"]
+    assert [r["channel_id"] for r in read["dim_channels"]().collect()] == ["UCa"]
+
+
 # --- the real files, end to end ------------------------------------------------------------------------
 
 SIM_DAY = D(2026, 12, 4)  # the simulator maps the data's last day (2017-10-22) to the day before
