@@ -25,6 +25,7 @@ from devstack.simulators.creator_api import SimulatorConfig, running_simulator
 from devstack.simulators.faults import FaultConfig, request_fault_mix
 from devstack.stack import http_connection
 from pulse.sources.creator import CREATOR, CREATOR_API_ENDPOINTS
+from spark_jobs.creator.gold_channels import CHANNEL_TABLES
 from tests.spark_tuning import PULSE_DEFAULTS_ENV
 
 # A module fixture runs the reference DAG run inside the first test; the faults test runs one more.
@@ -74,8 +75,8 @@ def reference(runner, warehouse, tmp_path_factory) -> Reference:
 
 
 def test_a_fault_free_run_fills_every_gold_table(reference):
-    for table in CREATOR.gold_tables:
-        assert reference.gold[table.name], f"gold.{table.name} is empty"
+    for table in CREATOR.gold_tables:  # the channel tables may be empty: this deployment has no YouTube or exports
+        assert reference.gold[table.name] or table.allow_empty, f"gold.{table.name} is empty"
     assert len(reference.gold["dim_creators"]) == SCALE["creators"]
 
 
@@ -102,8 +103,12 @@ def test_a_rerun_with_every_fault_on_and_spark_on_a_cluster_publishes_the_same_g
                                   {"pulse_warehouse": warehouse.connection}, "rollback")
     assert rolled.returncode == 0, f"rollback failed; log: {runner.home / 'rollback.log'}\n{rolled.stdout[-3000:]}"
     for table in CREATOR.gold_tables:
-        assert f"{table.name}: Delta version 0 restored as version 2" in rolled.stdout
         history = DeltaTable(str(lake / "gold" / "creator" / table.name)).history(3)
+        if table.name in CHANNEL_TABLES:  # no YouTube, no exports: the rerun left them as they were
+            assert f"{table.name}: Delta version 0 restored as version 0" in rolled.stdout
+            assert [h["operation"] for h in history] == ["WRITE"], history
+            continue
+        assert f"{table.name}: Delta version 0 restored as version 2" in rolled.stdout
         assert [h["operation"] for h in history] == ["RESTORE", "WRITE", "WRITE"], history
     assert warehouse.query("SELECT kind FROM pulse_meta.publish_log ORDER BY publish_id DESC LIMIT 1") == [
         ("rollback",)]
