@@ -3,8 +3,8 @@
 
 First each formula on hand-made rows, the expected values computed by hand as in docs/creator_metrics.md; then
 the whole path on the real files (../shared/realdata/creator): the YouTube simulator crawled on real data and the
-real exports dropped in the inbox, through the silver and gold jobs in-process, against an independent reading
-of the same files in plain Python.
+real exports dropped in the inbox, through the silver job's cross-platform step and the gold job's channel tables
+in-process, against an independent reading of the same files in plain Python.
 """
 
 from __future__ import annotations
@@ -315,21 +315,6 @@ def test_the_channel_benchmark_of_a_week_and_its_percentiles_within_the_niche(sp
     assert (uc1["is_ours"], uc2["is_ours"]) == (True, False)
 
 
-def test_gold_writes_the_channel_tables_again_only_when_their_silver_changed(spark, tmp_path):
-    from spark_jobs.creator.gold import write_channel_tables
-
-    args = silver_args(tmp_path, D(2026, 11, 20))
-    read = {t: lambda t=t: spark.read.format("delta").load(args.zone("gold", t)) for t in gc.CHANNEL_TABLES}
-    assert write_channel_tables(spark, args) == "written"  # no YouTube, no exports: four empty tables
-    assert {t: read[t]().count() for t in gc.CHANNEL_TABLES} == dict.fromkeys(gc.CHANNEL_TABLES, 0)
-    assert write_channel_tables(spark, args) == "unchanged"
-    frame(spark, VIDEO_SNAPSHOTS, [snapshot("v1", D(2026, 11, 19), 100)]).write.format("delta").save(
-        args.zone("silver", "video_snapshots"))
-    assert write_channel_tables(spark, args) == "written"
-    assert [r["video_id"] for r in read["fact_video_snapshots"]().collect()] == ["v1"]
-    assert [r["channel_id"] for r in read["dim_channels"]().collect()] == ["UCa"]
-
-
 # --- the real files, end to end ------------------------------------------------------------------------
 
 SIM_DAY = D(2026, 12, 4)  # the simulator maps the data's last day (2017-10-22) to the day before
@@ -415,25 +400,31 @@ def silver_rows(spark, lake: Path, name: str) -> list[dict]:
 def real_lake(spark, realdata, tmp_path_factory):
     """The simulator crawled on real data for 8 of 9 days (channel_snapshots built after the first 4 days, then
     every dataset after the rest: channel_snapshots incrementally), the real exports ingested from the inbox,
-    then the gold job's channel tables from that silver, collected once (as ``main`` reads and computes them;
-    ``main`` itself, which writes them beside the star schema, runs on the tiny lake in test_creator_gold.py).
-    video_snapshots' incremental path is the API datasets' (test_incremental_lake.py)."""
+    and the gold job's channel tables written after each silver run (``write_channel_tables``, as ``main``
+    calls it; ``main`` itself runs on the tiny lake in test_creator_gold.py), then once more with nothing
+    changed; the tables read back once. video_snapshots' incremental path is the API datasets'
+    (test_incremental_lake.py)."""
     from devstack.simulators.youtube_api import YouTubeData
-    from spark_jobs.common.gold import read_silver
+    from spark_jobs.creator.gold import write_channel_tables
 
     lake = tmp_path_factory.mktemp("cross_platform_lake")
     data = YouTubeData(realdata / "creator" / "datasets")
     crawl_days(lake, data, CRAWL_DAYS[:FIRST_BATCH])
     first = run_cross_platform_silver(spark, lake, CRAWL_DAYS[FIRST_BATCH - 1], names=("channel_snapshots",))
+    writes = [write_channel_tables(spark, silver_args(lake, CRAWL_DAYS[FIRST_BATCH - 1]))]
     crawl_days(lake, data, CRAWL_DAYS[FIRST_BATCH:])
     drop_exports(lake, realdata, tmp_path_factory.mktemp("inbox"))
     second = run_cross_platform_silver(spark, lake, CRAWL_DAYS[-1])
     incremental = {name: silver_rows(spark, lake, name) for name in ("channel_snapshots", "video_snapshots")}
     args = silver_args(lake, CRAWL_DAYS[-1])
-    silver = {name: read_silver(spark, args, d, required=False) for name, d in CROSS_PLATFORM_DATASETS.items()}
-    gold = {name: [r.asDict() for r in table.collect()] for name, table in gc.channel_tables(**silver).items()}
-    spark.catalog.clearCache()
-    return {"lake": lake, "counts": (first, second), "incremental": incremental, "gold": gold}
+    writes += [write_channel_tables(spark, args), write_channel_tables(spark, args)]
+    gold = {t: [r.asDict() for r in spark.read.format("delta").load(args.zone("gold", t)).collect()]
+            for t in gc.CHANNEL_TABLES}
+    return {"lake": lake, "counts": (first, second), "incremental": incremental, "gold": gold, "writes": writes}
+
+
+def test_gold_writes_the_channel_tables_again_only_when_their_silver_changed(real_lake):
+    assert real_lake["writes"] == ["written", "written", "unchanged"]
 
 
 def gold_table(spark, real_lake: dict, name: str) -> list[dict]:

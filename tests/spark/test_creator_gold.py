@@ -6,6 +6,7 @@ Expected values are computed by hand in each test, from the formulas in docs/cre
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -323,5 +324,6 @@ def test_gold_does_not_depend_on_silver_partitioning_or_reruns(spark, tiny_lake,
     write_tiny_silver(spark, tmp_path, partitions=3)
     run_gold(tmp_path)
     assert gold_rows(spark, tmp_path) == reference
-    run_gold(tmp_path)  # a rerun overwrites every table in place
+    run_gold(tmp_path)  # a rerun overwrites every table in place, but the channel tables: their silver is unchanged
     assert gold_rows(spark, tmp_path) == reference
+    assert json.loads((tmp_path / "gold" / "creator" / "_counts.json").read_text())["channel_tables"] == "unchanged"
