@@ -418,6 +418,7 @@ def real_lake(spark, realdata, tmp_path_factory):
     incremental = {name: silver_rows(spark, lake, name) for name in ("channel_snapshots", "video_snapshots")}
     args = silver_args(lake, CRAWL_DAYS[-1])
     writes += [write_channel_tables(spark, args), write_channel_tables(spark, args)]
+    spark.catalog.clearCache()  # as main does after its writes
     gold = {t: [r.asDict() for r in spark.read.format("delta").load(args.zone("gold", t)).collect()]
             for t in gc.CHANNEL_TABLES}
     return {"lake": lake, "counts": (first, second), "incremental": incremental, "gold": gold, "writes": writes}
