@@ -1,7 +1,9 @@
 """Silver rows of the creator source, made by hand, and the gold job run on them: the tests' data builders.
 
 Each builder returns rows in the silver schema of ``spark_jobs/creator/schemas.py``; ``TINY_*`` is the tiny
-lake whose gold the tests and the reporting-view tests compute by hand (docs/creator_metrics.md)."""
+lake whose gold the tests and the reporting-view tests compute by hand (docs/creator_metrics.md), and
+``TINY_CHANNEL_*`` the cross-platform rows the reporting-view tests add to it (a YouTube crawl of three
+channels over five days around YouTube's Shorts view change, and two exported posts)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,19 @@ from pathlib import Path
 
 from pulse.sources.creator import CREATOR
 from spark_jobs.creator import gold
-from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT, SilverDataset
+from spark_jobs.creator.schemas import (
+    CHANNEL_SNAPSHOTS,
+    COMPETITORS,
+    CONTENT,
+    DEMOGRAPHICS,
+    ENGAGEMENT,
+    EXPORT,
+    EXPORT_POSTS,
+    VIDEO_SNAPSHOTS,
+    YOUTUBE,
+    YOUTUBE_API,
+    SilverDataset,
+)
 
 D = dt.date
 UTC = dt.UTC
@@ -94,6 +108,103 @@ def write_tiny_silver(spark, lake: Path, partitions: int = 1) -> None:
     for dataset, data in rows.items():
         (frame(spark, dataset, data).repartition(partitions).write.mode("overwrite")
          .format("delta").save(str(lake / "silver" / "creator" / dataset.name)))
+
+
+# --- the cross-platform model --------------------------------------------------------------------------
+
+WATCH_GATED, PLAYBACK_START = "youtube_views_watch_gated", "youtube_views_playback_start"
+
+
+def channel_snapshot(channel_id: str, date: dt.date, subscribers: int | None, role: str = "competitor",
+                     title: str | None = None, **kw) -> dict:
+    """A channel's snapshot as silver keeps it (``view_definition``: the channel total's, given by hand)."""
+    return {"platform": YOUTUBE, "channel_id": channel_id, "snapshot_date": date, "title": title or channel_id,
+            "country": "US", "published_at": dt.datetime(2020, 1, 1, tzinfo=UTC), "role": role,
+            "subscribers": subscribers, "subscribers_hidden": subscribers is None, "total_views": None,
+            "video_count": None, "view_definition": WATCH_GATED, "source": YOUTUBE_API, **kw}
+
+
+def video_snapshot(video_id: str, channel_id: str, date: dt.date, views: int, likes: int | None,
+                   comments: int | None, published: dt.date, category_id: str = "20", seconds: int = 600,
+                   definition: str = WATCH_GATED, **kw) -> dict:
+    """A video's snapshot as silver keeps it; ``definition`` is the view definition of the snapshot day,
+    given by hand (``spark_jobs/creator/definitions.py`` is the rule)."""
+    return {"platform": YOUTUBE, "video_id": video_id, "channel_id": channel_id, "snapshot_date": date,
+            "title": f"video {video_id}", "published_at": dt.datetime.combine(published, dt.time(12), tzinfo=UTC),
+            "category_id": category_id, "duration_seconds": seconds, "is_short": seconds <= 60, "views": views,
+            "likes": likes, "comments": comments, "view_definition": definition, "source": YOUTUBE_API, **kw}
+
+
+def export_post(platform: str, account: str, content_id: str, measurement: str, as_of: dt.date,
+                definition: str, views: int | None = None, likes: int = 0, comments: int = 0, shares: int = 0,
+                **kw) -> dict:
+    """An exported post as silver keeps it."""
+    return {"platform": platform, "account": account, "content_id": content_id, "measurement": measurement,
+            "format": f"{platform}_export", "title": f"post {content_id}", "published_date": None, "date": None,
+            "period_start": None, "period_end": None, "as_of": as_of, "duration_seconds": None, "views": views,
+            "impressions": None, "reach": None, "likes": likes, "comments": comments, "shares": shares,
+            "saves": None, "watch_time_hours": None, "metric_definition": definition, "source": EXPORT, **kw}
+
+
+MAR_29 = D(2025, 3, 29)
+SNAPSHOT_DAYS = [MAR_29 + dt.timedelta(days=i) for i in range(5)]  # Sat 29 March .. Wed 2 April 2025
+APR_1 = SNAPSHOT_DAYS[3]
+
+# Our channel UCours (Gaming: o1 long-form, o2 a Short uploaded 30 March, whose views count every play from
+# 31 March), the competitors UCrival (Gaming; not crawled on 1 April) and UCcook (Howto & Style; k1's likes
+# hidden on 30 March). Per video: (views, likes, comments) on each snapshot day, None on a day not crawled.
+TINY_VIDEO_COUNTS = {
+    ("o1", "UCours", D(2025, 1, 10), "20", 600): [(1000, 50, 10), (1100, 55, 10), (1250, 60, 12), (1300, 61, 12),
+                                                 (1420, 70, 15)],
+    ("o2", "UCours", D(2025, 3, 30), "20", 45): [None, (200, 20, 2), (500, 40, 5), (800, 50, 6), (900, 52, 6)],
+    ("r1", "UCrival", D(2024, 12, 1), "20", 1200): [(5000, 100, 20), (5400, 110, 22), (5900, 120, 25), None,
+                                                   (6800, 140, 30)],
+    ("r2", "UCrival", D(2025, 3, 31), "20", 700): [None, None, (300, 30, 3), None, (900, 60, 8)],
+    ("k1", "UCcook", D(2025, 2, 1), "26", 800): [(3000, 90, 9), (3100, None, 10), (3300, 95, 11), (3350, 96, 11),
+                                                (3500, 100, 12)],
+}
+TINY_SUBSCRIBERS = {
+    ("UCours", "ours", "Pulse Plays"): [1000, 1010, 1030, 1040, 1060],
+    ("UCrival", "competitor", "Rival Games"): [50_000, 50_100, 50_200, None, 50_400],
+    ("UCcook", "competitor", "Cook Along"): [20_000, 20_000, 20_100, 20_100, 20_200],
+}
+
+
+def _tiny_definition(seconds: int, date: dt.date) -> str:
+    return PLAYBACK_START if seconds <= 60 and date >= D(2025, 3, 31) else WATCH_GATED
+
+
+TINY_CHANNEL_SNAPSHOTS = [
+    channel_snapshot(channel, date, subscribers, role=role, title=title,
+                     view_definition=WATCH_GATED if date < D(2025, 3, 31) else "youtube_views_mixed")
+    for (channel, role, title), counts in TINY_SUBSCRIBERS.items()
+    for date, subscribers in zip(SNAPSHOT_DAYS, counts, strict=True) if subscribers is not None
+]
+TINY_VIDEO_SNAPSHOTS = [
+    video_snapshot(video, channel, date, *count, published=published, category_id=category, seconds=seconds,
+                   definition=_tiny_definition(seconds, date))
+    for (video, channel, published, category, seconds), counts in TINY_VIDEO_COUNTS.items()
+    for date, count in zip(SNAPSHOT_DAYS, counts, strict=True) if count is not None
+]
+TINY_EXPORT_POSTS = [
+    export_post("instagram", "pulse_plays", "ig1", "lifetime", D(2025, 4, 2), "instagram_views", views=400,
+                likes=30, comments=4, shares=2),
+    export_post("tiktok", "pulse_plays", "tt1", "as of 2025-04-02", D(2025, 4, 2), "tiktok_views", views=2000,
+                likes=150, comments=12, shares=9),
+]
+
+
+def write_channel_silver(spark, lake: Path, channels: list[dict], videos: list[dict], posts: list[dict]) -> None:
+    """Cross-platform silver: channel and video snapshots and export posts (no export account days)."""
+    for dataset, rows in ((CHANNEL_SNAPSHOTS, channels), (VIDEO_SNAPSHOTS, videos), (EXPORT_POSTS, posts)):
+        (frame(spark, dataset, rows).coalesce(1).write.mode("overwrite").format("delta")
+         .save(str(lake / "silver" / "creator" / dataset.name)))
+
+
+def write_tiny_channel_silver(spark, lake: Path) -> None:
+    """The tiny lake's cross-platform rows (``TINY_CHANNEL_SNAPSHOTS``, ``TINY_VIDEO_SNAPSHOTS``,
+    ``TINY_EXPORT_POSTS``)."""
+    write_channel_silver(spark, lake, TINY_CHANNEL_SNAPSHOTS, TINY_VIDEO_SNAPSHOTS, TINY_EXPORT_POSTS)
 
 
 def run_gold(lake: Path) -> None:

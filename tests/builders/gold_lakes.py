@@ -1,7 +1,9 @@
 """Small but real gold for the BI tests: the real gold jobs run on generated silver.
 
 The creator lake is the tiny lake's kind of rows (``tests/builders/creator.py``) at a
-size a dashboard can show: 18 creators, four tiers, five platforms, six weeks, a few hundred posts. The
+size a dashboard can show: 18 creators, four tiers, five platforms, six weeks, a few hundred posts, plus
+a YouTube crawl of six channels (two ours, four competitors, in two niches) over the last three weeks with
+one day not crawled, and two exported posts (``channel_silver``). The
 Spotify lake is the five hand-made listeners of ``tests/builders/spotify.py`` plus ``mia``, who
 listened for half a year to twelve artists with albums (what the drill-down needs). Both are
 deterministic. Gold is then staged and published by :mod:`pulse.warehouse` with the reporting views and
@@ -66,6 +68,59 @@ def creator_silver(seed: int = 7, creators: int = 18, days: int = 42) -> dict[st
             "competitors": competitor_rows()}
 
 
+# The crawl's channels: (channel_id, title, role, YouTube category id of its videos, subscribers on day one).
+CHANNELS = (
+    ("UCpulseplays", "Pulse Plays", "ours", "20", 12_000),
+    ("UCpulsekitchen", "Pulse Kitchen", "ours", "26", 4_500),
+    ("UCrivalgames", "Rival Games", "competitor", "20", 80_000),
+    ("UCpixelarena", "Pixel Arena", "competitor", "20", 25_000),
+    ("UCcookalong", "Cook Along", "competitor", "26", 60_000),
+    ("UCquickbites", "Quick Bites", "competitor", "26", 9_000),
+)
+CRAWL_DAYS = 21
+NOT_CRAWLED = CREATOR_RUN_DATE - dt.timedelta(days=8)  # the crawl did not run that day
+
+
+def channel_silver(seed: int = 11) -> dict[str, list[dict]]:
+    """Cross-platform silver rows by dataset name: the YouTube crawl of ``CHANNELS`` on each of the
+    ``CRAWL_DAYS`` days before the run date but ``NOT_CRAWLED`` (every count measured under YouTube's
+    playback-start definition, in force since 2026-08-24), and two posts exported by ``pulse_plays``."""
+    from tests.builders.creator import PLAYBACK_START, channel_snapshot, export_post, video_snapshot
+
+    rng = Random(seed)
+    first_day = CREATOR_RUN_DATE - dt.timedelta(days=CRAWL_DAYS)
+    days = [day for day in (first_day + dt.timedelta(days=d) for d in range(CRAWL_DAYS)) if day != NOT_CRAWLED]
+    channels, videos = [], []
+    for c, (channel_id, title, role, category, subscribers) in enumerate(CHANNELS):
+        catalogue = []
+        for v in range(rng.randint(3, 5)):
+            # The first video is older than the crawl, the others may be uploaded during it.
+            published = first_day + dt.timedelta(days=-200 if v == 0 else rng.choice((-90, -30, -5, 4, 10, 15)))
+            catalogue.append([f"v{c}{v}", published, rng.choice((45, 480, 900)), 0, 0, 0,
+                              rng.uniform(0.02, 0.09), rng.lognormvariate(6, 0.8) * (1 + subscribers / 20_000)])
+        for date in days:
+            subscribers = int(subscribers * rng.uniform(1.0, 1.01))
+            channels.append(channel_snapshot(channel_id, date, round(subscribers, -1), role=role, title=title,
+                                             view_definition=PLAYBACK_START))
+            for video in catalogue:
+                video_id, published, seconds, views, likes, comments, engaged, daily = video
+                if published > date:
+                    continue
+                lifetime = 0 if views else daily * min(20, (date - published).days)  # before the first snapshot
+                video[3] = views = views + int(lifetime + daily * rng.uniform(0.5, 1.5))
+                video[4] = likes = max(likes, int(views * engaged * 0.85))
+                video[5] = comments = max(comments, int(views * engaged * 0.15))
+                videos.append(video_snapshot(video_id, channel_id, date, views, likes, comments, published=published,
+                                             category_id=category, seconds=seconds, definition=PLAYBACK_START,
+                                             title=f"{title} #{video_id[-1]}"))
+    as_of = CREATOR_RUN_DATE - dt.timedelta(days=1)
+    posts = [export_post("instagram", "pulse_plays", "ig-1", "lifetime", as_of, "instagram_views", views=5200,
+                         likes=410, comments=37, shares=12),
+             export_post("tiktok", "pulse_plays", "tt-1", f"as of {as_of}", as_of, "tiktok_views", views=18_000,
+                         likes=1500, comments=90, shares=60)]
+    return {"channel_snapshots": channels, "video_snapshots": videos, "export_posts": posts}
+
+
 def mia_plays(seed: int = 3) -> list[dict]:
     """Half a year of one listener's plays: twelve artists with one to three albums each, evenings and
     weekends busier, a few artists found late, some skips."""
@@ -97,13 +152,15 @@ def mia_plays(seed: int = 3) -> list[dict]:
 
 def build_creator_gold(spark, lake: Path) -> Path:
     from spark_jobs.creator.schemas import COMPETITORS, CONTENT, DEMOGRAPHICS, ENGAGEMENT
-    from tests.builders.creator import frame, run_gold
+    from tests.builders.creator import frame, run_gold, write_channel_silver
 
     datasets = {"demographics": DEMOGRAPHICS, "engagement": ENGAGEMENT, "content": CONTENT,
                 "competitors": COMPETITORS}
     for name, rows in creator_silver().items():
         frame(spark, datasets[name], rows).coalesce(1).write.format("delta").mode("overwrite").save(
             str(lake / "silver" / "creator" / datasets[name].name))
+    cross = channel_silver()
+    write_channel_silver(spark, lake, cross["channel_snapshots"], cross["video_snapshots"], cross["export_posts"])
     run_gold(lake)
     return lake / "gold" / "creator"
 

@@ -9,6 +9,11 @@ checks what BI would read against values computed by hand from the tiny lake:
   reach 5,000); c3 has no facts.
 - posts (65 engagement each, 800 impressions): p1 c1 TikTok Video 18 Nov 120.50; p2 c1 TikTok Image
   19 Nov not monetized; p3 c1 YouTube Video 19 Nov 0.00; p4 c2 TikTok Video 19 Nov 600.00.
+
+The lake also holds the cross-platform rows of ``tests/builders/creator.py`` (``TINY_CHANNEL_*``): our channel
+UCours and the competitors UCrival and UCcook crawled from 29 March to 2 April 2025 (UCrival not on 1 April),
+and two exported posts. The channel views are checked against the same figures computed in Python from the
+published gold rows, and at a few points by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import pytest
 from pulse.quality import orphan_rows_sql, table_checks
 from pulse.sources.creator import CREATOR
 from pulse.warehouse import publish_gold, stage_gold
-from tests.builders.creator import run_gold, write_tiny_silver
+from tests.builders.creator import run_gold, write_tiny_channel_silver, write_tiny_silver
 
 pytestmark = pytest.mark.spark
 
@@ -30,6 +35,7 @@ pytestmark = pytest.mark.spark
 def tiny_gold(spark, tmp_path_factory):
     lake = tmp_path_factory.mktemp("creator_lake")
     write_tiny_silver(spark, lake)
+    write_tiny_channel_silver(spark, lake)
     run_gold(lake)
     return lake / "gold" / "creator"
 
@@ -120,7 +126,8 @@ def test_benchmarks_put_our_platform_first_and_every_view_reads_after_a_refresh(
     assert names and all(n.startswith("creator_") for n in names)
     assert {"creator_kpis", "creator_engagement_trend", "creator_performance_bands",
             "creator_subscription_tiers", "creator_content_type_platform", "creator_benchmark_competitors",
-            "creator_benchmark_niche"} <= set(names)
+            "creator_benchmark_niche", "creator_platform_names", "creator_channels", "creator_channel_days",
+            "creator_channel_benchmark", "creator_top_videos"} <= set(names)
     for name in names:
         assert pg_conn.execute(f"SELECT count(*) FROM reporting.{name}").fetchone()[0] > 0, name
 
@@ -182,3 +189,135 @@ def test_refresh_reporting_runs_every_statement_of_its_task_and_returns_each_vie
     assert returned == [(name, pg_conn.execute(f"SELECT count(*) FROM reporting.{name}").fetchone()[0])
                         for name in views]
     assert any(count > 0 for _, count in returned)
+
+
+# --- channels against competitors ----------------------------------------------------------------------
+
+D = dt.date
+PLATFORM_NAMES = {"youtube": "YouTube", "instagram": "Instagram", "tiktok": "TikTok"}
+
+
+def gold(conn, table: str) -> list[dict]:
+    cur = conn.execute(f"SELECT * FROM gold.{table}")
+    return [dict(zip([c.name for c in cur.description], row, strict=True)) for row in cur.fetchall()]
+
+
+def ratio(numerator, denominator, digits: int = 6):
+    return None if not denominator else float(round(Decimal(numerator) / Decimal(denominator), digits))
+
+
+def sum_or_none(values):
+    """SQL's sum: None over no value."""
+    values = [v for v in values if v is not None]
+    return sum(values) if values else None
+
+
+def test_channel_days_sum_each_channels_video_snapshots_per_day_and_view_definition(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    channels = {(c["platform"], c["channel_id"]): c for c in gold(pg_conn, "dim_channels")}
+    groups: dict[tuple, list[dict]] = {}
+    for s in gold(pg_conn, "fact_video_snapshots"):
+        groups.setdefault((s["snapshot_date"], s["platform"], s["channel_id"], s["view_definition"]), []).append(s)
+    expected = []
+    for (date, platform, channel_id, definition), snaps in sorted(groups.items()):
+        channel = channels[(platform, channel_id)]
+        engaged = [s for s in snaps if s["likes"] is not None and s["comments"] is not None]
+        engagement = sum_or_none(s["likes"] + s["comments"] for s in engaged)
+        engaged_views = sum_or_none(s["views"] for s in engaged)
+        expected.append({
+            "date": date, "platform": platform, "platform_name": PLATFORM_NAMES[platform], "channel_id": channel_id,
+            "channel_title": channel["title"], "role": channel["role"], "is_ours": channel["is_ours"],
+            "niche": channel["niche"], "view_definition": definition, "videos": len(snaps),
+            "gain_videos": sum(s["views_gained"] is not None for s in snaps),
+            "views_gained": sum_or_none(s["views_gained"] for s in snaps),
+            "likes_gained": sum_or_none(s["likes_gained"] for s in snaps),
+            "comments_gained": sum_or_none(s["comments_gained"] for s in snaps),
+            "views": sum(s["views"] for s in snaps), "engagement": engagement, "engaged_views": engaged_views,
+            "engagement_per_view": ratio(engagement, engaged_views),
+        })
+    days = view(pg_conn, "creator_channel_days", "date, platform, channel_id, view_definition")
+    assert days == expected
+
+    def at(date, channel):
+        return [(r["view_definition"], r["videos"], r["gain_videos"], r["views_gained"], r["engagement"],
+                 r["engaged_views"], r["engagement_per_view"]) for r in days
+                if (r["date"], r["channel_id"]) == (date, channel)]
+
+    # 31 March 2025: o1 (long-form, watch-gated) gained 150 views; the Short o2 counts every play from that day,
+    # so its gain over 30 March is not computed, and its views stay on a row of their own.
+    assert at(D(2025, 3, 31), "UCours") == [
+        ("youtube_views_playback_start", 1, 0, None, 45, 500, 0.09),
+        ("youtube_views_watch_gated", 1, 1, 150, 72, 1250, 0.0576)]
+    # 2 April: UCrival was not crawled on 1 April, so no gain; 30 March: k1's likes are hidden.
+    assert at(D(2025, 4, 2), "UCrival") == [("youtube_views_watch_gated", 2, 0, None, 238, 7700, 0.030909)]
+    assert at(D(2025, 3, 30), "UCcook") == [("youtube_views_watch_gated", 1, 1, 100, None, None, None)]
+    assert {(r["channel_id"], r["role"], r["niche"]) for r in days} == {
+        ("UCours", "ours", "Gaming"), ("UCrival", "competitor", "Gaming"), ("UCcook", "competitor", "Howto & Style")}
+
+
+def test_channel_benchmark_is_gold_benchmark_with_the_niche_size_and_each_channels_latest_week(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    weeks = gold(pg_conn, "benchmark_channels")
+    latest = {}
+    for w in weeks:
+        latest[(w["platform"], w["channel_id"])] = max(w["period_start"], latest.get((w["platform"], w["channel_id"]),
+                                                                                      w["period_start"]))
+    expected = sorted((
+        {"period_start": w["period_start"], "period_end": w["period_end"], "platform": w["platform"],
+         "platform_name": PLATFORM_NAMES[w["platform"]], "channel_id": w["channel_id"], "channel_title": w["title"],
+         "role": w["role"], "is_ours": w["is_ours"], "niche": w["niche"],
+         "niche_channels": sum((o["niche"], o["period_start"]) == (w["niche"], w["period_start"]) for o in weeks),
+         **{c: w[c] for c in ("subscribers", "subscriber_growth", "subscriber_growth_rate", "subscriber_snapshots",
+                              "videos", "views_gained", "gain_days", "view_definition")},
+         "views_per_video": None if w["views_per_video"] is None else round(w["views_per_video"], 2),
+         **{c: w[c] for c in ("engagement_per_view", "uploads", "subscribers_percentile",
+                              "subscriber_growth_percentile", "views_per_video_percentile",
+                              "engagement_per_view_percentile", "uploads_percentile")},
+         "is_latest_week": w["period_start"] == latest[(w["platform"], w["channel_id"])]}
+        for w in weeks), key=lambda r: (r["period_start"], r["channel_id"]))
+    benchmark = view(pg_conn, "creator_channel_benchmark", "period_start, channel_id")
+    assert benchmark == expected
+    # The week of Monday 31 March 2025: UCours 1,030 → 1,060 subscribers, ranked among the two Gaming channels.
+    ours = [(r["period_start"], r["subscribers"], r["subscriber_growth"], r["niche_channels"], r["is_latest_week"])
+            for r in benchmark if r["channel_id"] == "UCours"]
+    assert ours == [(D(2025, 3, 24), 1010, 10, 2, False), (D(2025, 3, 31), 1060, 30, 2, True)]
+
+
+def test_top_videos_are_each_videos_latest_snapshot_ranked_by_views_overall_and_within_its_role(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    channels = {(c["platform"], c["channel_id"]): c for c in gold(pg_conn, "dim_channels")}
+    latest = {}
+    for s in gold(pg_conn, "fact_video_snapshots"):
+        key = (s["platform"], s["video_id"])
+        if key not in latest or s["snapshot_date"] > latest[key]["snapshot_date"]:
+            latest[key] = s
+    ranked = sorted(latest.values(), key=lambda s: (s["platform"], -s["views"], s["video_id"]))
+    expected, in_role = [], {}
+    for rank, s in enumerate(ranked, 1):
+        channel = channels[(s["platform"], s["channel_id"])]
+        in_role[channel["role"]] = in_role.get(channel["role"], 0) + 1
+        expected.append({
+            "platform": s["platform"], "platform_name": PLATFORM_NAMES[s["platform"]], "video_id": s["video_id"],
+            "title": s["title"], "channel_id": s["channel_id"], "channel_title": channel["title"],
+            "role": channel["role"], "is_ours": channel["is_ours"], "niche": channel["niche"],
+            **{c: s[c] for c in ("category", "published_date", "snapshot_date", "views", "likes", "comments",
+                                 "engagement_per_view", "view_definition")},
+            "views_rank": rank, "views_rank_in_role": in_role[channel["role"]]})
+    videos = view(pg_conn, "creator_top_videos", "platform, views_rank")
+    assert videos == expected
+    assert [(v["video_id"], v["snapshot_date"].day, v["views"], v["views_rank"], v["views_rank_in_role"])
+            for v in videos] == [("r1", 2, 6800, 1, 1), ("k1", 2, 3500, 2, 2), ("o1", 2, 1420, 3, 1),
+                                 ("o2", 2, 900, 4, 2), ("r2", 2, 900, 5, 3)]
+
+
+def test_channels_list_the_crawled_channels_and_the_export_accounts_with_their_posts(pg_conn, tiny_gold):
+    publish(pg_conn, tiny_gold)
+    channels = view(pg_conn, "creator_channels", "platform, channel_id")
+    assert [(c["platform_name"], c["channel_id"], c["role"], c["niche"], c["source"], c["subscribers"],
+             c["videos_tracked"], c["export_posts"]) for c in channels] == [
+        ("Instagram", "pulse_plays", "ours", None, "export", None, 0, 1),
+        ("TikTok", "pulse_plays", "ours", None, "export", None, 0, 1),
+        ("YouTube", "UCcook", "competitor", "Howto & Style", "youtube_api", 20_200, 1, 0),
+        ("YouTube", "UCours", "ours", "Gaming", "youtube_api", 1060, 2, 0),
+        ("YouTube", "UCrival", "competitor", "Gaming", "youtube_api", 50_400, 2, 0)]
+    assert len(channels) == pg_conn.execute("SELECT count(*) FROM gold.dim_channels").fetchone()[0]

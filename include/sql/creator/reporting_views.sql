@@ -253,3 +253,140 @@ CREATE OR REPLACE VIEW reporting.creator_benchmark_niche WITH (security_invoker 
 SELECT *
 FROM gold.benchmark_niche
 ORDER BY creator_segment, platform, subscription_tier;
+
+-- --- Channels: ours against competitors (the cross-platform tables; docs/creator_metrics.md, "Channels
+-- against competitors"). Empty when no YouTube crawl or export was published. The platform of these tables
+-- is a code (youtube, instagram, tiktok); platform_name is its spelling in the API datasets' tables (YouTube),
+-- so one platform filter or slicer selects both models. Views of different definitions are never added: a
+-- row that sums views is one definition's (view_definition is part of its grain).
+
+-- The name of each platform code of the cross-platform tables.
+CREATE OR REPLACE VIEW reporting.creator_platform_names WITH (security_invoker = true) AS
+SELECT platform, platform_name
+FROM (VALUES ('youtube', 'YouTube'), ('instagram', 'Instagram'), ('tiktok', 'TikTok'))
+     AS name (platform, platform_name);
+
+-- One row per channel (YouTube, ours and competitors') or export account (ours): gold.dim_channels with
+-- the platform's name and the posts exported for the account. total_views is left out: gold does not say
+-- which view definition a channel's lifetime total is measured under.
+CREATE OR REPLACE VIEW reporting.creator_channels WITH (security_invoker = true) AS
+WITH posts AS (
+    SELECT platform, account AS channel_id, count(DISTINCT content_id) AS export_posts
+    FROM gold.fact_posts
+    GROUP BY platform, account
+)
+SELECT c.platform,
+       coalesce(n.platform_name, c.platform) AS platform_name,
+       c.channel_id,
+       c.title AS channel_title,
+       c.role,
+       c.is_ours,
+       c.niche,
+       c.source,
+       c.subscribers,
+       c.video_count,
+       c.videos_tracked,
+       coalesce(p.export_posts, 0) AS export_posts,
+       c.first_snapshot_date,
+       c.last_snapshot_date
+FROM gold.dim_channels AS c
+LEFT JOIN posts AS p ON p.platform = c.platform AND p.channel_id = c.channel_id
+LEFT JOIN reporting.creator_platform_names AS n ON n.platform = c.platform;
+
+-- One row per channel, snapshot day and view definition of its videos' snapshots (gold.fact_video_snapshots).
+-- Additive columns, so a selection of days, channels or roles sums them and recomputes its ratio:
+-- views gained per channel-day = sum(views_gained) / the rows with gain_videos > 0, engagement per view =
+-- sum(engagement) / sum(engaged_views). views_gained is NULL when no video of the row has a gain that day
+-- (the day after a missing one). Subscribers are weekly in gold: creator_channel_benchmark.
+CREATE OR REPLACE VIEW reporting.creator_channel_days WITH (security_invoker = true) AS
+SELECT s.snapshot_date AS date,
+       s.platform,
+       coalesce(n.platform_name, s.platform) AS platform_name,
+       s.channel_id,
+       c.title AS channel_title,
+       c.role,
+       c.is_ours,
+       c.niche,
+       s.view_definition,
+       count(*) AS videos,
+       count(s.views_gained) AS gain_videos,
+       sum(s.views_gained)::bigint AS views_gained,
+       sum(s.likes_gained)::bigint AS likes_gained,
+       sum(s.comments_gained)::bigint AS comments_gained,
+       sum(s.views)::bigint AS views,
+       sum(s.likes + s.comments)::bigint AS engagement,
+       sum(s.views) FILTER (WHERE s.likes IS NOT NULL AND s.comments IS NOT NULL)::bigint AS engaged_views,
+       round(sum(s.likes + s.comments)::numeric
+             / nullif(sum(s.views) FILTER (WHERE s.likes IS NOT NULL AND s.comments IS NOT NULL), 0), 6)
+           ::double precision AS engagement_per_view
+FROM gold.fact_video_snapshots AS s
+JOIN gold.dim_channels AS c ON c.platform = s.platform AND c.channel_id = s.channel_id
+LEFT JOIN reporting.creator_platform_names AS n ON n.platform = s.platform
+GROUP BY s.snapshot_date, s.platform, n.platform_name, s.channel_id, c.title, c.role, c.is_ours, c.niche,
+         s.view_definition;
+
+-- One row per YouTube channel and ISO week: gold.benchmark_channels (the channel's figures and their
+-- percentiles among the niche's channels that week), with niche_channels (how many channels the percentiles
+-- rank, the channel included) and is_latest_week. A channel's own figures: not additive over channels.
+CREATE OR REPLACE VIEW reporting.creator_channel_benchmark WITH (security_invoker = true) AS
+SELECT b.period_start,
+       b.period_end,
+       b.platform,
+       coalesce(n.platform_name, b.platform) AS platform_name,
+       b.channel_id,
+       b.title AS channel_title,
+       b.role,
+       b.is_ours,
+       b.niche,
+       count(*) OVER (PARTITION BY b.niche, b.period_start) AS niche_channels,
+       b.subscribers,
+       b.subscriber_growth,
+       b.subscriber_growth_rate,
+       b.subscriber_snapshots,
+       b.videos,
+       b.views_gained,
+       b.gain_days,
+       b.view_definition,
+       round(b.views_per_video::numeric, 2)::double precision AS views_per_video,
+       b.engagement_per_view,
+       b.uploads,
+       b.subscribers_percentile,
+       b.subscriber_growth_percentile,
+       b.views_per_video_percentile,
+       b.engagement_per_view_percentile,
+       b.uploads_percentile,
+       b.period_start = max(b.period_start) OVER (PARTITION BY b.platform, b.channel_id) AS is_latest_week
+FROM gold.benchmark_channels AS b
+LEFT JOIN reporting.creator_platform_names AS n ON n.platform = b.platform;
+
+-- One row per video: its latest snapshot (lifetime views, likes and comments as shown that day, with their
+-- view_definition) and its channel's role; views_rank ranks the platform's videos by those views,
+-- views_rank_in_role the videos of one role (ties: the smaller video_id first).
+CREATE OR REPLACE VIEW reporting.creator_top_videos WITH (security_invoker = true) AS
+WITH latest AS (
+    SELECT DISTINCT ON (platform, video_id) *
+    FROM gold.fact_video_snapshots
+    ORDER BY platform, video_id, snapshot_date DESC
+)
+SELECT v.platform,
+       coalesce(n.platform_name, v.platform) AS platform_name,
+       v.video_id,
+       v.title,
+       v.channel_id,
+       c.title AS channel_title,
+       c.role,
+       c.is_ours,
+       c.niche,
+       v.category,
+       v.published_date,
+       v.snapshot_date,
+       v.views,
+       v.likes,
+       v.comments,
+       v.engagement_per_view,
+       v.view_definition,
+       row_number() OVER (PARTITION BY v.platform ORDER BY v.views DESC, v.video_id) AS views_rank,
+       row_number() OVER (PARTITION BY v.platform, c.role ORDER BY v.views DESC, v.video_id) AS views_rank_in_role
+FROM latest AS v
+JOIN gold.dim_channels AS c ON c.platform = v.platform AND c.channel_id = v.channel_id
+LEFT JOIN reporting.creator_platform_names AS n ON n.platform = v.platform;
