@@ -102,6 +102,21 @@ def dashboards(bi_warehouse, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def dashboards_without_channels(bi_warehouse, tmp_path_factory) -> Path:
+    """The dashboards as ``bi_warehouse`` renders them without a YouTube crawl or exports: rendered inside a
+    transaction that empties the four channel tables, then rolled back. Returns their folder."""
+    from pulse.dashboards.render import render_dashboards
+    from spark_jobs.creator.gold_channels import CHANNEL_TABLES
+
+    out = tmp_path_factory.mktemp("dashboards_without_channels")
+    with connect(bi_warehouse) as conn, conn.transaction(force_rollback=True):
+        for table in CHANNEL_TABLES:
+            conn.execute(f"DELETE FROM gold.{table}")
+        render_dashboards(conn, out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def browser():
     """Headless Chromium, every step bounded (``tests/browser.py``). ``make test`` installs Debian's
     chromium when it is missing."""

@@ -12,7 +12,7 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-PAGES = ("index.html", "creators.html", "creators-details.html", "spotify.html")
+PAGES = ("index.html", "creators.html", "creators-details.html", "creators-competitors.html", "spotify.html")
 
 # Every chart of a page: drawn by Plotly, with at least one trace that has data.
 CHARTS_STATE = """() => [...document.querySelectorAll('.chart')].map(el => ({
@@ -38,6 +38,29 @@ class Page:
         self.page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url}"))
         self.page.goto((folder / name).as_uri() + hash_)
         self.page.wait_for_load_state("load")
+
+    def drawn(self, state: str | None = None) -> str:
+        """Wait until a creator page's charts have finished drawing (``body[data-drawn]``, set by
+        creator_filters.js), for the filter ``state`` ("platform|from|to") when given; return the state."""
+        self.page.wait_for_function(
+            "(state) => state === null ? document.body.dataset.drawn !== undefined"
+            " : document.body.dataset.drawn === state", arg=state)
+        return self.page.evaluate("() => document.body.dataset.drawn")
+
+    def choose(self, selector: str, value: str) -> str:
+        """Set a filter input (``select_option`` or ``fill`` and its change event) and wait until the page has
+        drawn the new selection; return it."""
+        if selector == "#filter-platform":
+            self.page.select_option(selector, value)
+        else:
+            self.page.fill(selector, value)
+            self.page.dispatch_event(selector, "change")
+        state = "|".join(self.page.input_value(f"#filter-{f}") for f in ("platform", "from", "to"))
+        return self.drawn(state)
+
+    def names(self, chart_id: str, key: str = "name") -> list:
+        return self.page.evaluate("([id, key]) => document.getElementById(id).data.map((t) => t[key])",
+                                  [chart_id, key])
 
     def charts(self) -> dict[str, dict]:
         return {c["id"]: c for c in self.page.evaluate(CHARTS_STATE)}
@@ -70,6 +93,8 @@ def open_page(browser, dashboards):
 @pytest.mark.parametrize("name", PAGES)
 def test_every_page_loads_offline_without_errors_and_every_chart_has_data(open_page, screenshots, name):
     page = open_page(name)
+    if name.startswith("creators"):
+        page.drawn()
     charts = page.charts()
     if name == "index.html":
         assert charts == {}
@@ -88,7 +113,7 @@ def test_the_index_links_every_dashboard_and_shows_each_sources_last_publish(ope
     page = open_page("index.html")
     links = page.page.locator("a.dashboard-link")
     assert sorted(links.evaluate_all("els => els.map(a => a.getAttribute('href'))")) == [
-        "creators-details.html", "creators.html", "spotify.html"]
+        "creators-competitors.html", "creators-details.html", "creators.html", "spotify.html"]
     for source, dag_id in (("creator", "creator_analytics"), ("spotify", "spotify_analytics")):
         row = page.text(f"tr[data-source={source}]")
         assert dag_id in row and "bi-test" in row and "2026-11-20" in row and "ago" in row
@@ -130,6 +155,76 @@ def test_the_date_range_narrows_the_trend_and_reset_restores_it(open_page):
     page.page.click("#filter-reset")
     assert page.trace("chart-trend", 1)["x"] == days_all
     assert page.errors == []
+
+
+def test_the_competitors_page_draws_our_channels_against_competitors(open_page):
+    page = open_page("creators-competitors.html")
+    page.drawn()
+    for chart_id in ("chart-views-gained", "chart-engagement"):
+        assert sorted(page.names(chart_id)) == ["competitors", "ours"], chart_id
+    assert set(page.names("chart-subscribers", "legendgroup")) == {"competitors", "ours"}
+    assert len(page.names("chart-subscribers")) == 6  # one line per channel
+    channels = page.trace("chart-percentiles")["y"]
+    assert channels[0].startswith("Pulse") and "(ours)" in channels[0] and not any("(ours)" in c for c in channels[-4:])
+    assert page.text("#kpi-our-channels .value") == "4"  # 2 crawled, 2 export accounts
+    assert page.text("#kpi-competitor-channels .value") == "4"
+    assert "competitors" in page.text("#kpi-our-engagement .sub")
+    assert page.errors == []
+
+
+# The week the Competitors page's percentiles are of (each cell's hover data: niche size, week).
+PERCENTILES_WEEK = "() => document.getElementById('chart-percentiles').data[0].customdata[0][0][1]"
+
+
+def test_the_platform_filter_and_the_dates_change_the_competitors_figures_and_follow_to_the_overview(
+        open_page, screenshots):
+    page = open_page("creators-competitors.html")
+    page.drawn()
+    days_all = page.trace("chart-views-gained")["x"]
+    top_all = page.trace("chart-top-videos")["y"]
+    weeks_all = page.trace("chart-subscribers")["x"]
+    week_of_percentiles = page.page.evaluate(PERCENTILES_WEEK)
+    assert len(days_all) == 20 and len(top_all) == 10  # 21 days of the crawl but the one not crawled
+
+    page.choose("#filter-platform", "TikTok")  # only an export account there: no crawl to draw
+    assert page.text("#kpi-our-channels .value") == "1" and page.text("#kpi-competitor-channels .value") == "0"
+    assert all(c["points"] == 0 for c in page.charts().values())
+    assert "platform=TikTok" in page.page.url
+
+    page.choose("#filter-platform", "YouTube")
+    assert page.text("#kpi-our-channels .value") == "2"
+    assert page.trace("chart-views-gained")["x"] == days_all
+
+    page.choose("#filter-to", days_all[4])  # the first five days: the first two weeks
+    assert page.trace("chart-views-gained")["x"] == days_all[:5]
+    assert page.trace("chart-engagement")["x"] == days_all[:5]
+    assert page.trace("chart-subscribers")["x"] == weeks_all[:2]
+    assert page.page.evaluate(PERCENTILES_WEEK) == weeks_all[1] < week_of_percentiles
+    assert page.trace("chart-top-videos")["y"] == top_all  # lifetime views: not filtered by dates
+    assert f"to={days_all[4]}" in page.page.url
+    page.shot(screenshots, "creators-competitors-youtube.png")
+
+    page.page.click("a.page-link:has-text('Overview')")
+    page.page.wait_for_load_state("load")
+    page.drawn()
+    assert page.page.locator("#filter-platform").input_value() == "YouTube"
+    assert page.page.locator("#filter-to").input_value() == days_all[4]
+    assert page.errors == []
+
+
+def test_without_a_youtube_crawl_or_exports_the_competitors_page_says_so_and_draws_nothing(
+        browser, dashboards_without_channels):
+    with browser.page(viewport={"width": 1440, "height": 1000}) as tab:
+        page = Page(tab, dashboards_without_channels, "creators-competitors.html", "#platform=YouTube")
+        page.drawn()
+        assert page.page.locator("#competitors-empty").is_visible()
+        assert "No YouTube crawl or creator exports were published" in page.text("#competitors-empty")
+        assert page.charts() == {}
+        page.page.click("a.page-link:has-text('Overview')")  # the filter still follows
+        page.page.wait_for_load_state("load")
+        page.drawn()
+        assert page.page.locator("#filter-platform").input_value() == "YouTube"
+        assert page.errors == []
 
 
 def test_each_listener_sees_only_their_own_listening(open_page):

@@ -13,6 +13,7 @@ import pytest
 
 from devstack.stack import connection_env
 from pulse.dashboards.render import embedded_json, plotly_js, render_dashboards
+from tests.bi.conftest import connect
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.spark
 
 def test_every_page_and_its_scripts_are_on_disk_with_plotly_from_the_python_package(dashboards):
     pages = sorted(p.name for p in dashboards.glob("*.html"))
-    assert pages == ["creators-details.html", "creators.html", "index.html", "spotify.html"]
+    assert pages == ["creators-competitors.html", "creators-details.html", "creators.html", "index.html",
+                     "spotify.html"]
     assert (dashboards / "assets" / "plotly.min.js").read_bytes() == plotly_js().read_bytes()
     for page in pages:
         html = (dashboards / page).read_text()
@@ -31,17 +33,42 @@ def test_every_page_and_its_scripts_are_on_disk_with_plotly_from_the_python_pack
                 assert (dashboards / src.split("#")[0]).exists(), f"{page} links to a missing {src}"
 
 
-def test_each_page_embeds_the_reporting_views_it_draws(dashboards):
-    def embedded(page: str) -> dict:
-        html = (dashboards / page).read_text()
-        return json.loads(re.search(r'<script id="pulse-data" type="application/json">(.*?)</script>', html,
-                                    re.S).group(1))
+def embedded(page: Path) -> dict:
+    html = page.read_text()
+    return json.loads(re.search(r'<script id="pulse-data" type="application/json">(.*?)</script>', html,
+                                re.S).group(1))
 
-    creators = embedded("creators.html")
+
+def test_each_page_embeds_the_reporting_views_it_draws(dashboards):
+    creators = embedded(dashboards / "creators.html")
     assert {"kpis", "trend", "bands", "tiers", "content", "competitors", "niche"} <= creators.keys()
     assert creators["trend"]["columns"][:2] == ["date", "platform"] and creators["trend"]["rows"]
-    spotify = embedded("spotify.html")
+    spotify = embedded(dashboards / "spotify.html")
     assert sorted(r[0] for r in spotify["kpis"]["rows"]) == ["ida", "mia", "rae", "rita", "sam", "tina"]
+
+
+def test_the_competitors_page_embeds_the_channel_views_and_each_platforms_top_videos_of_each_role(
+        dashboards, bi_warehouse):
+    page = embedded(dashboards / "creators-competitors.html")
+    assert {"trend", "channels", "channel_days", "channel_weeks", "top_videos"} <= page.keys()
+    for name in ("channels", "channel_days", "channel_weeks", "top_videos"):
+        assert page[name]["rows"], name
+    roles = {r[page["channel_days"]["columns"].index("role")] for r in page["channel_days"]["rows"]}
+    assert roles == {"ours", "competitor"}
+    with connect(bi_warehouse) as conn:
+        top = conn.execute("SELECT video_id FROM reporting.creator_top_videos WHERE views_rank <= 10 "
+                           "ORDER BY views_rank").fetchall()
+    embedded_ids = {r[page["top_videos"]["columns"].index("video_id")] for r in page["top_videos"]["rows"]}
+    assert {video_id for (video_id,) in top} <= embedded_ids  # the overall top ten is among them
+
+
+def test_without_a_youtube_crawl_or_exports_the_competitors_page_says_so_instead_of_drawing(
+        dashboards_without_channels):
+    html = (dashboards_without_channels / "creators-competitors.html").read_text()
+    assert 'id="competitors-empty"' in html and "No YouTube crawl or creator exports were published" in html
+    assert 'class="chart"' not in html
+    assert embedded(dashboards_without_channels / "creators-competitors.html")["channels"]["rows"] == []
+    assert 'class="chart"' in (dashboards_without_channels / "creators.html").read_text()  # the others are drawn
 
 
 def test_a_source_never_published_has_no_page_and_the_index_says_so(pg_conn, tmp_path):
@@ -70,4 +97,4 @@ def test_python_m_pulse_dashboards_renders_from_the_pulse_warehouse_connection_a
     index = tmp_path / "home" / "dashboards" / "index.html"
     assert done.stdout.strip().splitlines()[-1] == f"dashboards: {index}"  # after Airflow's log lines
     assert sorted(p.name for p in index.parent.glob("*.html")) == [
-        "creators-details.html", "creators.html", "index.html", "spotify.html"]
+        "creators-competitors.html", "creators-details.html", "creators.html", "index.html", "spotify.html"]

@@ -41,22 +41,35 @@ def view_exists(conn: Connection, schema: str, name: str) -> bool:
 
 
 def table(conn: Connection, view: str, columns: list[str] | None = None, order: str | None = None,
-          listener: str | None = None) -> Table:
+          listener: str | None = None, rank_up_to: tuple[str, int] | None = None) -> Table:
     """Rows of ``reporting.<view>`` (``columns``, default all), as a compact JSON-ready table; with
-    ``listener``, only that listener's rows."""
+    ``listener``, only that listener's rows; with ``rank_up_to`` ``(column, n)``, only the rows whose rank
+    ``column`` is at most ``n``."""
     cols = sql.SQL(", ").join(map(sql.Identifier, columns)) if columns else sql.SQL("*")
     query = sql.SQL("SELECT {} FROM reporting.{}").format(cols, sql.Identifier(view))
+    conditions, params = [], []
     if listener is not None:
-        query += sql.SQL(" WHERE listener = %s")
+        conditions.append(sql.SQL("listener = %s"))
+        params.append(listener)
+    if rank_up_to is not None:
+        conditions.append(sql.SQL("{} <= %s").format(sql.Identifier(rank_up_to[0])))
+        params.append(rank_up_to[1])
+    if conditions:
+        query += sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
     if order:
         query += sql.SQL(" ORDER BY ") + sql.SQL(", ").join(map(sql.Identifier, order.split(",")))
-    cur = conn.execute(query, None if listener is None else (listener,))
+    cur = conn.execute(query, params or None)
     return {"columns": [c.name for c in cur.description],
             "rows": [[_json_value(v) for v in row] for row in cur.fetchall()]}
 
 
+TOP_VIDEOS_PER_ROLE = 10
+"""The Competitors page ranks the videos of its selection: each platform's top videos of each role hold them."""
+
+
 def creator_data(conn: Connection) -> dict | None:
-    """Everything the two creator pages show; None when creator gold has not been published."""
+    """Everything the three creator pages show; None when creator gold has not been published. The channel
+    tables (``channels`` … ``top_videos``) may be empty: no YouTube crawl or export was published."""
     if not view_exists(conn, "reporting", "creator_kpis"):
         return None
     return {
@@ -69,6 +82,21 @@ def creator_data(conn: Connection) -> dict | None:
             "platform_name", "is_our_platform", "commission_percentage", "commission_percentage_rank",
             "market_share_percentage", "supported_countries", "app_store_rating", "google_play_rating"]),
         "niche": table(conn, "creator_benchmark_niche", order="creator_segment,platform,subscription_tier"),
+        "channels": table(conn, "creator_channels", [
+            "platform_name", "channel_id", "channel_title", "role", "niche", "source", "subscribers",
+            "videos_tracked", "export_posts"], order="platform_name,channel_id"),
+        "channel_days": table(conn, "creator_channel_days", [
+            "date", "platform_name", "channel_id", "role", "view_definition", "videos", "gain_videos",
+            "views_gained", "engagement", "engaged_views"], order="date,platform_name,channel_id,view_definition"),
+        "channel_weeks": table(conn, "creator_channel_benchmark", [
+            "period_start", "period_end", "platform_name", "channel_id", "channel_title", "role", "niche",
+            "niche_channels", "subscribers", "subscribers_percentile", "subscriber_growth_percentile",
+            "views_per_video_percentile", "engagement_per_view_percentile", "uploads_percentile"],
+            order="period_start,platform_name,channel_id"),
+        "top_videos": table(conn, "creator_top_videos", [
+            "platform_name", "video_id", "title", "channel_title", "role", "snapshot_date", "views",
+            "engagement_per_view", "view_definition"], order="platform_name,views_rank",
+            rank_up_to=("views_rank_in_role", TOP_VIDEOS_PER_ROLE)),
     }
 
 

@@ -5,6 +5,7 @@
     out_dir/index.html              links to every dashboard, with each source's last publish
     out_dir/creators.html           creators, page 1: KPI cards, monetized content, engagement trend
     out_dir/creators-details.html   creators, page 2: bands, tiers, content type x platform, benchmarks
+    out_dir/creators-competitors.html  creators, page 3: our channels against competitors (YouTube crawl, exports)
     out_dir/spotify.html            Spotify command center, per listener
     out_dir/assets/                 plotly.min.js (from the plotly package), pulse.css and the pages' scripts
 
@@ -36,7 +37,8 @@ STATIC_DIR = PACKAGE_DIR / "static"
 
 SAFE_FOLDER_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 PAGES = {
-    "creator": (("creators.html", "creators_overview.html"), ("creators-details.html", "creators_details.html")),
+    "creator": (("creators.html", "creators_overview.html"), ("creators-details.html", "creators_details.html"),
+                ("creators-competitors.html", "creators_competitors.html")),
     "spotify": (("spotify.html", "spotify.html"),),
 }
 

@@ -1,9 +1,9 @@
 /* Creator analytics, pages 1 (creators.html) and 2 (creators-details.html).
  *
- * Filters (platform, date range) work on the embedded rows of the reporting views at date x platform
- * grain; sums are sums of the views' additive columns and every ratio is recomputed from its parts with
- * the formula of reporting.creator_kpis (docs/creator_metrics.md). The filters live in the URL hash, so
- * they follow you from one page to the other. Charts whose view has no date or platform say so. */
+ * Filters (platform, date range; creator_filters.js) work on the embedded rows of the reporting views at
+ * date x platform grain; sums are sums of the views' additive columns and every ratio is recomputed from its
+ * parts with the formula of reporting.creator_kpis (docs/creator_metrics.md). Charts whose view has no date
+ * or platform say so. */
 "use strict";
 
 (() => {
@@ -16,45 +16,8 @@
   const niche = Pulse.records(raw.niche);
   const { fmt, sum, ratio, groupBy } = Pulse;
 
-  const dates = trend.map((r) => r.date).sort();
-  const firstDate = dates[0] || "";
-  const lastDate = dates[dates.length - 1] || "";
-  const platforms = [...new Set(trend.map((r) => r.platform))].sort();
-
+  const platforms = [...new Set(trend.map((r) => r.platform))].sort();  // of these pages' rows
   const el = (id) => document.getElementById(id);
-  const platformSelect = el("filter-platform");
-  const fromInput = el("filter-from");
-  const toInput = el("filter-to");
-  for (const p of platforms) platformSelect.add(new Option(p, p));
-  for (const input of [fromInput, toInput]) {
-    input.min = firstDate;
-    input.max = lastDate;
-  }
-
-  const readHash = () => {
-    const h = new URLSearchParams(location.hash.slice(1));
-    return {
-      platform: platforms.includes(h.get("platform")) ? h.get("platform") : "",
-      from: h.get("from") || firstDate,
-      to: h.get("to") || lastDate,
-    };
-  };
-  let state = readHash();
-
-  const keep = (row, dateKey = "date") =>
-    (!state.platform || row.platform === state.platform) && row[dateKey] >= state.from && row[dateKey] <= state.to;
-
-  const writeHash = () => {
-    const h = new URLSearchParams();
-    if (state.platform) h.set("platform", state.platform);
-    if (state.from !== firstDate) h.set("from", state.from);
-    if (state.to !== lastDate) h.set("to", state.to);
-    const hash = h.toString();
-    history.replaceState(null, "", hash ? `#${hash}` : location.pathname);
-    for (const a of document.querySelectorAll("a[data-keep-filters]")) {
-      a.href = a.getAttribute("href").split("#")[0] + (hash ? `#${hash}` : "");
-    }
-  };
 
   // --- page 1 ------------------------------------------------------------------------------------
 
@@ -119,7 +82,7 @@
     return `rgba(${rgb},${alpha})`;
   };
 
-  const drawDetails = () => {
+  const drawDetails = (state, keep) => {
     const bandRows = bands.filter((r) => keep(r));
     const codeOf = new Map(bandRows.map((r) => [r.performance_band, r.band_code]));
     const bandTotals = [...groupBy(bandRows, (r) => r.performance_band)]
@@ -194,43 +157,12 @@
       yaxis: { tickformat: ".1%", title: { text: "engagement rate (median)" } }, margin: { l: 56, r: 16, t: 24, b: 48 } });
   };
 
-  const draw = () => {
-    const rows = trend.filter((r) => keep(r));
-    const summary = `${state.platform || "all platforms"} · ${state.from} → ${state.to}`;
-    el("filter-summary").textContent = summary;
-    if (el("chart-trend")) drawOverview(rows);
-    if (el("chart-bands")) drawDetails();
-  };
-
-  const apply = () => {
-    state = { platform: platformSelect.value, from: fromInput.value || firstDate, to: toInput.value || lastDate };
-    if (state.from > state.to) [state.from, state.to] = [state.to, state.from];
-    writeHash();
-    draw();
-  };
-
-  const show = () => {
-    platformSelect.value = state.platform;
-    fromInput.value = state.from;
-    toInput.value = state.to;
-  };
-
-  platformSelect.addEventListener("change", apply);
-  fromInput.addEventListener("change", apply);
-  toInput.addEventListener("change", apply);
-  el("filter-reset").addEventListener("click", () => {
-    state = { platform: "", from: firstDate, to: lastDate };
-    show();
-    writeHash();
-    draw();
+  CreatorFilters.setup({
+    dates: trend.map((r) => r.date),
+    platforms: CreatorFilters.platforms(raw),
+    draw: (state, keep) => {
+      if (el("chart-trend")) drawOverview(trend.filter((r) => keep(r)));
+      if (el("chart-bands")) drawDetails(state, keep);
+    },
   });
-  window.addEventListener("hashchange", () => {
-    state = readHash();
-    show();
-    draw();
-  });
-
-  show();
-  writeHash();
-  draw();
 })();

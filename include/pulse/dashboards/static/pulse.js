@@ -48,6 +48,15 @@ const Pulse = (() => {
 
   const palette = ["#4f46e5", "#0ea5e9", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#ec4899", "#14b8a6"];
 
+  let drawing = [];
+
+  /** A promise that resolves when every chart drawn so far has finished drawing. */
+  const drawn = () => {
+    const pending = Promise.all(drawing);
+    drawing = [];
+    return pending;
+  };
+
   /** Draw (or redraw) a Plotly chart with the page's theme. An empty selection shows a note. */
   const plot = (id, traces, layout = {}) => {
     const el = document.getElementById(id);
@@ -78,7 +87,9 @@ const Pulse = (() => {
     }
     // The mode bar (zoom, download) shows only while the pointer is on the chart, in the top margin
     // kept free for it, so it never covers a title, a legend or the data.
-    return Plotly.react(el, traces, merged, { displaylogo: false, responsive: true, displayModeBar: "hover" });
+    const done = Plotly.react(el, traces, merged, { displaylogo: false, responsive: true, displayModeBar: "hover" });
+    drawing.push(done);
+    return done;
   };
 
   /** Replace every <time data-relative> with "3 hours ago"-style text (the ISO value stays in the title). */
@@ -99,5 +110,5 @@ const Pulse = (() => {
   document.addEventListener("DOMContentLoaded", relativeTimes);
   if (document.readyState !== "loading") relativeTimes();
 
-  return { data, records, sum, groupBy, ratio, fmt, card, plot, palette };
+  return { data, records, sum, groupBy, ratio, fmt, card, plot, drawn, palette };
 })();
