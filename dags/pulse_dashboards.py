@@ -8,9 +8,9 @@ scheduled on any of them (`AssetAny`): a publish of either source renders the da
 
 **Outputs:** static HTML under `$PULSE_HOME/dashboards/`, read from the warehouse's `reporting` views
 (the same views Power BI reads): `index.html` (every dashboard, with each source's last publish from
-`pulse_meta.publish_log`), `creators.html`, `creators-details.html` and `creators-competitors.html` (creator analytics, three pages),
-`spotify.html` (the Spotify command center, per listener). The pages work offline: their data are
-embedded and Plotly is copied beside them.
+`pulse_meta.publish_log`), `creators.html`, `creators-details.html` and `creators-competitors.html` (creator
+analytics, three pages), `spotify.html` (the Spotify command center, per listener). The pages work offline:
+their data are embedded and Plotly is copied beside them.
 
 **Backfill:** nothing to backfill: a run renders the warehouse as it is now. Trigger it by hand to
 render again, or run `python -m pulse.dashboards` outside Airflow. What it renders:
