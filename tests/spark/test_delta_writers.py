@@ -83,11 +83,13 @@ def data_files(lake: Path) -> dict[Path, set[str]]:
 
 def uncommitted_files(lake: Path, known: dict[Path, set[str]]) -> list[str]:
     """Data files in a gold table's folder that its current version does not list (a write in flight);
-    only folders with files not in ``known`` are checked against their Delta log."""
+    only folders with files not in ``known`` are checked against their Delta log, and the files a commit
+    listed join ``known``: a poll every few milliseconds reads a table's log once per commit, not each time."""
     found = []
     for folder, names in data_files(lake).items():
         if new := names - known[folder]:
             listed = {Path(f).name for f in DeltaTable(str(folder)).file_uris()}
+            known[folder] |= new & listed
             found += sorted(new - listed)
     return found
 

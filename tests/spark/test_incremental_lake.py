@@ -253,10 +253,14 @@ def silver_versions(lake: Path) -> dict[str, int]:
 
 
 def files_in_flight(lake: Path, known: dict[Path, set[str]]) -> bool:
-    """Whether a silver table's folder holds a data file its current version does not list."""
+    """Whether a silver table's folder holds a data file its current version does not list. The files a
+    commit listed join ``known``: a poll every few milliseconds reads a table's log once per commit, not each
+    time (those reads took a core from the run being watched)."""
     for folder in silver_folders(lake):
         if new := {p.name for p in folder.glob("*.parquet")} - known[folder]:
-            if new - {Path(f).name for f in DeltaTable(str(folder)).file_uris()}:
+            listed = {Path(f).name for f in DeltaTable(str(folder)).file_uris()}
+            known[folder] |= new & listed
+            if new - listed:
                 return True
     return False
 
