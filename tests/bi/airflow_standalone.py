@@ -44,6 +44,9 @@ class Standalone:
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+            # The DAG files do not change during the test: parse each once, not again every 30 s (each parse
+            # imports Pulse and its providers, CPU the test's own runs need on a small CI machine).
+            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             # The LocalExecutor starts one worker process per slot (32 by default): on a small CI machine
             # that starves the api-server, which the workers themselves call (the Execution API).
