@@ -49,8 +49,10 @@ def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) 
     if counts_file.exists():
         lines += ["", "Silver (bronze rows the last run read → valid → rows silver holds, with quarantined and "
                       "duplicate rows; full rebuild or incremental merge):"]
-        for dataset, c in json.loads(counts_file.read_text()).items():
-            lines.append(f"  {dataset:14} {_fmt(c['bronze_rows']):>10} → {_fmt(c['valid_rows']):>10} → "
+        silver_counts = json.loads(counts_file.read_text())
+        width = max(map(len, silver_counts), default=0)
+        for dataset, c in silver_counts.items():
+            lines.append(f"  {dataset:{width}} {_fmt(c['bronze_rows']):>10} → {_fmt(c['valid_rows']):>10} → "
                          f"{_fmt(c['silver_rows']):>10}   quarantined {_fmt(c['quarantined_rows'])}, "
                          f"duplicates dropped {_fmt(c['duplicates_dropped'])}, {c.get('mode', 'full')}")
     if any(i.name == "youtube" for i in source.inputs):
