@@ -4,7 +4,9 @@ creator gold job on one lake:
 - two runs at once: each either completes or fails with Delta's concurrency error (never a torn table),
   and gold equals what one run alone writes;
 - ``kill -9`` of a run in the middle of its writes: every table stays at a committed version, with the
-  rows of a whole run, and the next run completes with the same gold.
+  rows of a whole run, and the next run completes with the same gold;
+- ``kill -9`` of an incremental run in the middle of its MERGE of the changed slices into a fact: the same,
+  and the next run's gold equals a rebuild's over the same silver.
 
 The reference is the gold job run in this process on a lake of its own.
 """
@@ -58,8 +60,8 @@ def lake(spark, tmp_path) -> Path:
     return tmp_path
 
 
-def submit_gold(lake: Path, jobs_zip: Path, log: Path):
-    """A gold run rebuilding every table (``--full-refresh``: each table is written, as the kill needs)."""
+def submit_gold(lake: Path, jobs_zip: Path, log: Path, full_refresh: bool = True):
+    """A gold run; by default rebuilding every table (``--full-refresh``: each table is written)."""
     conf = {**spark_conf(), **SHORT_JOB, "spark.sql.shuffle.partitions": "2",
             "spark.databricks.delta.snapshotPartitions": "2",
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2", "spark.ui.enabled": "false"}
@@ -67,7 +69,8 @@ def submit_gold(lake: Path, jobs_zip: Path, log: Path):
             "--jars", ",".join(spark_jars()), "--py-files", str(jobs_zip),
             *(part for key, value in conf.items() for part in ("--conf", f"{key}={value}")),
             str(REPO_ROOT / "spark_jobs" / "creator" / "gold.py"), "--lake-root", f"file://{lake}",
-            "--run-date", "2026-11-20", "--source", "creator", "--full-refresh", "true", *CREATOR.gold_job_args]
+            "--run-date", "2026-11-20", "--source", "creator", "--full-refresh", str(full_refresh).lower(),
+            *CREATOR.gold_job_args]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     return start(args, log, env=env)
 
@@ -81,12 +84,14 @@ def data_files(lake: Path) -> dict[Path, set[str]]:
             for folder in (lake / "gold" / "creator" / t.name for t in CREATOR.gold_tables)}
 
 
-def uncommitted_files(lake: Path, known: dict[Path, set[str]]) -> list[str]:
+def uncommitted_files(lake: Path, known: dict[Path, set[str]], tables: tuple[str, ...] | None = None) -> list[str]:
     """Data files in a gold table's folder that its current version does not list (a write in flight);
     only folders with files not in ``known`` are checked against their Delta log, and the files a commit
     listed join ``known``: a poll every few milliseconds reads a table's log once per commit, not each time."""
     found = []
     for folder, names in data_files(lake).items():
+        if tables is not None and folder.name not in tables:
+            continue
         if new := names - known[folder]:
             listed = {Path(f).name for f in DeltaTable(str(folder)).file_uris()}
             known[folder] |= new & listed
@@ -137,3 +142,43 @@ def test_a_run_killed_in_the_middle_of_its_writes_leaves_every_table_at_a_commit
 
     run_gold(lake)  # the next run completes
     assert gold_rows(spark, lake) == reference
+
+
+def test_a_run_killed_in_the_middle_of_its_gold_merge_leaves_committed_versions_and_the_next_run_rebuilds(
+        spark, lake, jobs_zip, tmp_path):
+    """An incremental gold run (silver changed since the last gold run: its MERGE of the changed slices into the
+    facts) killed while a fact table's MERGE has written files it has not committed."""
+    engagement = lake / "silver" / "creator" / "engagement"
+    last_date = spark.read.format("delta").load(str(engagement)).agg({"date": "max"}).first()[0]
+    # a MERGE, as silver's daily run writes (another operation would make the next gold run a rebuild)
+    spark.sql(f"MERGE INTO delta.`{engagement}` AS t USING (SELECT * FROM delta.`{engagement}` "
+              f"WHERE date = DATE'{last_date}') AS s ON t.creator_id = s.creator_id AND t.platform = s.platform "
+              f"AND t.date = s.date "
+              f"WHEN MATCHED THEN UPDATE SET t.total_likes = t.total_likes + 7")
+    reference = tmp_path / "reference"  # a first gold run over a copy of the changed silver: a rebuild
+    shutil.copytree(lake / "silver", reference / "silver")
+    run_gold(reference)
+    expected = gold_rows(spark, reference)
+    assert expected != gold_rows(spark, lake), "the silver change changes no gold: nothing to merge"
+
+    facts = ("fact_content", "fact_engagement")
+    before, known = versions(lake), data_files(lake)
+    run = submit_gold(lake, jobs_zip, tmp_path / "killed.log", full_refresh=False)
+    try:
+        deadline = time.monotonic() + 600
+        while not uncommitted_files(lake, known, facts):  # a MERGE has written a fact's files, not committed
+            assert run.running(), f"the run ended before it was caught mid-merge:\n{run.log_tail()}"
+            assert time.monotonic() < deadline, "no merge in flight within 10 minutes"
+            time.sleep(0.002)
+        os.killpg(run.process.pid, signal.SIGKILL)
+        run.process.wait(timeout=60)
+    finally:
+        run.stop(grace=1)
+    assert "gold: incremental: silver versions" in run.log_tail(200_000), "the run was not an incremental one"
+
+    after = versions(lake)
+    assert all(after[t] in (before[t], before[t] + 1) for t in after), (before, after)
+    assert any(after[t] == before[t] for t in facts), "every fact committed: the kill came too late"
+
+    run_gold(lake)  # the next run completes: a fact written since the last gold run makes it rebuild
+    assert gold_rows(spark, lake) == expected
