@@ -11,12 +11,13 @@ from pulse.summary import summary_text
 
 
 class Answers:
-    """A connection whose queries answer, in turn, the last publish and no ``creator_kpis`` view."""
+    """A connection whose queries answer, in turn, the last publish and no ``creator_kpis`` or
+    ``creator_content_by_source`` view."""
 
     def __init__(self):
         published = (dt.date(2026, 12, 3), dt.datetime(2026, 12, 4, 19, 29, 16, tzinfo=dt.UTC),
                      {"fact_content": 60091, "dim_channels": 12})
-        self.rows = [published, None]
+        self.rows = [published, None, None]
 
     def execute(self, *_):
         return self

@@ -201,3 +201,19 @@ def merge_rows(spark: SparkSession, rows: DataFrame, uri: str, key: list[str] | 
     matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
     (DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), matches)
      .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+
+
+def replace_rows_in_scope(spark: SparkSession, rows: DataFrame, uri: str, key: list[str] | tuple[str, ...],
+                          scope: str) -> None:
+    """Make the rows of the gold table at ``uri`` that satisfy ``scope`` (a SQL condition on the table's row,
+    aliased ``t``: ``t.source <> 'creator_api'``) exactly ``rows`` (every one in scope), in one MERGE commit: a
+    row of ``rows`` is inserted, or updates its key's row when a value differs (an unchanged row is not
+    rewritten, so the change feed lists only what changed); a row in scope that ``rows`` no longer has is
+    deleted. Rows out of scope are not touched."""
+    from delta.tables import DeltaTable
+
+    matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+    differs = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in rows.columns if c not in key)
+    (DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), f"({matches}) AND {scope}")
+     .whenMatchedUpdateAll(condition=differs or None).whenNotMatchedInsertAll()
+     .whenNotMatchedBySourceDelete(condition=scope).execute())

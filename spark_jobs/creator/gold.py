@@ -1,12 +1,14 @@
-"""The creator source's gold job: silver Parquet → the star schema loaded into PostgreSQL ``gold``.
+"""The creator source's gold job: silver → the star schema loaded into PostgreSQL ``gold``.
 
-``main`` reads the four silver datasets once, calls the pure functions below and writes one Parquet
-dataset per table to ``<lake>/gold/creator/<table>/`` (overwrite). It then writes the cross-platform tables
-(:mod:`spark_jobs.creator.gold_channels`: ``dim_channels``, ``fact_video_snapshots``, ``fact_posts``,
-``benchmark_channels``) whole, from the cross-platform silver datasets (empty when YouTube and the exports
-have no data); they are not part of the incremental plan, and are left as they are when the cross-platform
-silver has not changed since they were written (:func:`write_channel_tables`). Every formula, threshold and grain
-is in ``docs/creator_metrics.md``; the quality gate's view of these tables is ``pulse.sources.creator``.
+``main`` reads the four silver datasets of the creator API once, calls the pure functions below and writes
+one Delta table per table to ``<lake>/gold/creator/<table>/``: whole on a rebuild, or by MERGE of the slices
+silver's changes touched (:mod:`spark_jobs.common.gold_changes`). The facts also hold the rows of the YouTube
+crawl and the exports (:mod:`spark_jobs.creator.gold_cross_facts`, ``source`` <> ``creator_api``), and the
+cross-platform tables (:mod:`spark_jobs.creator.gold_channels`: ``dim_channels``, ``fact_video_snapshots``,
+``fact_posts``, ``benchmark_channels``) are written whole beside them; both are made anew only when the
+cross-platform silver changed since they were written (:func:`cross_tables_current`). Every formula,
+threshold and grain is in ``docs/creator_metrics.md``; the quality gate's view of these tables is
+``pulse.sources.creator``.
 
 Gold is a pure function of silver and the job options: no clock, no randomness, money summed as
 ``decimal(18,2)``, every double ratio or average rounded to 6 decimals and percentiles exact, so a
@@ -31,11 +33,13 @@ from spark_jobs.common.gold_changes import (
     merge_rows,
     read_at,
     record_gold_mark,
+    replace_rows_in_scope,
     without_unchanged_updates,
 )
 from spark_jobs.common.incremental import commit_versions
 from spark_jobs.common.job import JobArgs, parse_args, read_json, spark_session, write_json
 from spark_jobs.creator.gold_channels import CHANNEL_TABLES, channel_tables
+from spark_jobs.creator.gold_cross_facts import CREATOR_API, cross_content, cross_engagement
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, CROSS_PLATFORM_DATASETS, DEMOGRAPHICS, ENGAGEMENT
 from spark_jobs.creator.settings import GoldSettings
 
@@ -127,6 +131,8 @@ def fact_content(content: DataFrame, settings: GoldSettings) -> DataFrame:
         revenue.alias("revenue_generated"),
         monetization_category(F.col("monetization_enabled"), revenue, settings)
         .alias("monetization_category"),
+        F.lit(CREATOR_API).alias("source"), F.lit(CREATOR_API).alias("metric_definition"),
+        F.lit(None).cast("string").alias("measurement"),
     )
 
 
@@ -166,6 +172,8 @@ def fact_engagement(engagement: DataFrame, content_days: DataFrame, settings: Go
         F.coalesce("posts_published", F.lit(0).cast("long")).alias("posts_published"),
         F.coalesce("content_engagement_score", F.lit(0).cast("long")).alias("content_engagement_score"),
         F.coalesce("content_revenue", F.lit(0).cast(MONEY)).alias("content_revenue"),
+        F.lit(None).cast("long").alias("views"), F.lit(CREATOR_API).alias("source"),
+        F.lit(CREATOR_API).alias("metric_definition"),
     )
 
 
@@ -241,8 +249,10 @@ def dim_content_types(fact_content: DataFrame) -> DataFrame:
 
 def dim_time(fact_engagement: DataFrame, fact_content: DataFrame) -> DataFrame:
     """One row per date in ``fact_engagement.date`` or ``fact_content.published_date``, with its calendar
-    attributes (:func:`~spark_jobs.common.gold.calendar`); key ``date``."""
-    return calendar(fact_engagement.select("date").union(fact_content.select(F.col("published_date").alias("date"))))
+    attributes (:func:`~spark_jobs.common.gold.calendar`); key ``date``. (An exported post may have no
+    published date.)"""
+    dates = fact_engagement.select("date").union(fact_content.select(F.col("published_date").alias("date")))
+    return calendar(dates.where(F.col("date").isNotNull()))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -353,15 +363,20 @@ def small_tables(demographics: DataFrame, competitors: DataFrame, posts: DataFra
                  settings: GoldSettings) -> dict[str, DataFrame]:
     """The dimensions and benchmarks, from silver's demographics and competitors and the two facts. They
     summarise the whole history (a creator's totals, a niche's percentiles), so every run computes them
-    from the whole facts: a scan of ``fact_engagement`` and ``fact_content``'s few columns they read."""
-    summary = creator_platform_summary(days).cache()
-    creators = dim_creators(demographics, summary, days, settings).cache()
+    from the whole facts: a scan of ``fact_engagement`` and ``fact_content``'s few columns they read.
+
+    The creators, the niche benchmark and our platform's figures are the creator API's (its rows of the facts:
+    the creators of our platform, with revenue); the platforms, content types and days are every source's."""
+    api_posts, api_days = (frame.where(F.col("source") == CREATOR_API) for frame in (posts, days))
+    summary = creator_platform_summary(api_days).cache()
+    creators = dim_creators(demographics, summary, api_days, settings).cache()
     return {
         "dim_creators": creators,
         "dim_platforms": dim_platforms(days, posts),
         "dim_content_types": dim_content_types(posts),
         "dim_time": dim_time(days, posts),
-        "benchmark_competitors": benchmark_competitors(competitors, our_platform_stats(creators, posts), settings),
+        "benchmark_competitors": benchmark_competitors(competitors, our_platform_stats(creators, api_posts),
+                                                       settings),
         "benchmark_niche": benchmark_niche(creators, summary),
     }
 
@@ -393,29 +408,47 @@ def in_slices(frame: DataFrame, slices: DataFrame, dates: list, date_column: str
             .join(F.broadcast(keys), ["creator_id", "platform", date_column], how="left_semi"))
 
 
+FACTS_LAYOUT = "2"
+"""The facts' columns' layout (2: every source's rows, with ``source`` and ``metric_definition``), recorded with
+the job's settings: a lake whose last gold run wrote another layout is rebuilt, not merged into."""
 CHANNEL_MARK = "_channel_tables.json"
+CROSS_LAYOUT = 2
+"""The layout of what gold makes of the cross-platform silver (the channel tables and the facts' rows of other
+sources): recorded in the channel mark, so that a lake written by an earlier layout has them rewritten."""
+OTHER_SOURCES = f"t.source <> '{CREATOR_API}'"
+"""The facts' rows that are not the creator API's (:mod:`spark_jobs.creator.gold_cross_facts`), as a MERGE scope."""
 
 
-def write_channel_tables(spark: SparkSession, args: JobArgs) -> str:
-    """Write the cross-platform tables (:func:`~spark_jobs.creator.gold_channels.channel_tables`) whole, unless
-    nothing they are made of changed: ``<gold>/_channel_tables.json`` records the silver versions the last write
-    read and the gold versions it left, and when both are still current (and no ``--full-refresh``) the tables
-    already hold these rows. Returns ``written`` or ``unchanged``."""
-    silver = {name: (commit_versions(spark, args.zone("silver", name)) or [-1])[-1]
-              for name in CROSS_PLATFORM_DATASETS}
-    gold = {table: args.zone("gold", table) for table in CHANNEL_TABLES}
-    mark_uri = f"{args.zone('gold')}/{CHANNEL_MARK}"
-    current = {table: (commit_versions(spark, uri) or [-1])[-1] for table, uri in gold.items()}
-    if not args.full_refresh and read_json(spark, mark_uri) == {"silver_versions": silver, "gold_versions": current}:
-        log.info("gold: the channel tables are current (cross-platform silver unchanged since they were written)")
-        return "unchanged"
-    cross = {name: read_silver(spark, args, dataset, required=False)
-             for name, dataset in CROSS_PLATFORM_DATASETS.items()}
+def cross_silver_versions(spark: SparkSession, args: JobArgs) -> dict[str, int]:
+    """The current version of each cross-platform silver dataset (-1 when it does not exist)."""
+    return {name: (commit_versions(spark, args.zone("silver", name)) or [-1])[-1] for name in CROSS_PLATFORM_DATASETS}
+
+
+def _channel_mark(spark: SparkSession, args: JobArgs, silver_versions: dict[str, int]) -> dict:
+    gold = {table: (commit_versions(spark, args.zone("gold", table)) or [-1])[-1] for table in CHANNEL_TABLES}
+    return {"silver_versions": silver_versions, "gold_versions": gold, "layout": CROSS_LAYOUT}
+
+
+def cross_tables_current(spark: SparkSession, args: JobArgs, silver_versions: dict[str, int]) -> bool:
+    """Whether gold already holds what the cross-platform silver at ``silver_versions`` makes: the channel mark
+    (``<gold>/_channel_tables.json``: the silver versions the last write read, the channel tables' versions it
+    left and its layout) is this one, so neither silver nor those tables moved since."""
+    mark = read_json(spark, f"{args.zone('gold')}/{CHANNEL_MARK}")
+    return mark == _channel_mark(spark, args, silver_versions)
+
+
+def write_channel_tables(spark: SparkSession, args: JobArgs, cross: dict[str, DataFrame],
+                         silver_versions: dict[str, int]) -> None:
+    """Write the cross-platform tables (:func:`~spark_jobs.creator.gold_channels.channel_tables`) whole, then the
+    channel mark that says they (and the facts' rows of other sources, written before) are current."""
     for table, frame in channel_tables(**cross).items():
         write_gold(frame, args, table, CHANNEL_TABLES)
-    written = {table: commit_versions(spark, uri)[-1] for table, uri in gold.items()}
-    write_json(spark, mark_uri, {"silver_versions": silver, "gold_versions": written})
-    return "written"
+    write_json(spark, f"{args.zone('gold')}/{CHANNEL_MARK}", _channel_mark(spark, args, silver_versions))
+
+
+def like(frame: DataFrame, schema: T.StructType) -> DataFrame:
+    """``frame``'s columns in ``schema``'s order and types (rows of another source, made to union a fact)."""
+    return frame.select(*(F.col(f.name).cast(f.dataType) for f in schema))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -427,11 +460,19 @@ def main(argv: list[str] | None = None) -> None:
     silver_uris = {name: args.zone("silver", name) for name in datasets}
     gold_uris = {table: args.zone("gold", table) for table in GOLD_TABLES}
     plan = gold_plan(spark, args.zone("gold"), silver_uris, gold_uris, args.full_refresh,
-                     settings.options())
+                     {**settings.options(), "facts-layout": FACTS_LAYOUT})
     log.info("gold: %s", plan.describe())
     silver = {name: read_at(spark, silver_uris[name], plan.silver_versions[name])
               .select(*(F.col(f.name).cast(f.dataType) for f in d.schema)) for name, d in datasets.items()}
     counts = {"mode": plan.mode, "reason": plan.reason, "silver_versions": plan.silver_versions}
+
+    cross_versions = cross_silver_versions(spark, args)
+    cross_current = not args.full_refresh and cross_tables_current(spark, args, cross_versions)
+    cross = {name: read_silver(spark, args, dataset, required=False)
+             for name, dataset in CROSS_PLATFORM_DATASETS.items()}
+    cross_posts = cross_content(cross["export_posts"], cross["video_snapshots"])
+    cross_days = cross_engagement(cross["export_account_days"], cross_posts)
+    counts["cross_platform"] = "unchanged" if cross_current else "written"
 
     if plan.incremental:
         changes = {}
@@ -446,31 +487,43 @@ def main(argv: list[str] | None = None) -> None:
                          if changes["content"] is not None else None)
         posts_merged = changed_posts.count() if changed_posts is not None else 0
         if posts_merged:
-            merge_rows(spark, changed_posts, gold_uris["fact_content"], ["content_id"])
+            merge_rows(spark, changed_posts, gold_uris["fact_content"], ["content_id", "source"])
         slice_count = slices.count() if slices is not None else 0
         if slice_count:
-            posts_now = spark.read.format("delta").load(gold_uris["fact_content"])
+            posts_now = (spark.read.format("delta").load(gold_uris["fact_content"])
+                         .where(F.col("source") == CREATOR_API))
             slice_days = fact_engagement(in_slices(silver["engagement"], slices, dates),
                                          content_by_day(in_slices(posts_now, slices, dates, "published_date")),
                                          settings)
-            merge_rows(spark, slice_days, gold_uris["fact_engagement"], ["creator_id", "platform", "date"])
+            merge_rows(spark, slice_days, gold_uris["fact_engagement"], ["creator_id", "platform", "date", "source"])
         counts["slices"] = {"fact_content": posts_merged, "fact_engagement": slice_count,
                             "dates": [d.isoformat() for d in dates]}
         log.info("gold: merged %d posts into fact_content and %d creator-platform-days (slices) of %d dates into "
                  "fact_engagement", posts_merged, slice_count, len(dates))
+        if not cross_current:  # the other sources' rows, made anew: one MERGE per fact
+            for table, rows, key in (("fact_content", cross_posts, ["content_id"]),
+                                     ("fact_engagement", cross_days, ["creator_id", "platform", "date"])):
+                schema = spark.read.format("delta").load(gold_uris[table]).schema
+                replace_rows_in_scope(spark, like(rows, schema), gold_uris[table], key, OTHER_SOURCES)
+            log.info("gold: the facts' rows of the YouTube crawl and the exports were replaced (cross-platform "
+                     "silver changed)")
         posts = spark.read.format("delta").load(gold_uris["fact_content"])
         days = spark.read.format("delta").load(gold_uris["fact_engagement"])
         tables = small_tables(silver["demographics"], silver["competitors"], posts, days, settings)
         if slices is not None:
             slices.unpersist()
     else:
-        posts = fact_content(silver["content"], settings).cache()
-        days = fact_engagement(silver["engagement"], content_by_day(posts), settings).cache()
+        api_posts = fact_content(silver["content"], settings).cache()
+        api_days = fact_engagement(silver["engagement"], content_by_day(api_posts), settings)
+        posts = api_posts.unionByName(like(cross_posts, api_posts.schema)).cache()
+        days = api_days.unionByName(like(cross_days, api_days.schema)).cache()
         tables = {"fact_content": posts, "fact_engagement": days,
                   **small_tables(silver["demographics"], silver["competitors"], posts, days, settings)}
     for table, frame in tables.items():
         write_gold(frame, args, table, SMALL_TABLES)
-    counts["channel_tables"] = write_channel_tables(spark, args)
+    if not cross_current:
+        write_channel_tables(spark, args, cross, cross_versions)
+    counts["channel_tables"] = "unchanged" if cross_current else "written"
     for table in FACT_TABLES:  # the warehouse load reads what each MERGE changed from it
         ensure_change_feed(spark, gold_uris[table])
     record_gold_mark(spark, args.zone("gold"), plan, gold_uris, args.run_date)

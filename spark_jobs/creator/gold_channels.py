@@ -20,6 +20,7 @@ from spark_jobs.common.gold import RATIO_DECIMALS, ratio, week_start
 from spark_jobs.common.silver import latest_versions
 from spark_jobs.creator.cross_platform import OURS, YOUTUBE_CATEGORIES
 from spark_jobs.creator.definitions import YOUTUBE_VIEWS_MIXED
+from spark_jobs.creator.gold_cross_facts import platform_name
 
 CHANNEL_TABLES = ("dim_channels", "fact_video_snapshots", "fact_posts", "benchmark_channels")
 YOUTUBE_CATEGORY = "youtube_category"
@@ -93,7 +94,9 @@ def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, expor
     - An export account (the inbox folder, per platform): ``channel_id`` = the account, ``role`` ``ours``
       (a creator drops their own exports), no niche (exports carry no category), ``source`` ``export``.
 
-    ``is_ours = role = 'ours'`` (null when the crawl's manifest did not say)."""
+    ``is_ours = role = 'ours'`` (null when the crawl's manifest did not say); ``platform_name`` is the platform's
+    name in the creator facts (``YouTube``), which hold the channel's posts and days with ``creator_id`` = its
+    ``channel_id``."""
     latest = latest_versions(channel_snapshots, ("platform", "channel_id"), ("snapshot_date",))
     seen = channel_snapshots.groupBy("platform", "channel_id").agg(
         F.min("snapshot_date").alias("first_snapshot_date"), F.max("snapshot_date").alias("last_snapshot_date"))
@@ -110,7 +113,8 @@ def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, expor
                 .select("platform", F.col("account").alias("channel_id"), F.lit(OURS).alias("role"), "source"))
     channels = youtube.unionByName(accounts, allowMissingColumns=True)
     return channels.select(
-        "platform", "channel_id", "title", "role", (F.col("role") == OURS).alias("is_ours"), "niche",
+        "platform", platform_name(F.col("platform")).alias("platform_name"), "channel_id", "title", "role",
+        (F.col("role") == OURS).alias("is_ours"), "niche",
         "niche_source", "country", "published_date", "subscribers", "total_views", "video_count",
         F.coalesce("videos_tracked", F.lit(0).cast("long")).alias("videos_tracked"), "first_snapshot_date",
         "last_snapshot_date", "source",

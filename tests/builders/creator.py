@@ -19,6 +19,7 @@ from spark_jobs.creator.schemas import (
     DEMOGRAPHICS,
     ENGAGEMENT,
     EXPORT,
+    EXPORT_ACCOUNT_DAYS,
     EXPORT_POSTS,
     VIDEO_SNAPSHOTS,
     YOUTUBE,
@@ -194,17 +195,37 @@ TINY_EXPORT_POSTS = [
 ]
 
 
-def write_channel_silver(spark, lake: Path, channels: list[dict], videos: list[dict], posts: list[dict]) -> None:
-    """Cross-platform silver: channel and video snapshots and export posts (no export account days)."""
-    for dataset, rows in ((CHANNEL_SNAPSHOTS, channels), (VIDEO_SNAPSHOTS, videos), (EXPORT_POSTS, posts)):
+def export_account_day(platform: str, account: str, date: dt.date, definition: str, views: int, likes: int,
+                       comments: int, shares: int | None) -> dict:
+    """An exported account-day as silver keeps it (a TikTok Overview's or Studio Totals' day)."""
+    return {"platform": platform, "account": account, "date": date, "format": f"{platform}_export",
+            "as_of": D(2025, 4, 2), "views": views, "likes": likes, "comments": comments, "shares": shares,
+            "profile_visits": None, "subscribers_net": None, "watch_time_hours": None,
+            "metric_definition": definition, "source": EXPORT}
+
+
+TINY_EXPORT_ACCOUNT_DAYS = [
+    export_account_day("tiktok", "pulse_plays", D(2025, 4, 1), "tiktok_views", 3000, 200, 20, 10),
+    export_account_day("tiktok", "pulse_plays", D(2025, 4, 2), "tiktok_views", 2500, 180, 15, 8),
+]
+
+
+def write_channel_silver(spark, lake: Path, channels: list[dict], videos: list[dict], posts: list[dict],
+                         account_days: list[dict] | None = None) -> None:
+    """Cross-platform silver: channel and video snapshots, export posts and (when given) export account days."""
+    datasets = [(CHANNEL_SNAPSHOTS, channels), (VIDEO_SNAPSHOTS, videos), (EXPORT_POSTS, posts)]
+    if account_days is not None:
+        datasets.append((EXPORT_ACCOUNT_DAYS, account_days))
+    for dataset, rows in datasets:
         (frame(spark, dataset, rows).coalesce(1).write.mode("overwrite").format("delta")
          .save(str(lake / "silver" / "creator" / dataset.name)))
 
 
 def write_tiny_channel_silver(spark, lake: Path) -> None:
     """The tiny lake's cross-platform rows (``TINY_CHANNEL_SNAPSHOTS``, ``TINY_VIDEO_SNAPSHOTS``,
-    ``TINY_EXPORT_POSTS``)."""
-    write_channel_silver(spark, lake, TINY_CHANNEL_SNAPSHOTS, TINY_VIDEO_SNAPSHOTS, TINY_EXPORT_POSTS)
+    ``TINY_EXPORT_POSTS``, ``TINY_EXPORT_ACCOUNT_DAYS``)."""
+    write_channel_silver(spark, lake, TINY_CHANNEL_SNAPSHOTS, TINY_VIDEO_SNAPSHOTS, TINY_EXPORT_POSTS,
+                         TINY_EXPORT_ACCOUNT_DAYS)
 
 
 def run_gold(lake: Path) -> None:

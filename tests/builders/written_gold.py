@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 from deltalake import DeltaTable
 
@@ -32,9 +33,14 @@ def check_written_tables(root: Path, specs: Sequence[GoldTable], small_tables: C
             pg_type(field.type)  # raises on a nested type
         declared = set(spec.key) | set(spec.not_null) | set(spec.bounds)
         declared |= {c for fk in spec.references for c in fk.columns}
+        declared |= {c for _, columns in spec.not_null_in for c in columns}
         assert declared <= set(arrow.schema.names), f"{name} lacks {declared - set(arrow.schema.names)}"
         for column in spec.not_null:
             assert arrow.column(column).null_count == 0, (name, column)
+        for scope, columns in spec.not_null_in:  # the scope is SQL: DuckDB runs it on the Arrow table
+            for column in columns:
+                nulls = duckdb.sql(f'SELECT count(*) FROM arrow WHERE ({scope.condition}) AND "{column}" IS NULL')
+                assert nulls.fetchall()[0][0] == 0, (name, scope.name, column)
         for column, (low, high) in spec.bounds.items():
             values = [v for v in arrow.column(column).to_pylist() if v is not None]
             assert all((low is None or v >= low) and (high is None or v <= high) for v in values), (name, column)
@@ -46,6 +52,8 @@ def check_written_tables(root: Path, specs: Sequence[GoldTable], small_tables: C
             assert set(fk.referenced) <= set(parent.schema.names), (spec.name, fk)
             known = set(zip(*(parent.column(c).to_pylist() for c in fk.referenced), strict=True))
             child = tables[spec.name]
+            if fk.scope is not None:
+                child = duckdb.sql(f"SELECT * FROM child WHERE {fk.scope.condition}").fetch_arrow_table()
             for values in zip(*(child.column(c).to_pylist() for c in fk.columns), strict=True):
                 assert None in values or values in known, (spec.name, fk, values)
     return {n: t.schema for n, t in tables.items()}, {n: t.num_rows for n, t in tables.items()}

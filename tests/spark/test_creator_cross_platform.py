@@ -405,7 +405,6 @@ def real_lake(spark, realdata, tmp_path_factory):
     changed; the tables read back once. video_snapshots' incremental path is the API datasets'
     (test_incremental_lake.py)."""
     from devstack.simulators.youtube_api import YouTubeData
-    from spark_jobs.creator.gold import write_channel_tables
 
     lake = tmp_path_factory.mktemp("cross_platform_lake")
     data = YouTubeData(realdata / "creator" / "datasets")
@@ -422,6 +421,21 @@ def real_lake(spark, realdata, tmp_path_factory):
     gold = {t: [r.asDict() for r in spark.read.format("delta").load(args.zone("gold", t)).collect()]
             for t in gc.CHANNEL_TABLES}
     return {"lake": lake, "counts": (first, second), "incremental": incremental, "gold": gold, "writes": writes}
+
+
+def write_channel_tables(spark, args) -> str:
+    """The gold job's channel-table step alone (``main`` runs it between its facts and its watermark): write
+    them when the cross-platform silver moved since the channel mark, as ``written``, else ``unchanged``."""
+    from spark_jobs.common.gold import read_silver
+    from spark_jobs.creator import gold
+
+    versions = gold.cross_silver_versions(spark, args)
+    if gold.cross_tables_current(spark, args, versions):
+        return "unchanged"
+    cross = {name: read_silver(spark, args, dataset, required=False)
+             for name, dataset in CROSS_PLATFORM_DATASETS.items()}
+    gold.write_channel_tables(spark, args, cross, versions)
+    return "written"
 
 
 def test_gold_writes_the_channel_tables_again_only_when_their_silver_changed(real_lake):
@@ -543,6 +557,31 @@ def test_gold_posts_add_up_to_the_real_instagram_tiktok_and_studio_exports(spark
     accounts = {(r["platform"], r["channel_id"]): r["role"] for r in channels if r["source"] == "export"}
     assert accounts == {("instagram", "clever"): "ours", ("youtube", "layla"): "ours", ("youtube", "suuz"): "ours",
                         ("tiktok", "andrewaltair"): "ours"}
+
+
+def test_the_facts_rows_of_the_real_exports_and_crawl_add_up_to_the_files(spark, real_lake, realdata, csv_videos):
+    """The rows ``fact_content`` gets from the real Instagram export and the crawl of the real trending videos
+    (``gold_cross_facts.cross_content`` on this lake's silver), against the files read here with csv."""
+    from spark_jobs.creator.gold_cross_facts import cross_content
+
+    def silver(name: str):
+        return spark.read.format("delta").load(str(real_lake["lake"] / "silver" / "creator" / name))
+
+    rows = [r.asDict() for r in cross_content(silver("export_posts"), silver("video_snapshots")).collect()]
+    with (realdata / "creator" / "datasets" / "instagram_post_performance.csv").open(encoding="utf-8") as f:
+        csv_rows = list(csv.DictReader(f))
+    instagram = [r for r in rows if (r["platform"], r["creator_id"]) == ("Instagram", "clever")]
+    assert len(instagram) == len(csv_rows) == 176
+    for gold_column, column in (("likes", "Likes"), ("comments", "Comments"), ("shares", "Shares"),
+                                ("impressions", "Impressions")):
+        assert sum(r[gold_column] for r in instagram) == sum(int(row[column]) for row in csv_rows), gold_column
+    assert sum(r["engagement_score"] for r in instagram) == sum(
+        int(row["Likes"]) + int(row["Comments"]) + int(row["Shares"]) for row in csv_rows)
+    assert {(r["source"], r["measurement"], r["metric_definition"]) for r in instagram} == {
+        ("export", "lifetime", "instagram_impressions")}
+    videos = {r["content_id"].removeprefix("youtube_api:"): (r["views"], r["likes"], r["comments"])
+              for r in rows if r["source"] == "youtube_api"}
+    assert videos == {v: counters for v, (_, _, counters) in csv_videos.items()}
 
 
 def test_incremental_youtube_silver_holds_what_a_full_refresh_of_all_the_crawls_bronze_gives(spark, real_lake):

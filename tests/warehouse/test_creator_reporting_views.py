@@ -12,8 +12,8 @@ checks what BI would read against values computed by hand from the tiny lake:
 
 The lake also holds the cross-platform rows of ``tests/builders/creator.py`` (``TINY_CHANNEL_*``): our channel
 UCours and the competitors UCrival and UCcook crawled from 29 March to 2 April 2025 (UCrival not on 1 April),
-and two exported posts. The channel views are checked against the same figures computed in Python from the
-published gold rows, and at a few points by hand.
+two exported posts and two days of a TikTok account export. The channel views are checked against the same
+figures computed in Python from the published gold rows, and at a few points by hand.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from decimal import Decimal
 
 import pytest
 
-from pulse.quality import orphan_rows_sql, table_checks
+from pulse.quality import failed_checks
 from pulse.sources.creator import CREATOR
 from pulse.warehouse import publish_gold, stage_gold
 from tests.builders.creator import run_gold, write_tiny_channel_silver, write_tiny_silver
@@ -42,12 +42,7 @@ def tiny_gold(spark, tmp_path_factory):
 
 def publish(conn, gold_root) -> None:
     stage_gold(conn, "creator", gold_root, [t.name for t in CREATOR.gold_tables])
-    for table in CREATOR.gold_tables:
-        for name, check in table_checks(table).items():
-            query = f"SELECT {check['check_statement']} FROM staging_creator.{table.name}"
-            assert conn.execute(query).fetchone()[0], f"quality check {table.name}.{name} failed"
-        for fk in table.references:
-            assert conn.execute(orphan_rows_sql("staging_creator", table, fk)).fetchone()[0], (table.name, fk)
+    assert failed_checks(conn, "staging_creator", list(CREATOR.gold_tables)) == []
     publish_gold(conn, "creator", {t.name: t.key for t in CREATOR.gold_tables}, CREATOR.reporting_sql(),
                  {"run_id": "test", "run_date": dt.date(2026, 11, 20)})
 
@@ -321,3 +316,31 @@ def test_channels_list_the_crawled_channels_and_the_export_accounts_with_their_p
         ("YouTube", "UCours", "ours", "Gaming", "youtube_api", 1060, 2, 0),
         ("YouTube", "UCrival", "competitor", "Gaming", "youtube_api", 50_400, 2, 0)]
     assert len(channels) == pg_conn.execute("SELECT count(*) FROM gold.dim_channels").fetchone()[0]
+
+
+def test_the_other_sources_posts_are_counted_per_definition_and_kept_out_of_the_creator_api_views(
+        pg_conn, tiny_gold):
+    """The facts' rows of the tiny crawl (each video's latest snapshot, 2 April 2025) and the two exported posts,
+    by hand: o1 600 s (1,420 views, 70 likes, 15 comments), r1 1,200 s (6,800, 140, 30), r2 700 s (900, 60, 8),
+    k1 800 s (3,500, 100, 12) are long-form, counted after some watching; o2 is a 45-second Short (900, 52, 6),
+    counted from every play since 31 March. ig1: 400 views, 30 + 4 + 2; tt1: 2,000 views, 150 + 12 + 9."""
+    publish(pg_conn, tiny_gold)
+    rows = {(r["source"], r["platform"], r["content_type"], r["metric_definition"]):
+            (r["posts"], r["accounts"], r["views"], r["likes"], r["comments"], r["shares"], r["scored_posts"],
+             r["engagement_score"], r["engagement_rate_by_views"])
+            for r in view(pg_conn, "creator_content_by_source")}
+    assert rows == {
+        ("youtube_api", "YouTube", "Video", "youtube_views_watch_gated"):
+            (4, 3, 12_620, 370, 65, None, 0, None, None),  # the Data API has no shares: no engagement score
+        ("youtube_api", "YouTube", "Short", "youtube_views_playback_start"): (1, 1, 900, 52, 6, None, 0, None, None),
+        ("export", "Instagram", "Post", "instagram_views"): (1, 1, 400, 30, 4, 2, 1, 36, 0.09),
+        ("export", "TikTok", "Video", "tiktok_views"): (1, 1, 2_000, 150, 12, 9, 1, 171, 0.0855),
+    }
+    days = [(r["source"], r["platform"], r["account"], r["date"], r["metric_definition"], r["views"], r["likes"],
+             r["engagement_score"], r["posts_published"]) for r in view(pg_conn, "creator_account_days", "date")]
+    # TikTok's Overview of pulse_plays: 200 + 20 + 10 and 180 + 15 + 8; tt1 has no publishing day
+    assert days == [("export", "TikTok", "pulse_plays", dt.date(2025, 4, 1), "tiktok_views", 3000, 200, 230, 0),
+                    ("export", "TikTok", "pulse_plays", dt.date(2025, 4, 2), "tiktok_views", 2500, 180, 203, 0)]
+    # the star schema's views read the creator API's rows: four posts, as by hand above
+    assert view(pg_conn, "creator_kpis")[0]["posts"] == 4
+    assert sum(r["posts"] for r in view(pg_conn, "creator_content_type_platform")) == 4

@@ -5,8 +5,8 @@ import json
 import pytest
 from airflow.providers.common.sql.operators.sql import SQLCheckOperator, SQLTableCheckOperator
 
-from pulse.quality import orphan_rows_sql, table_checks
-from pulse.sources.base import ForeignKey, GoldTable
+from pulse.quality import failed_checks, orphan_rows_sql, table_checks
+from pulse.sources.base import ForeignKey, GoldTable, RowScope
 
 FACT = GoldTable("fact", key=("creator_id", "day"), not_null=("score",), bounds={"rate": (0, 1)},
                  references=(ForeignKey(("creator_id",), "dim"),))
@@ -70,3 +70,24 @@ def test_a_fact_row_without_its_dimension_row_fails_the_gate(staged):
     staged.execute("INSERT INTO staging_t.fact VALUES ('ghost', '2026-01-01', 1, 0.1)")
     with pytest.raises(Exception, match="every_fact_row_joins_dim"):
         run_fk_check(FACT)
+
+
+# Checks on some rows only: a fact whose rows of one kind (here: scored) know more than the others.
+SCORED = RowScope("scored", "score > 0")
+SCOPED_FACT = GoldTable("fact", key=("creator_id", "day"), not_null_in=((SCORED, ("rate",)),),
+                        references=(ForeignKey(("creator_id",), "dim", scope=SCORED),))
+
+
+def test_a_scoped_check_holds_for_the_rows_in_its_scope_only(staged):
+    staged.execute("INSERT INTO staging_t.fact VALUES ('ghost', '2026-01-02', 0, NULL)")  # out of scope
+    run_table_check(SCOPED_FACT)
+    run_fk_check(SCOPED_FACT)
+    assert failed_checks(staged, "staging_t", [SCOPED_FACT, DIM]) == []
+    # the same row in scope: its null rate and its missing dimension row fail the gate, both ways of checking
+    staged.execute("UPDATE staging_t.fact SET score = 2 WHERE creator_id = 'ghost'")
+    with pytest.raises(Exception, match="rate_not_null_in_scored"):
+        run_table_check(SCOPED_FACT)
+    with pytest.raises(Exception, match="every_fact_row_in_scored_joins_dim"):
+        run_fk_check(SCOPED_FACT)
+    assert failed_checks(staged, "staging_t", [SCOPED_FACT, DIM]) == ["fact.rate_not_null_in_scored",
+                                                                      "fact.joins_dim"]

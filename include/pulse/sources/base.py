@@ -15,12 +15,23 @@ from pulse.inputs import Input
 
 
 @dataclass(frozen=True)
+class RowScope:
+    """Some of a table's rows: ``condition``, SQL on its columns (``source = 'creator_api'``); ``name`` goes into
+    the names of the checks that hold for these rows only."""
+
+    name: str
+    condition: str
+
+
+@dataclass(frozen=True)
 class ForeignKey:
-    """``columns`` of a fact must find a row in ``table`` (by ``ref_columns``, default the same names)."""
+    """``columns`` of a fact must find a row in ``table`` (by ``ref_columns``, default the same names); only the
+    rows in ``scope`` when one is given."""
 
     columns: tuple[str, ...]
     table: str
     ref_columns: tuple[str, ...] = ()
+    scope: RowScope | None = None
 
     @property
     def referenced(self) -> tuple[str, ...]:
@@ -37,6 +48,9 @@ class GoldTable:
     bounds: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
     references: tuple[ForeignKey, ...] = ()
     allow_empty: bool = False
+    not_null_in: tuple[tuple[RowScope, tuple[str, ...]], ...] = ()
+    """Columns with no nulls in some rows only: (scope, columns) pairs (a fact whose sources know different
+    things)."""
 
 
 @dataclass(frozen=True)

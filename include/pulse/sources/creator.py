@@ -12,10 +12,16 @@ The gold tables, their keys and what the quality gate asserts about them mirror
 
 from pulse.inputs import ExportInbox, HttpEndpoint, YouTubeDataApi
 from pulse.simulator_scale import SCALE_PARAM
-from pulse.sources.base import ForeignKey, GoldTable, Source
+from pulse.sources.base import ForeignKey, GoldTable, RowScope, Source
 from spark_jobs.creator.settings import GoldSettings
 
-_CREATOR = ForeignKey(("creator_id",), "dim_creators")
+# The facts hold the creator API's rows and, beside them, the YouTube crawl's and the exports' (source
+# youtube_api / export): a creator API row's creator is in dim_creators and it knows revenue and reach; another
+# source's creator_id is a channel or account of dim_channels, and it knows what its source reports.
+_API_ROWS = RowScope("creator_api_rows", "source = 'creator_api'")
+_OTHER_ROWS = RowScope("other_source_rows", "source <> 'creator_api'")
+_CREATOR = ForeignKey(("creator_id",), "dim_creators", scope=_API_ROWS)
+_ACCOUNT = ForeignKey(("platform", "creator_id"), "dim_channels", ("platform_name", "channel_id"), scope=_OTHER_ROWS)
 _PLATFORM = ForeignKey(("platform",), "dim_platforms")
 _CHANNEL = ForeignKey(("platform", "channel_id"), "dim_channels")
 _RATIO = (0, 1)
@@ -57,29 +63,32 @@ CREATOR = Source(
         GoldTable(
             "fact_engagement",
             key=("creator_id", "platform", "date"),
-            not_null=("engagement_score", "performance_band", "performance_band_order", "impressions", "reach",
-                      "posts_published",
-                      "content_revenue"),
+            not_null=("posts_published", "source", "metric_definition"),
+            not_null_in=((_API_ROWS, ("engagement_score", "performance_band", "performance_band_order",
+                                      "impressions", "reach", "content_revenue")),),
             bounds={"engagement_rate": _RATIO, "engagement_rate_by_reach": _NON_NEGATIVE,
                     "click_through_rate": _RATIO, "engagement_score": _NON_NEGATIVE,
                     "impressions": _NON_NEGATIVE, "reach": _NON_NEGATIVE, "content_revenue": _NON_NEGATIVE},
-            references=(_CREATOR, _PLATFORM, ForeignKey(("date",), "dim_time")),
+            references=(_CREATOR, _ACCOUNT, _PLATFORM, ForeignKey(("date",), "dim_time")),
         ),
         GoldTable(
             "fact_content",
             key=("content_id",),
-            not_null=("creator_id", "platform", "content_type", "published_date", "engagement_score",
-                      "monetization_enabled", "revenue_generated", "monetization_category"),
+            not_null=("creator_id", "platform", "content_type", "source", "metric_definition"),
+            not_null_in=((_API_ROWS, ("published_date", "engagement_score", "monetization_enabled",
+                                      "revenue_generated", "monetization_category")),),
             bounds={"engagement_rate": _RATIO, "engagement_rate_by_views": _NON_NEGATIVE,
                     "completion_rate": (0, 100), "revenue_generated": _NON_NEGATIVE},
             references=(
                 _CREATOR,
+                _ACCOUNT,
                 _PLATFORM,
                 ForeignKey(("published_date",), "dim_time", ("date",)),
                 ForeignKey(("content_type",), "dim_content_types"),
-                # Every post joins its day's engagement: what makes content type × platform true.
+                # Every post joins its day's engagement: what makes content type × platform true. (Not an
+                # exported post: its account may have no daily export.)
                 ForeignKey(("creator_id", "platform", "published_date"), "fact_engagement",
-                           ("creator_id", "platform", "date")),
+                           ("creator_id", "platform", "date"), scope=_API_ROWS),
             ),
         ),
         GoldTable(
@@ -100,7 +109,7 @@ CREATOR = Source(
         GoldTable(
             "dim_channels",
             key=("platform", "channel_id"),
-            not_null=("source", "videos_tracked"),
+            not_null=("platform_name", "source", "videos_tracked"),
             bounds={"subscribers": _NON_NEGATIVE, "videos_tracked": _NON_NEGATIVE},
             allow_empty=True,
         ),

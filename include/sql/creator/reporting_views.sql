@@ -10,6 +10,11 @@
 -- rounded to 6 decimals for ratios, 2 for everything else; money stays numeric(18,2); a ratio whose
 -- denominator is 0 is NULL. Reach bands are a code and an order in gold; their labels are
 -- reporting.creator_band_labels.
+--
+-- The facts hold every source's rows (gold.fact_*.source: creator_api, youtube_api, export). The platform's
+-- own figures (creators, revenue, monetization, reach, engagement rate by impressions) are the creator API's
+-- rows: the views below read those (source = 'creator_api'), as their numbers were always defined. The other
+-- sources' rows are in creator_content_by_source and creator_account_days, per metric definition.
 
 -- One row: the headline figures.
 CREATE OR REPLACE VIEW reporting.creator_kpis WITH (security_invoker = true) AS
@@ -22,11 +27,13 @@ WITH days AS (
            min(date) AS first_date,
            max(date) AS last_date
     FROM gold.fact_engagement
+    WHERE source = 'creator_api'
 ), posts AS (
     SELECT count(*) AS posts,
            count(*) FILTER (WHERE monetization_enabled) AS monetized_posts,
            coalesce(sum(revenue_generated), 0) AS total_revenue
     FROM gold.fact_content
+    WHERE source = 'creator_api'
 ), creators AS (
     SELECT count(*) AS creators,
            count(*) FILTER (WHERE days_active > 0) AS active_creators
@@ -66,6 +73,7 @@ SELECT e.date,
        sum(e.content_revenue)::numeric(18, 2) AS content_revenue
 FROM gold.fact_engagement e
 JOIN gold.dim_time t ON t.date = e.date
+WHERE e.source = 'creator_api'
 GROUP BY e.date, t.year, t.month, t.month_name, t.iso_year, t.iso_week, t.week_start, t.day_of_week,
          t.is_weekend;
 
@@ -80,6 +88,7 @@ WITH monetized AS (
            platform,
            count(*) FILTER (WHERE monetization_enabled) AS monetized_posts
     FROM gold.fact_content
+    WHERE source = 'creator_api'
     GROUP BY published_date, platform
 )
 SELECT e.date,
@@ -99,6 +108,7 @@ SELECT e.date,
        coalesce(max(m.monetized_posts), 0)::bigint AS monetized_posts
 FROM gold.fact_engagement e
 LEFT JOIN monetized m ON m.date = e.date AND m.platform = e.platform
+WHERE e.source = 'creator_api'
 GROUP BY e.date, e.platform;
 
 -- One row per platform over the whole window.
@@ -115,6 +125,7 @@ SELECT platform,
        sum(posts_published)::bigint AS posts,
        sum(content_revenue)::numeric(18, 2) AS revenue
 FROM gold.fact_engagement
+WHERE source = 'creator_api'
 GROUP BY platform;
 
 -- The label of each reach band code that gold stores (fact_engagement and dim_creators.performance_band).
@@ -136,6 +147,7 @@ SELECT l.band_label AS performance_band,
        round(avg(f.engagement_rate::numeric), 6)::double precision AS avg_engagement_rate
 FROM gold.fact_engagement AS f
 JOIN reporting.creator_band_labels AS l ON l.band_code = f.performance_band
+WHERE f.source = 'creator_api'
 GROUP BY l.band_label, f.performance_band, f.performance_band_order;
 
 -- One row per date, platform and reach band of creator-platform-days: creator_performance_bands for any
@@ -152,6 +164,7 @@ SELECT f.date,
        sum(f.impressions)::bigint AS impressions
 FROM gold.fact_engagement AS f
 JOIN reporting.creator_band_labels AS l ON l.band_code = f.performance_band
+WHERE f.source = 'creator_api'
 GROUP BY f.date, f.platform, l.band_label, f.performance_band, f.performance_band_order;
 
 -- One row per creator-level reach band (dim_creators.performance_band, of avg_daily_reach);
@@ -212,6 +225,8 @@ SELECT c.content_type,
 FROM gold.fact_content c
 LEFT JOIN gold.fact_engagement e
        ON e.creator_id = c.creator_id AND e.platform = c.platform AND e.date = c.published_date
+      AND e.source = c.source
+WHERE c.source = 'creator_api'
 GROUP BY c.content_type, c.platform;
 
 -- One row per publishing date, content type and platform: creator_content_type_platform's additive
@@ -227,6 +242,7 @@ SELECT published_date AS date,
        sum(views)::bigint AS views,
        sum(revenue_generated)::numeric(18, 2) AS revenue
 FROM gold.fact_content
+WHERE source = 'creator_api'
 GROUP BY published_date, content_type, platform;
 
 -- One row per monetization category of posts.
@@ -240,6 +256,7 @@ SELECT monetization_category,
        sum(revenue_generated)::numeric(18, 2) AS revenue,
        round(avg(revenue_generated), 2)::numeric(18, 2) AS avg_revenue_per_post
 FROM gold.fact_content
+WHERE source = 'creator_api'
 GROUP BY monetization_category;
 
 -- One row per competitor platform plus ours (is_our_platform), ours first.
@@ -390,3 +407,49 @@ SELECT v.platform,
 FROM latest AS v
 JOIN gold.dim_channels AS c ON c.platform = v.platform AND c.channel_id = v.channel_id
 LEFT JOIN reporting.creator_platform_names AS n ON n.platform = v.platform;
+
+-- --- The facts' rows of the other sources: the YouTube crawl's videos and the exports' posts and account-days
+-- (gold.fact_content, gold.fact_engagement with source youtube_api or export; docs/creator_metrics.md, "The
+-- facts across sources"). One metric definition per row, so a row never adds incomparable counts; a total
+-- across definitions is the reader's to take, knowingly.
+
+-- One row per source, platform, content type and metric definition of the posts and videos: counts are the
+-- posts' own (each at its widest measurement), additive; engagement_rate_by_views =
+-- sum(engagement_score) / sum(views) over the posts with both (scored_posts).
+CREATE OR REPLACE VIEW reporting.creator_content_by_source WITH (security_invoker = true) AS
+SELECT c.source,
+       c.platform,
+       c.content_type,
+       c.metric_definition,
+       count(*) AS posts,
+       count(DISTINCT c.creator_id) AS accounts,
+       sum(c.views)::bigint AS views,
+       sum(c.impressions)::bigint AS impressions,
+       sum(c.likes)::bigint AS likes,
+       sum(c.comments)::bigint AS comments,
+       sum(c.shares)::bigint AS shares,
+       count(*) FILTER (WHERE c.engagement_score IS NOT NULL AND c.views > 0) AS scored_posts,
+       sum(c.engagement_score) FILTER (WHERE c.views > 0)::bigint AS engagement_score,
+       round(sum(c.engagement_score) FILTER (WHERE c.views > 0)::numeric
+             / nullif(sum(c.views) FILTER (WHERE c.engagement_score IS NOT NULL), 0), 6)::double precision
+           AS engagement_rate_by_views
+FROM gold.fact_content AS c
+WHERE c.source <> 'creator_api'
+GROUP BY c.source, c.platform, c.content_type, c.metric_definition;
+
+-- One row per exported account-day (YouTube Studio's Totals, TikTok's Overview): the day's counts as the
+-- export gave them, with the account's exported posts published that day.
+CREATE OR REPLACE VIEW reporting.creator_account_days WITH (security_invoker = true) AS
+SELECT e.source,
+       e.platform,
+       e.creator_id AS account,
+       e.date,
+       e.metric_definition,
+       e.views,
+       e.total_likes AS likes,
+       e.total_comments AS comments,
+       e.total_shares AS shares,
+       e.engagement_score,
+       e.posts_published
+FROM gold.fact_engagement AS e
+WHERE e.source <> 'creator_api';
