@@ -169,6 +169,10 @@ def test_the_competitors_page_draws_our_channels_against_competitors(open_page):
     assert page.text("#kpi-our-channels .value") == "4"  # 2 crawled, 2 export accounts
     assert page.text("#kpi-competitor-channels .value") == "4"
     assert "competitors" in page.text("#kpi-our-engagement .sub")
+    # the crawl's videos and the two exported posts of the BI lake, one bar per platform, type, source, definition
+    bars = page.trace("chart-sources")["y"]
+    assert "Instagram Post · export · instagram_views" in bars and "TikTok Video · export · tiktok_views" in bars
+    assert any(b.startswith("YouTube ") and " · YouTube crawl · youtube_views_" in b for b in bars), bars
     assert page.errors == []
 
 

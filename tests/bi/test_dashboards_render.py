@@ -50,8 +50,8 @@ def test_each_page_embeds_the_reporting_views_it_draws(dashboards):
 def test_the_competitors_page_embeds_the_channel_views_and_each_platforms_top_videos_of_each_role(
         dashboards, bi_warehouse):
     page = embedded(dashboards / "creators-competitors.html")
-    assert {"trend", "channels", "channel_days", "channel_weeks", "top_videos"} <= page.keys()
-    for name in ("channels", "channel_days", "channel_weeks", "top_videos"):
+    assert {"trend", "channels", "channel_days", "channel_weeks", "top_videos", "sources"} <= page.keys()
+    for name in ("channels", "channel_days", "channel_weeks", "top_videos", "sources"):
         assert page[name]["rows"], name
     roles = {r[page["channel_days"]["columns"].index("role")] for r in page["channel_days"]["rows"]}
     assert roles == {"ours", "competitor"}

@@ -97,6 +97,9 @@ def creator_data(conn: Connection) -> dict | None:
             "platform_name", "video_id", "title", "channel_title", "role", "snapshot_date", "views",
             "engagement_per_view", "view_definition"], order="platform_name,views_rank",
             rank_up_to=("views_rank_in_role", TOP_VIDEOS_PER_ROLE)),
+        "sources": table(conn, "creator_content_by_source", [
+            "platform", "source", "content_type", "metric_definition", "posts", "accounts", "views",
+            "engagement_rate_by_views"], order="platform,source,content_type,metric_definition"),
     }
 
 

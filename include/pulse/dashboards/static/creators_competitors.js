@@ -13,6 +13,7 @@
   const days = Pulse.records(raw.channel_days);
   const weeks = Pulse.records(raw.channel_weeks);
   const videos = Pulse.records(raw.top_videos);
+  const sources = Pulse.records(raw.sources || { columns: [], rows: [] });
   const { fmt, sum, ratio, groupBy } = Pulse;
 
   const ROLES = { ours: { label: "ours", color: "#f97316" }, competitor: { label: "competitors", color: Pulse.palette[0] } };
@@ -115,6 +116,21 @@
     }] : [], { xaxis: { title: { text: "lifetime views" } }, margin: { l: 220, r: 48, t: 8, b: 40 } });
   };
 
+  const SOURCE_LABELS = { youtube_api: "YouTube crawl", export: "export" };
+  const drawSources = (state) => {
+    const rows = sources.filter((r) => !state.platform || r.platform === state.platform).reverse();
+    Pulse.plot("chart-sources", rows.length ? [{
+      type: "bar", orientation: "h", x: rows.map((r) => r.posts),
+      y: rows.map((r) => `${r.platform} ${r.content_type} · ${SOURCE_LABELS[r.source] || r.source} · ${r.metric_definition}`),
+      marker: { color: rows.map((r) => (r.source === "export" ? "#f97316" : Pulse.palette[0])) },
+      texttemplate: "%{x:,}", textposition: "outside", cliponaxis: false,
+      customdata: rows.map((r) => [r.accounts, r.views, r.engagement_rate_by_views == null ? "not known (a count is missing)"
+        : fmt.ratioPct(r.engagement_rate_by_views)]),
+      hovertemplate: "%{y}<br>%{x:,} posts of %{customdata[0]} accounts, %{customdata[1]:,} views"
+        + "<br>engagement per view %{customdata[2]}<extra></extra>",
+    }] : [], { xaxis: { title: { text: "posts and videos" } }, margin: { l: 360, r: 48, t: 8, b: 40 } });
+  };
+
   const draw = (state, keep) => {
     const dayRows = days.filter((r) => keep(r, "date", "platform_name"));
     const weekRows = weeks.filter((w) => (!state.platform || w.platform_name === state.platform)
@@ -124,6 +140,7 @@
     drawPercentiles(weekRows);
     drawDays(dayRows);
     drawTopVideos(state);
+    drawSources(state);
   };
 
   CreatorFilters.setup({
