@@ -83,6 +83,22 @@ def channel_niches(video_snapshots: DataFrame) -> DataFrame:
     return tracked.join(niche, ["platform", "channel_id"], how="left")
 
 
+def crawled_account_channels(export_posts: DataFrame, video_snapshots: DataFrame) -> DataFrame:
+    """One row per YouTube export account whose exported videos the crawl saw; key ``platform, account``: the
+    crawled channel most of them belong to (``same_as_channel_id``; a tie goes to the first id). A Studio export's
+    content id is the video id, so a creator who crawls their own channel and drops its Studio exports has the
+    account matched to the channel."""
+    videos = latest_versions(video_snapshots, ("platform", "video_id"), ("snapshot_date",)).select(
+        "platform", F.col("video_id").alias("content_id"), "channel_id")
+    exported = export_posts.where(F.col("platform") == "youtube").select(
+        "platform", "account", F.trim("content_id").alias("content_id")).distinct()
+    counts = exported.join(videos, ["platform", "content_id"]).groupBy("platform", "account", "channel_id").agg(
+        F.count(F.lit(1)).alias("videos"))
+    most = Window.partitionBy("platform", "account").orderBy(F.desc("videos"), F.asc("channel_id"))
+    return (counts.withColumn("_rank", F.row_number().over(most)).where(F.col("_rank") == 1)
+            .select("platform", "account", F.col("channel_id").alias("same_as_channel_id")))
+
+
 def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, export_posts: DataFrame,
                  export_account_days: DataFrame) -> DataFrame:
     """One row per channel or account; key ``platform, channel_id``.
@@ -92,7 +108,9 @@ def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, expor
       and video count; ``niche`` (:func:`channel_niches`, ``niche_source`` ``youtube_category``); the first
       and last snapshot days; ``source`` ``youtube_api``.
     - An export account (the inbox folder, per platform): ``channel_id`` = the account, ``role`` ``ours``
-      (a creator drops their own exports), no niche (exports carry no category), ``source`` ``export``.
+      (a creator drops their own exports), ``source`` ``export``. Exports carry no category: a YouTube account
+      whose exported videos the crawl saw (:func:`crawled_account_channels`) takes the niche of that channel
+      (``same_as_channel_id``; ``niche_source`` ``youtube_category``); any other has none.
 
     ``is_ours = role = 'ours'`` (null when the crawl's manifest did not say); ``platform_name`` is the platform's
     name in the creator facts (``YouTube``), which hold the channel's posts and days with ``creator_id`` = its
@@ -108,16 +126,23 @@ def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, expor
     youtube = (crawled.unionByName(from_videos, allowMissingColumns=True)
                .join(channel_niches(video_snapshots), ["platform", "channel_id"], how="left")
                .withColumn("niche_source", F.when(F.col("niche").isNotNull(), F.lit(YOUTUBE_CATEGORY))))
+    niches = channel_niches(video_snapshots).select("platform", F.col("channel_id").alias("same_as_channel_id"),
+                                                    "niche")
+    matched = crawled_account_channels(export_posts, video_snapshots).join(
+        niches, ["platform", "same_as_channel_id"], how="left")
     accounts = (export_posts.select("platform", "account", "source")
                 .unionByName(export_account_days.select("platform", "account", "source")).distinct()
-                .select("platform", F.col("account").alias("channel_id"), F.lit(OURS).alias("role"), "source"))
+                .join(matched, ["platform", "account"], how="left")
+                .select("platform", F.col("account").alias("channel_id"), F.lit(OURS).alias("role"), "source",
+                        "same_as_channel_id", "niche",
+                        F.when(F.col("niche").isNotNull(), F.lit(YOUTUBE_CATEGORY)).alias("niche_source")))
     channels = youtube.unionByName(accounts, allowMissingColumns=True)
     return channels.select(
         "platform", platform_name(F.col("platform")).alias("platform_name"), "channel_id", "title", "role",
         (F.col("role") == OURS).alias("is_ours"), "niche",
         "niche_source", "country", "published_date", "subscribers", "total_views", "video_count",
         F.coalesce("videos_tracked", F.lit(0).cast("long")).alias("videos_tracked"), "first_snapshot_date",
-        "last_snapshot_date", "source",
+        "last_snapshot_date", "same_as_channel_id", "source",
     )
 
 

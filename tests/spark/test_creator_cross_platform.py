@@ -255,7 +255,10 @@ def test_dim_channels_has_each_crawled_channel_with_its_role_and_niche_and_each_
         snapshot("g", D(2026, 11, 2), 1, channel="UC2", category="10"),  # its latest category counts
         snapshot("h", D(2026, 11, 2), 1, channel="UC3", category="27"),  # a channel not crawled itself
     ])
-    posts = frame(spark, EXPORT_POSTS, [export_post("p1", D(2026, 3, 1), 1)])
+    # acme's Instagram post; mine's Studio export of UC2's videos f and g (and one the crawl never saw)
+    studio = {"platform": "youtube", "account": "mine", "format": "youtube_studio_table", "measurement": "lifetime"}
+    posts = frame(spark, EXPORT_POSTS, [export_post("p1", D(2026, 3, 1), 1),
+                                        *(export_post(v, D(2026, 3, 1), 1, **studio) for v in ("f", " g", "zz"))])
     dim = by_key(gc.dim_channels(channels, videos, posts, empty(spark, EXPORT_ACCOUNT_DAYS)), "channel_id")
     columns = ("role", "is_ours", "niche", "niche_source", "subscribers", "videos_tracked", "first_snapshot_date",
                "source")
@@ -264,8 +267,10 @@ def test_dim_channels_has_each_crawled_channel_with_its_role_and_niche_and_each_
         "UC2": ("competitor", False, "Gaming", "youtube_category", 50, 2, D(2026, 11, 2), "youtube_api"),
         "UC3": (None, None, "Education", "youtube_category", None, 1, None, "youtube_api"),
         "acme": ("ours", True, None, None, None, 0, None, "export"),
+        "mine": ("ours", True, "Gaming", "youtube_category", None, 0, None, "export"),  # UC2's niche
     }
-    assert dim["acme"]["platform"] == "instagram"
+    assert (dim["acme"]["platform"], dim["acme"]["same_as_channel_id"]) == ("instagram", None)
+    assert (dim["mine"]["platform"], dim["mine"]["same_as_channel_id"]) == ("youtube", "UC2")
 
 
 def test_a_posts_engagement_is_likes_comments_and_shares_per_view_or_impression(spark):
