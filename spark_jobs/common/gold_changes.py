@@ -203,17 +203,32 @@ def merge_rows(spark: SparkSession, rows: DataFrame, uri: str, key: list[str] | 
      .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
 
 
-def replace_rows_in_scope(spark: SparkSession, rows: DataFrame, uri: str, key: list[str] | tuple[str, ...],
-                          scope: str) -> None:
-    """Make the rows of the gold table at ``uri`` that satisfy ``scope`` (a SQL condition on the table's row,
-    aliased ``t``: ``t.source <> 'creator_api'``) exactly ``rows`` (every one in scope), in one MERGE commit: a
-    row of ``rows`` is inserted, or updates its key's row when a value differs (an unchanged row is not
-    rewritten, so the change feed lists only what changed); a row in scope that ``rows`` no longer has is
-    deleted. Rows out of scope are not touched."""
+def replace_other_sources_rows(spark: SparkSession, rows: DataFrame, uri: str, key: list[str] | tuple[str, ...],
+                               own_source: str) -> int:
+    """Make the rows of the gold table at ``uri`` whose ``source`` is not ``own_source`` exactly ``rows`` (one
+    per ``key``, none of ``own_source``), touching only what differs: the rows that are new or changed are
+    upserted and the rows ``rows`` no longer has are deleted, in one MERGE commit; none when nothing differs.
+    Returns the number of rows upserted or deleted.
+
+    What differs is found here, not by the MERGE: a MERGE that also deleted "every row not in the source"
+    (``whenNotMatchedBySource``) would read and rewrite every file of the table, and its commit, without change
+    files, would read as the whole table changed to the warehouse's slice load."""
     from delta.tables import DeltaTable
 
-    matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
-    differs = " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in rows.columns if c not in key)
-    (DeltaTable.forPath(spark, uri).alias("t").merge(rows.alias("s"), f"({matches}) AND {scope}")
-     .whenMatchedUpdateAll(condition=differs or None).whenNotMatchedInsertAll()
-     .whenNotMatchedBySourceDelete(condition=scope).execute())
+    rows = rows.cache()
+    current = spark.read.format("delta").load(uri).where(F.col("source") != own_source).select(*rows.columns)
+    changed = rows.exceptAll(current).withColumn("_delete", F.lit(False))
+    on = [F.col(f"r.{k}").eqNullSafe(F.col(f"c.{k}")) for k in key]
+    gone = (current.alias("c").join(rows.alias("r"), on, "left_anti")
+            .select(*(F.col(f"c.{k}").alias(k) for k in key)).withColumn("_delete", F.lit(True)))
+    delta_rows = changed.unionByName(gone, allowMissingColumns=True).cache()
+    count = delta_rows.count()
+    if count:
+        matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key) + f" AND t.source <> '{own_source}'"
+        values = {c: f"s.`{c}`" for c in rows.columns}
+        (DeltaTable.forPath(spark, uri).alias("t").merge(delta_rows.alias("s"), matches)
+         .whenMatchedDelete(condition="s._delete").whenMatchedUpdate(set=values)
+         .whenNotMatchedInsert(condition="NOT s._delete", values=values).execute())
+    delta_rows.unpersist()
+    rows.unpersist()
+    return count

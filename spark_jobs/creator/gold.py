@@ -33,7 +33,7 @@ from spark_jobs.common.gold_changes import (
     merge_rows,
     read_at,
     record_gold_mark,
-    replace_rows_in_scope,
+    replace_other_sources_rows,
     without_unchanged_updates,
 )
 from spark_jobs.common.incremental import commit_versions
@@ -415,8 +415,6 @@ CHANNEL_MARK = "_channel_tables.json"
 CROSS_LAYOUT = 2
 """The layout of what gold makes of the cross-platform silver (the channel tables and the facts' rows of other
 sources): recorded in the channel mark, so that a lake written by an earlier layout has them rewritten."""
-OTHER_SOURCES = f"t.source <> '{CREATOR_API}'"
-"""The facts' rows that are not the creator API's (:mod:`spark_jobs.creator.gold_cross_facts`), as a MERGE scope."""
 
 
 def cross_silver_versions(spark: SparkSession, args: JobArgs) -> dict[str, int]:
@@ -500,13 +498,16 @@ def main(argv: list[str] | None = None) -> None:
                             "dates": [d.isoformat() for d in dates]}
         log.info("gold: merged %d posts into fact_content and %d creator-platform-days (slices) of %d dates into "
                  "fact_engagement", posts_merged, slice_count, len(dates))
-        if not cross_current:  # the other sources' rows, made anew: one MERGE per fact
+        if not cross_current:  # the other sources' rows, made anew: at most one MERGE per fact
+            replaced = {}
             for table, rows, key in (("fact_content", cross_posts, ["content_id"]),
                                      ("fact_engagement", cross_days, ["creator_id", "platform", "date"])):
                 schema = spark.read.format("delta").load(gold_uris[table]).schema
-                replace_rows_in_scope(spark, like(rows, schema), gold_uris[table], key, OTHER_SOURCES)
-            log.info("gold: the facts' rows of the YouTube crawl and the exports were replaced (cross-platform "
-                     "silver changed)")
+                replaced[table] = replace_other_sources_rows(spark, like(rows, schema), gold_uris[table], key,
+                                                             CREATOR_API)
+            counts["cross_platform_rows_changed"] = replaced
+            log.info("gold: the facts' rows of the YouTube crawl and the exports brought up to date (cross-platform "
+                     "silver changed): %s rows upserted or deleted", replaced)
         posts = spark.read.format("delta").load(gold_uris["fact_content"])
         days = spark.read.format("delta").load(gold_uris["fact_engagement"])
         tables = small_tables(silver["demographics"], silver["competitors"], posts, days, settings)
