@@ -192,7 +192,9 @@ def test_the_platform_filter_and_the_dates_change_the_competitors_figures_and_fo
 
     page.choose("#filter-platform", "TikTok")  # only an export account there: no crawl to draw
     assert page.text("#kpi-our-channels .value") == "1" and page.text("#kpi-competitor-channels .value") == "0"
-    assert all(c["points"] == 0 for c in page.charts().values())
+    charts = page.charts()
+    assert all(c["points"] == 0 for chart_id, c in charts.items() if chart_id != "chart-sources")
+    assert page.trace("chart-sources")["y"] == ["TikTok Video · export · tiktok_views"]  # its exported post
     assert "platform=TikTok" in page.page.url
 
     page.choose("#filter-platform", "YouTube")

@@ -331,9 +331,9 @@ KEY = "AIzaSy-pulse-test-key-cross-platform"
 TIKTOK_SAMPLE = Path("sources/tiktok/tiktok_studio_exports/Content_sample_transcribed.csv")
 
 
-def crawl_days(lake: Path, data, days: list[dt.date]) -> None:
+def crawl_days(lake: Path, data, days: list[dt.date], **simulator_config) -> None:
     """The YouTube crawl of our 2 channels and 2 competitors on each of ``days``, against the simulator serving
-    ``data`` (``YouTubeData``) as on that day."""
+    ``data`` (``YouTubeData``) as on that day (with ``simulator_config``: its faults and their seed)."""
     import requests
 
     from devstack.simulators.youtube_api import (
@@ -355,7 +355,7 @@ def crawl_days(lake: Path, data, days: list[dt.date]) -> None:
     settings = YouTubeSettings(api_key=KEY, channel_ids=tuple(channel_id_of(TRENDING_FILE, t) for t in OURS),
                                competitor_channel_ids=tuple(channel_id_of(TRENDING_FILE, t) for t in COMPETITORS),
                                policy=RetryPolicy(attempts=3, initial_wait=0.01, max_wait=0.05, timeout=10))
-    sim = YouTubeApiSimulator(SimulatorConfig(as_of=SIM_DAY, api_key=KEY), clock, data)
+    sim = YouTubeApiSimulator(SimulatorConfig(as_of=SIM_DAY, api_key=KEY, **simulator_config), clock, data)
     with sim.serving() as base_url:
         for day in days:
             clock.now = dt.datetime.combine(day, dt.time(12), tzinfo=dt.UTC)
@@ -587,6 +587,39 @@ def test_the_facts_rows_of_the_real_exports_and_crawl_add_up_to_the_files(spark,
     videos = {r["content_id"].removeprefix("youtube_api:"): (r["views"], r["likes"], r["comments"])
               for r in rows if r["source"] == "youtube_api"}
     assert videos == {v: counters for v, (_, _, counters) in csv_videos.items()}
+
+
+def test_gold_from_a_crawl_with_faults_on_equals_gold_from_a_clean_crawl(spark, realdata, tmp_path):
+    """Two days crawled from the real data with and without 5xx, 429s and cut-short answers (retried), then
+    silver and the gold made of the crawl (the channel tables, the facts' rows): the same rows."""
+    from devstack.simulators.faults import request_fault_mix
+    from devstack.simulators.youtube_api import YouTubeData
+    from spark_jobs.common.gold import read_silver
+    from spark_jobs.creator.gold_cross_facts import cross_content
+
+    data = YouTubeData(realdata / "creator" / "datasets")
+    days = CRAWL_DAYS[-2:]
+    faults = {"clean": {}, "faulty": {"faults": request_fault_mix(0.3, rate_limit_retry_after=0, slow_seconds=0.01),
+                                      "seed": 10}}
+    gold = {}
+    for name, config in faults.items():
+        lake = tmp_path / name
+        crawl_days(lake, data, days, **config)
+        run_cross_platform_silver(spark, lake, days[-1], names=("channel_snapshots", "video_snapshots"))
+        args = silver_args(lake, days[-1])
+        cross = {n: read_silver(spark, args, d, required=False) for n, d in CROSS_PLATFORM_DATASETS.items()}
+        tables = {**gc.channel_tables(**cross),
+                  "fact_content": cross_content(cross["export_posts"], cross["video_snapshots"])}
+        gold[name] = {t: sorted((tuple(r) for r in frame.collect()), key=str) for t, frame in tables.items()}
+    spark.catalog.clearCache()
+    from pulse.youtube_ingest import read_states
+
+    answers = Counter()
+    for state in read_states(tmp_path / "faulty"):
+        answers.update(state.answers)
+    assert {"429", "502"} & set(answers), f"no fault was served: {answers}"
+    assert gold["faulty"] == gold["clean"]
+    assert len(gold["clean"]["fact_video_snapshots"]) > 40 and gold["clean"]["fact_content"]
 
 
 def test_incremental_youtube_silver_holds_what_a_full_refresh_of_all_the_crawls_bronze_gives(spark, real_lake):
