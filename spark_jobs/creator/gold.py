@@ -38,6 +38,7 @@ from spark_jobs.common.gold_changes import (
 )
 from spark_jobs.common.incremental import commit_versions
 from spark_jobs.common.job import JobArgs, parse_args, read_json, spark_session, write_json
+from spark_jobs.common.silver import conform
 from spark_jobs.creator.gold_channels import CHANNEL_TABLES, channel_tables
 from spark_jobs.creator.gold_cross_facts import CREATOR_API, cross_content, cross_engagement
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, CROSS_PLATFORM_DATASETS, DEMOGRAPHICS, ENGAGEMENT
@@ -444,11 +445,6 @@ def write_channel_tables(spark: SparkSession, args: JobArgs, cross: dict[str, Da
     write_json(spark, f"{args.zone('gold')}/{CHANNEL_MARK}", _channel_mark(spark, args, silver_versions))
 
 
-def like(frame: DataFrame, schema: T.StructType) -> DataFrame:
-    """``frame``'s columns in ``schema``'s order and types (rows of another source, made to union a fact)."""
-    return frame.select(*(F.col(f.name).cast(f.dataType) for f in schema))
-
-
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=GoldSettings().options())
@@ -503,7 +499,7 @@ def main(argv: list[str] | None = None) -> None:
             for table, rows, key in (("fact_content", cross_posts, ["content_id"]),
                                      ("fact_engagement", cross_days, ["creator_id", "platform", "date"])):
                 schema = spark.read.format("delta").load(gold_uris[table]).schema
-                replaced[table] = replace_other_sources_rows(spark, like(rows, schema), gold_uris[table], key,
+                replaced[table] = replace_other_sources_rows(spark, conform(rows, schema), gold_uris[table], key,
                                                              CREATOR_API)
             counts["cross_platform_rows_changed"] = replaced
             log.info("gold: the facts' rows of the YouTube crawl and the exports brought up to date (cross-platform "
@@ -516,8 +512,8 @@ def main(argv: list[str] | None = None) -> None:
     else:
         api_posts = fact_content(silver["content"], settings).cache()
         api_days = fact_engagement(silver["engagement"], content_by_day(api_posts), settings)
-        posts = api_posts.unionByName(like(cross_posts, api_posts.schema)).cache()
-        days = api_days.unionByName(like(cross_days, api_days.schema)).cache()
+        posts = api_posts.unionByName(conform(cross_posts, api_posts.schema)).cache()
+        days = api_days.unionByName(conform(cross_days, api_days.schema)).cache()
         tables = {"fact_content": posts, "fact_engagement": days,
                   **small_tables(silver["demographics"], silver["competitors"], posts, days, settings)}
     for table, frame in tables.items():
