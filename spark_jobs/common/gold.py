@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -27,6 +27,25 @@ def ratio(numerator: Column | str, denominator: Column | str) -> Column:
     """``numerator / denominator`` rounded to 6 decimals; null when the denominator is 0 or null."""
     den = col(denominator)
     return F.when(den > 0, F.round(col(numerator).cast("double") / den, RATIO_DECIMALS))
+
+
+def first_per_key(frame: DataFrame, key: list[str] | tuple[str, ...], order: list[Column]) -> DataFrame:
+    """One row per ``key``: the first by ``order`` (which must break every tie that matters)."""
+    window = Window.partitionBy(*key).orderBy(*order)
+    return frame.select("*", F.row_number().over(window).alias("_n")).where(F.col("_n") == 1).drop("_n")
+
+
+def sum_or_null(*columns: str) -> Column:
+    """The sum of the columns, null when any is null (a count a source does not report, or hides, is not 0)."""
+    total = F.col(columns[0])
+    for c in columns[1:]:
+        total = total + F.col(c)
+    return total
+
+
+def named(code: Column, names: dict[str, str]) -> Column:
+    """The name ``names`` gives ``code``; null when it gives none."""
+    return F.try_element_at(F.create_map(*[F.lit(x) for pair in names.items() for x in pair]), code)
 
 
 def exact_mean(column: Column | str) -> Column:

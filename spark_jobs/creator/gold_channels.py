@@ -16,7 +16,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from spark_jobs.common.gold import RATIO_DECIMALS, ratio, week_start
+from spark_jobs.common.gold import RATIO_DECIMALS, first_per_key, named, ratio, sum_or_null, week_start
 from spark_jobs.common.silver import latest_versions
 from spark_jobs.creator.cross_platform import OURS, YOUTUBE_CATEGORIES
 from spark_jobs.creator.definitions import YOUTUBE_VIEWS_MIXED
@@ -29,16 +29,7 @@ BENCHMARK_METRICS = ("subscribers", "subscriber_growth", "views_per_video", "eng
 
 def category_name(category_id: Column) -> Column:
     """The name of a YouTube category id (``"23"`` → ``Comedy``); the id itself when unknown."""
-    names = F.create_map(*[F.lit(x) for pair in YOUTUBE_CATEGORIES.items() for x in pair])
-    return F.coalesce(F.try_element_at(names, category_id), category_id)
-
-
-def _sum_or_null(*columns: str) -> Column:
-    """The sum of the columns, null when any is null (a hidden count is not 0)."""
-    total = F.col(columns[0])
-    for c in columns[1:]:
-        total = total + F.col(c)
-    return total
+    return F.coalesce(named(category_id, YOUTUBE_CATEGORIES), category_id)
 
 
 def fact_video_snapshots(video_snapshots: DataFrame) -> DataFrame:
@@ -63,7 +54,7 @@ def fact_video_snapshots(video_snapshots: DataFrame) -> DataFrame:
         F.when(consecutive & same_definition, F.col("views") - previous["views"]).alias("views_gained"),
         F.when(consecutive, F.col("likes") - previous["likes"]).alias("likes_gained"),
         F.when(consecutive, F.col("comments") - previous["comments"]).alias("comments_gained"),
-        ratio(_sum_or_null("likes", "comments"), "views").alias("engagement_per_view"),
+        ratio(sum_or_null("likes", "comments"), "views").alias("engagement_per_view"),
         "source",
     )
 
@@ -76,8 +67,7 @@ def channel_niches(video_snapshots: DataFrame) -> DataFrame:
     named = videos.select("platform", "channel_id", category_name(F.col("category_id")).alias("niche"))
     counts = named.where(F.col("niche").isNotNull()).groupBy("platform", "channel_id", "niche").agg(
         F.count(F.lit(1)).alias("videos"))
-    most = Window.partitionBy("platform", "channel_id").orderBy(F.desc("videos"), F.asc("niche"))
-    niche = counts.withColumn("_rank", F.row_number().over(most)).where(F.col("_rank") == 1).select(
+    niche = first_per_key(counts, ["platform", "channel_id"], [F.desc("videos"), F.asc("niche")]).select(
         "platform", "channel_id", "niche")
     tracked = videos.groupBy("platform", "channel_id").agg(F.count(F.lit(1)).alias("videos_tracked"))
     return tracked.join(niche, ["platform", "channel_id"], how="left")
@@ -94,8 +84,7 @@ def crawled_account_channels(export_posts: DataFrame, video_snapshots: DataFrame
         "platform", "account", F.trim("content_id").alias("content_id")).distinct()
     counts = exported.join(videos, ["platform", "content_id"]).groupBy("platform", "account", "channel_id").agg(
         F.count(F.lit(1)).alias("videos"))
-    most = Window.partitionBy("platform", "account").orderBy(F.desc("videos"), F.asc("channel_id"))
-    return (counts.withColumn("_rank", F.row_number().over(most)).where(F.col("_rank") == 1)
+    return (first_per_key(counts, ["platform", "account"], [F.desc("videos"), F.asc("channel_id")])
             .select("platform", "account", F.col("channel_id").alias("same_as_channel_id")))
 
 
@@ -153,7 +142,7 @@ def fact_posts(export_posts: DataFrame) -> DataFrame:
     shares`` (null when the format lacks one), ``engagement_per_view = engagement / views`` and
     ``engagement_per_impression = engagement / impressions`` (null without that count: Instagram's exports
     before 2025 have impressions, after it views; ``metric_definition`` says which)."""
-    engagement = _sum_or_null("likes", "comments", "shares")
+    engagement = sum_or_null("likes", "comments", "shares")
     return export_posts.select(
         "platform", "account", "content_id", "measurement", "format", "title", "published_date", "date",
         "period_start", "period_end", "as_of", "duration_seconds", "views", "impressions", "reach", "likes",
@@ -182,8 +171,7 @@ def _video_weeks(facts: DataFrame) -> DataFrame:
     """Per channel and ISO week with video snapshots: gains, views per video, engagement per view, uploads."""
     week = week_start(F.col("snapshot_date"))
     snapshots = facts.withColumn("period_start", week)
-    in_week = Window.partitionBy("platform", "video_id", "period_start").orderBy(F.desc("snapshot_date"))
-    latest = snapshots.withColumn("_rank", F.row_number().over(in_week)).where(F.col("_rank") == 1)
+    latest = first_per_key(snapshots, ["platform", "video_id", "period_start"], [F.desc("snapshot_date")])
     engaged = F.col("likes").isNotNull() & F.col("comments").isNotNull()
     per_video = latest.groupBy("platform", "channel_id", "period_start").agg(
         F.count(F.lit(1)).alias("videos"),

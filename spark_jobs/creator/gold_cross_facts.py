@@ -19,10 +19,10 @@ example, are in ``docs/creator_metrics.md``, "The facts across sources".
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.common.gold import ratio
+from spark_jobs.common.gold import first_per_key, named, ratio, sum_or_null
 from spark_jobs.common.silver import latest_versions
 from spark_jobs.creator.definitions import youtube_is_short
 from spark_jobs.creator.schemas import EXPORT
@@ -37,16 +37,7 @@ CONTENT_TYPE_OF_PLATFORM = {"instagram": "Post", "tiktok": "Video"}
 
 def platform_name(code: Column) -> Column:
     """The platform name of a cross-platform code (``youtube`` → ``YouTube``); the code itself when unknown."""
-    names = F.create_map(*[F.lit(x) for pair in PLATFORM_NAMES.items() for x in pair])
-    return F.coalesce(F.try_element_at(names, code), code)
-
-
-def _sum_or_null(*columns: str) -> Column:
-    """The sum of the columns, null when any is null (a count a source does not report is not 0)."""
-    total = F.col(columns[0])
-    for c in columns[1:]:
-        total = total + F.col(c)
-    return total
+    return F.coalesce(named(code, PLATFORM_NAMES), code)
 
 
 def _video_or_short(is_short: Column) -> Column:
@@ -63,10 +54,9 @@ def widest_measurements(export_posts: DataFrame) -> DataFrame:
             .when(F.col("measurement") == "period unknown", 4)
             .otherwise(3))
     span = F.date_diff(F.col("period_end"), F.col("period_start"))
-    widest = Window.partitionBy("platform", "account", "content_id").orderBy(
+    return first_per_key(export_posts, ["platform", "account", "content_id"], [
         kind.asc(), span.desc_nulls_last(), F.coalesce("period_end", "date").desc_nulls_last(),
-        F.col("as_of").desc(), F.col("measurement").asc())
-    return export_posts.withColumn("_rank", F.row_number().over(widest)).where(F.col("_rank") == 1).drop("_rank")
+        F.col("as_of").desc(), F.col("measurement").asc()])
 
 
 def export_content(export_posts: DataFrame) -> DataFrame:
@@ -75,8 +65,7 @@ def export_content(export_posts: DataFrame) -> DataFrame:
     posts = widest_measurements(export_posts)
     is_short = youtube_is_short(F.col("duration_seconds"), F.col("published_date"))
     content_type = F.when(F.col("platform") == "youtube", _video_or_short(is_short)).otherwise(
-        F.coalesce(F.try_element_at(F.create_map(*[F.lit(x) for pair in CONTENT_TYPE_OF_PLATFORM.items()
-                                                   for x in pair]), F.col("platform")), F.lit("Post")))
+        F.coalesce(named(F.col("platform"), CONTENT_TYPE_OF_PLATFORM), F.lit("Post")))
     watch_seconds = F.col("watch_time_hours") * 3600
     return posts.select(
         F.concat_ws(":", F.lit(EXPORT), "platform", "account", "content_id").alias("content_id"),
@@ -112,7 +101,7 @@ def cross_content(export_posts: DataFrame, video_snapshots: DataFrame) -> DataFr
 
     Grain: one row per post or video; key ``content_id``."""
     rows = export_content(export_posts).unionByName(youtube_content(video_snapshots))
-    score = _sum_or_null("likes", "comments", "shares")
+    score = sum_or_null("likes", "comments", "shares")
     return rows.select(
         "content_id", "creator_id", "platform", "content_type", "title", "published_at", "published_date",
         "likes", "comments", "shares", "views", "impressions", "average_view_time",
@@ -146,7 +135,7 @@ def cross_engagement(export_account_days: DataFrame, cross_posts: DataFrame) -> 
     return joined.select(
         "creator_id", "platform", "date", "total_likes", "total_comments", "total_shares",
         F.lit(None).cast("long").alias("impressions"), F.lit(None).cast("long").alias("reach"),
-        _sum_or_null("total_likes", "total_comments", "total_shares").alias("engagement_score"),
+        sum_or_null("total_likes", "total_comments", "total_shares").alias("engagement_score"),
         *(F.lit(None).cast("double").alias(c) for c in ("engagement_rate", "engagement_rate_by_reach",
                                                          "click_through_rate", "average_view_duration")),
         F.lit(None).cast("string").alias("performance_band"), F.lit(None).cast("int").alias("performance_band_order"),

@@ -30,6 +30,7 @@ from spark_jobs.common.gold import (
     calendar,
     col,
     exact_mean,
+    first_per_key,
     iso_day_of_week,
     iso_year,
     ratio,
@@ -91,12 +92,6 @@ def name_key(*normalised_parts: Column) -> Column:
 def iso_week_label(date: Column) -> Column:
     """``YYYY-Www``, the ISO week of the date (``2026-W53``)."""
     return F.concat(iso_year(date).cast("string"), F.lit("-W"), F.lpad(F.weekofyear(date).cast("string"), 2, "0"))
-
-
-def first_per_key(frame: DataFrame, key: list[str], order: list[Column]) -> DataFrame:
-    """One row per ``key``: the first by ``order`` (which must break every tie that matters)."""
-    window = Window.partitionBy(*key).orderBy(*order)
-    return frame.select("*", F.row_number().over(window).alias("_n")).where(F.col("_n") == 1).drop("_n")
 
 
 def distinct_count(column: str) -> Column:
