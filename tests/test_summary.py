@@ -17,7 +17,7 @@ class Answers:
     def __init__(self):
         published = (dt.date(2026, 12, 3), dt.datetime(2026, 12, 4, 19, 29, 16, tzinfo=dt.UTC),
                      {"fact_content": 60091, "dim_channels": 12})
-        self.rows = [published, None, None]
+        self.rows = [published, (False,), (False,)]
 
     def execute(self, *_):
         return self

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pulse.config import lake_root
+from pulse.dashboards.data import view_exists
 from pulse.sources import SOURCES
 from pulse.sources.base import Source
 
@@ -24,11 +25,6 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def _view_exists(conn, name: str) -> bool:
-    return conn.execute("SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting' "
-                        "AND table_name = %s", (name,)).fetchone() is not None
-
-
 def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) -> str:
     lines = [f"Pulse — {source.title} ({source.dag_id})", ""]
     published = conn.execute(
@@ -40,7 +36,7 @@ def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) 
     lines.append(f"Gold tables in PostgreSQL schema gold (run date {run_date}, published "
                  f"{published_at:%Y-%m-%d %H:%M:%S %Z}):")
     lines += [f"  {name:24} {_fmt(count):>12} rows" for name, count in counts.items()]
-    if _view_exists(conn, f"{source.name}_kpis"):
+    if view_exists(conn, "reporting", f"{source.name}_kpis"):
         cur = conn.execute(f"SELECT * FROM reporting.{source.name}_kpis")
         rows = cur.fetchall()
         lines += ["", f"Headline figures (reporting.{source.name}_kpis):"]
@@ -49,7 +45,7 @@ def summary_text(source: Source, conn, lake: Path, run_log: Path | None = None) 
                 lines.append(f"  -- {row[0]}")
             lines += [f"  {col.name:30} {_fmt(val)}" for col, val in zip(cur.description, row, strict=True)
                       if len(rows) == 1 or col is not cur.description[0]]
-    if _view_exists(conn, f"{source.name}_content_by_source"):
+    if view_exists(conn, "reporting", f"{source.name}_content_by_source"):
         by_source = conn.execute(
             "SELECT source, platform, sum(posts)::bigint, string_agg(DISTINCT metric_definition, ', ') "
             f"FROM reporting.{source.name}_content_by_source GROUP BY source, platform "
