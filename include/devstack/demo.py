@@ -23,6 +23,7 @@ Without those folders it says so and drops nothing: the API inputs still run.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -42,6 +43,13 @@ INSTAGRAM_EXPORT = ("datasets/instagram_post_performance.csv", "thecleverprogram
 STUDIO_EXPORTS = "sources/youtube_studio_exports"
 """One folder per real YouTube Studio export, ``<owner>_<repository>``: the owner published their channel's
 export, and names the account."""
+
+DEMO_ACCOUNT_SEGMENTS = {
+    "instagram": {INSTAGRAM_EXPORT[1]: "Science & Technology"},  # data-science and programming posts
+    "youtube": {"buildwithadi": "Education", "Layla-Damoyi": "People & Blogs"},  # study vlogs; personal shorts
+}
+"""The niches the demo gives its export accounts (Airflow Variable ``creator_account_segments``), named as
+YouTube categories so each account is benchmarked in a niche with crawled channels."""
 
 # The exports' authors, by the repository each file came from (see PROVENANCE.md there): the two
 # spotify-music-analysis files are one person's.
@@ -138,6 +146,29 @@ def migrate_airflow(narrator: narrate.Narrator, home: Path, env: dict[str, str])
         done.touch()
 
 
+def configure_account_segments(narrator: narrate.Narrator, home: Path, env: dict[str, str]) -> None:
+    """Set the Airflow Variable of the export accounts' niches to :data:`DEMO_ACCOUNT_SEGMENTS`, unless it
+    is set already (a user's own is kept)."""
+    from spark_jobs.creator.settings import ACCOUNT_SEGMENTS_VARIABLE
+
+    variables = home / "demo-variables.json"
+    variables.write_text(json.dumps({ACCOUNT_SEGMENTS_VARIABLE: {
+        "value": DEMO_ACCOUNT_SEGMENTS,
+        "description": "The niche of each creator channel or export account the YouTube category does not give: "
+                       '{"<platform>": {"<channel id or inbox account>": "<segment>"}}'}}, indent=2))
+    log = home / "demo-variables.log"
+    outcome: list[str] = []
+    with narrator.step("account segments", lambda: outcome[0]):
+        with log.open("w") as out:
+            code = subprocess.run([_airflow(), "variables", "import", "--action-on-existing-key", "skip",
+                                   str(variables)], env=env, stdout=out, stderr=subprocess.STDOUT).returncode
+        text = log.read_text(errors="replace")
+        if code:
+            fail(narrator, "account segments", narrate.last_error_line(text), log)
+        outcome.append(f"Variable {ACCOUNT_SEGMENTS_VARIABLE} kept as it was" if "skipped" in text.lower()
+                       else f"Variable {ACCOUNT_SEGMENTS_VARIABLE} set: {json.dumps(DEMO_ACCOUNT_SEGMENTS)}")
+
+
 def run_pipeline(narrator: narrate.Narrator, dag_id: str, source: str, run_date: date, env: dict[str, str],
                  log: Path, conf: dict | None = None) -> None:
     """``airflow dags test`` of one pipeline, each task told as it finishes."""
@@ -164,6 +195,7 @@ def run(run_date: date, lookback_days: int, narrator: narrate.Narrator | None = 
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **start_stack(narrator, home)}
     migrate_airflow(narrator, home, env)
+    configure_account_segments(narrator, home, env)
     creator_dropped: list[str] = []
     with narrator.step("creator inbox", lambda: "; ".join(creator_dropped)):
         fill_creator_inbox(say=creator_dropped.append)

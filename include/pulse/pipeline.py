@@ -167,7 +167,8 @@ def build_lake(source: Source) -> TaskGroup:
                                          name=f"pulse-{source.name}-silver", application_args=silver_args, **spark)
         gold = LakeSparkSubmitOperator(task_id="gold", application=str(config.SPARK_JOBS_DIR / source.gold_job),
                                        name=f"pulse-{source.name}-gold",
-                                       application_args=[*job_args, *full_refresh, *source.gold_job_args], **spark)
+                                       application_args=[*job_args, *full_refresh, *source.gold_job_args,
+                                                         *source.gold_runtime_args], **spark)
         package_spark_jobs() >> silver >> gold
     return group
 

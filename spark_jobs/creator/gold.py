@@ -6,7 +6,8 @@ silver's changes touched (:mod:`spark_jobs.common.gold_changes`). The facts also
 crawl and the exports (:mod:`spark_jobs.creator.gold_cross_facts`, ``source`` <> ``creator_api``), and the
 cross-platform tables (:mod:`spark_jobs.creator.gold_channels`: ``dim_channels``, ``fact_video_snapshots``,
 ``fact_posts``, ``benchmark_channels``) are written whole beside them; both are made anew only when the
-cross-platform silver changed since they were written (:func:`cross_tables_current`). Every formula,
+cross-platform silver or the configured account segments changed since they were written
+(:func:`cross_tables_current`). Every formula,
 threshold and grain is in ``docs/creator_metrics.md``; the quality gate's view of these tables is
 ``pulse.sources.creator``.
 
@@ -40,9 +41,14 @@ from spark_jobs.common.incremental import commit_versions
 from spark_jobs.common.job import JobArgs, parse_args, read_json, spark_session, write_json
 from spark_jobs.common.silver import conform
 from spark_jobs.creator.gold_channels import CHANNEL_TABLES, channel_tables
-from spark_jobs.creator.gold_cross_facts import CREATOR_API, cross_content, cross_engagement
+from spark_jobs.creator.gold_cross_facts import CREATOR_API, PLATFORM_NAMES, cross_content, cross_engagement
 from spark_jobs.creator.schemas import COMPETITORS, CONTENT, CROSS_PLATFORM_DATASETS, DEMOGRAPHICS, ENGAGEMENT
-from spark_jobs.creator.settings import GoldSettings
+from spark_jobs.creator.settings import (
+    ACCOUNT_SEGMENTS_OPTION,
+    ACCOUNT_SEGMENTS_VARIABLE,
+    GoldSettings,
+    parse_account_segments,
+)
 
 MONEY = T.DecimalType(18, 2)
 
@@ -423,32 +429,47 @@ def cross_silver_versions(spark: SparkSession, args: JobArgs) -> dict[str, int]:
     return {name: (commit_versions(spark, args.zone("silver", name)) or [-1])[-1] for name in CROSS_PLATFORM_DATASETS}
 
 
-def _channel_mark(spark: SparkSession, args: JobArgs, silver_versions: dict[str, int]) -> dict:
+def _channel_mark(spark: SparkSession, args: JobArgs, silver_versions: dict[str, int],
+                  segments: dict[str, dict[str, str]]) -> dict:
     gold = {table: (commit_versions(spark, args.zone("gold", table)) or [-1])[-1] for table in CHANNEL_TABLES}
-    return {"silver_versions": silver_versions, "gold_versions": gold, "layout": CROSS_LAYOUT}
+    return {"silver_versions": silver_versions, "gold_versions": gold, "layout": CROSS_LAYOUT, "segments": segments}
 
 
-def cross_tables_current(spark: SparkSession, args: JobArgs, silver_versions: dict[str, int]) -> bool:
-    """Whether gold already holds what the cross-platform silver at ``silver_versions`` makes: the channel mark
-    (``<gold>/_channel_tables.json``: the silver versions the last write read, the channel tables' versions it
-    left and its layout) is this one, so neither silver nor those tables moved since."""
+def cross_tables_current(spark: SparkSession, args: JobArgs, silver_versions: dict[str, int],
+                         segments: dict[str, dict[str, str]] | None = None) -> bool:
+    """Whether gold already holds what the cross-platform silver at ``silver_versions`` and the configured
+    ``segments`` make: the channel mark (``<gold>/_channel_tables.json``: the silver versions the last write
+    read, the segments it applied, the channel tables' versions it left and its layout) is this one, so
+    neither silver, the segments nor those tables moved since."""
     mark = read_json(spark, f"{args.zone('gold')}/{CHANNEL_MARK}")
-    return mark == _channel_mark(spark, args, silver_versions)
+    return mark == _channel_mark(spark, args, silver_versions, segments or {})
 
 
 def write_channel_tables(spark: SparkSession, args: JobArgs, cross: dict[str, DataFrame],
-                         silver_versions: dict[str, int]) -> None:
+                         silver_versions: dict[str, int], segments: dict[str, dict[str, str]] | None = None) -> None:
     """Write the cross-platform tables (:func:`~spark_jobs.creator.gold_channels.channel_tables`) whole, then the
-    channel mark that says they (and the facts' rows of other sources, written before) are current."""
-    for table, frame in channel_tables(**cross).items():
+    channel mark that says they (and the facts' rows of other sources, written before) are current. A segment
+    configured for a channel or account no input has is named in a warning: it applies to nothing yet."""
+    segments = segments or {}
+    tables = channel_tables(**cross, segments=segments)
+    for table, frame in tables.items():
         write_gold(frame, args, table, CHANNEL_TABLES)
-    write_json(spark, f"{args.zone('gold')}/{CHANNEL_MARK}", _channel_mark(spark, args, silver_versions))
+    channels = spark.read.format("delta").load(args.zone("gold", "dim_channels"))
+    known = {(r["platform"], r["channel_id"]) for r in channels.select("platform", "channel_id").collect()}
+    unknown = sorted(f"{platform}/{account}" for platform, accounts in segments.items() for account in accounts
+                     if (platform, account) not in known)
+    if unknown:
+        log.warning("gold: %s configures a segment for %s, which no input has (yet): it applies to nothing",
+                    ACCOUNT_SEGMENTS_VARIABLE, ", ".join(unknown))
+    write_json(spark, f"{args.zone('gold')}/{CHANNEL_MARK}", _channel_mark(spark, args, silver_versions, segments))
 
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    args = parse_args(argv, "Creator gold: silver → star schema and benchmarks", options=GoldSettings().options())
+    args = parse_args(argv, "Creator gold: silver → star schema and benchmarks",
+                      options={**GoldSettings().options(), ACCOUNT_SEGMENTS_OPTION: "{}"})
     settings = GoldSettings.from_options(args.extra)
+    segments = parse_account_segments(args.extra[ACCOUNT_SEGMENTS_OPTION], tuple(PLATFORM_NAMES))
     spark = spark_session(f"pulse-{args.source}-gold")
     datasets = {d.name: d for d in (DEMOGRAPHICS, COMPETITORS, CONTENT, ENGAGEMENT)}
     silver_uris = {name: args.zone("silver", name) for name in datasets}
@@ -461,7 +482,7 @@ def main(argv: list[str] | None = None) -> None:
     counts = {"mode": plan.mode, "reason": plan.reason, "silver_versions": plan.silver_versions}
 
     cross_versions = cross_silver_versions(spark, args)
-    cross_current = not args.full_refresh and cross_tables_current(spark, args, cross_versions)
+    cross_current = not args.full_refresh and cross_tables_current(spark, args, cross_versions, segments)
     cross = {name: read_silver(spark, args, dataset, required=False)
              for name, dataset in CROSS_PLATFORM_DATASETS.items()}
     cross_posts = cross_content(cross["export_posts"], cross["video_snapshots"])
@@ -519,7 +540,7 @@ def main(argv: list[str] | None = None) -> None:
     for table, frame in tables.items():
         write_gold(frame, args, table, SMALL_TABLES)
     if not cross_current:
-        write_channel_tables(spark, args, cross, cross_versions)
+        write_channel_tables(spark, args, cross, cross_versions, segments)
     counts["channel_tables"] = "unchanged" if cross_current else "written"
     for table in FACT_TABLES:  # the warehouse load reads what each MERGE changed from it
         ensure_change_feed(spark, gold_uris[table])

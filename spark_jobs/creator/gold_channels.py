@@ -13,7 +13,7 @@ two snapshots of the same definition, and a channel's week that adds views of se
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import Column, DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
 from spark_jobs.common.gold import RATIO_DECIMALS, first_per_key, named, ratio, sum_or_null, week_start
@@ -24,6 +24,7 @@ from spark_jobs.creator.gold_cross_facts import platform_name
 
 CHANNEL_TABLES = ("dim_channels", "fact_video_snapshots", "fact_posts", "benchmark_channels")
 YOUTUBE_CATEGORY = "youtube_category"
+CONFIGURED_SEGMENT = "configured_segment"
 BENCHMARK_METRICS = ("subscribers", "subscriber_growth", "views_per_video", "engagement_per_view", "uploads")
 
 
@@ -88,8 +89,25 @@ def crawled_account_channels(export_posts: DataFrame, video_snapshots: DataFrame
             .select("platform", "account", F.col("channel_id").alias("same_as_channel_id")))
 
 
+def configured_segments(spark: SparkSession, segments: dict[str, dict[str, str]] | None) -> DataFrame:
+    """The segments a user gave channels and accounts (``settings.ACCOUNT_SEGMENTS_VARIABLE``), one row per
+    ``platform, channel_id`` with its ``segment``."""
+    rows = [(platform, account, segment) for platform, accounts in (segments or {}).items()
+            for account, segment in accounts.items()]
+    return spark.createDataFrame(rows, "platform string, channel_id string, segment string")
+
+
+def with_configured_segment(channels: DataFrame, segments: DataFrame) -> DataFrame:
+    """``channels`` with the configured segment, where there is one, as their ``niche`` (``niche_source``
+    ``configured_segment``): a user's segment wins over a YouTube category."""
+    return (channels.join(segments, ["platform", "channel_id"], how="left")
+            .withColumn("niche_source", F.when(F.col("segment").isNotNull(), F.lit(CONFIGURED_SEGMENT))
+                        .otherwise(F.col("niche_source")))
+            .withColumn("niche", F.coalesce("segment", "niche")).drop("segment"))
+
+
 def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, export_posts: DataFrame,
-                 export_account_days: DataFrame) -> DataFrame:
+                 export_account_days: DataFrame, segments: dict[str, dict[str, str]] | None = None) -> DataFrame:
     """One row per channel or account; key ``platform, channel_id``.
 
     - A YouTube channel the crawl saw (in ``channel_snapshots`` or as a video's channel): its latest snapshot's
@@ -99,11 +117,15 @@ def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, expor
     - An export account (the inbox folder, per platform): ``channel_id`` = the account, ``role`` ``ours``
       (a creator drops their own exports), ``source`` ``export``. Exports carry no category: a YouTube account
       whose exported videos the crawl saw (:func:`crawled_account_channels`) takes the niche of that channel
-      (``same_as_channel_id``; ``niche_source`` ``youtube_category``); any other has none.
+      (``same_as_channel_id``; that channel's ``niche_source``); any other has none.
+    - ``segments`` (platform → channel id or account → segment, from the user's configuration) gives a row
+      its niche, ``niche_source`` ``configured_segment``, over any other (:func:`with_configured_segment`);
+      a matched account takes its channel's segment unless it has one of its own.
 
     ``is_ours = role = 'ours'`` (null when the crawl's manifest did not say); ``platform_name`` is the platform's
     name in the creator facts (``YouTube``), which hold the channel's posts and days with ``creator_id`` = its
     ``channel_id``."""
+    configured = configured_segments(channel_snapshots.sparkSession, segments)
     latest = latest_versions(channel_snapshots, ("platform", "channel_id"), ("snapshot_date",))
     seen = channel_snapshots.groupBy("platform", "channel_id").agg(
         F.min("snapshot_date").alias("first_snapshot_date"), F.max("snapshot_date").alias("last_snapshot_date"))
@@ -112,19 +134,21 @@ def dim_channels(channel_snapshots: DataFrame, video_snapshots: DataFrame, expor
                .join(seen, ["platform", "channel_id"]))
     from_videos = video_snapshots.select("platform", "channel_id", "source").distinct().join(
         crawled, ["platform", "channel_id"], how="left_anti")
-    youtube = (crawled.unionByName(from_videos, allowMissingColumns=True)
-               .join(channel_niches(video_snapshots), ["platform", "channel_id"], how="left")
-               .withColumn("niche_source", F.when(F.col("niche").isNotNull(), F.lit(YOUTUBE_CATEGORY))))
-    niches = channel_niches(video_snapshots).select("platform", F.col("channel_id").alias("same_as_channel_id"),
-                                                    "niche")
+    youtube = with_configured_segment(
+        crawled.unionByName(from_videos, allowMissingColumns=True)
+        .join(channel_niches(video_snapshots), ["platform", "channel_id"], how="left")
+        .withColumn("niche_source", F.when(F.col("niche").isNotNull(), F.lit(YOUTUBE_CATEGORY))),
+        configured)
+    niches = youtube.select("platform", F.col("channel_id").alias("same_as_channel_id"), "niche", "niche_source")
     matched = crawled_account_channels(export_posts, video_snapshots).join(
         niches, ["platform", "same_as_channel_id"], how="left")
-    accounts = (export_posts.select("platform", "account", "source")
-                .unionByName(export_account_days.select("platform", "account", "source")).distinct()
-                .join(matched, ["platform", "account"], how="left")
-                .select("platform", F.col("account").alias("channel_id"), F.lit(OURS).alias("role"), "source",
-                        "same_as_channel_id", "niche",
-                        F.when(F.col("niche").isNotNull(), F.lit(YOUTUBE_CATEGORY)).alias("niche_source")))
+    accounts = with_configured_segment(
+        export_posts.select("platform", "account", "source")
+        .unionByName(export_account_days.select("platform", "account", "source")).distinct()
+        .join(matched, ["platform", "account"], how="left")
+        .select("platform", F.col("account").alias("channel_id"), F.lit(OURS).alias("role"), "source",
+                "same_as_channel_id", "niche", "niche_source"),
+        configured)
     channels = youtube.unionByName(accounts, allowMissingColumns=True)
     return channels.select(
         "platform", platform_name(F.col("platform")).alias("platform_name"), "channel_id", "title", "role",
@@ -237,9 +261,11 @@ def benchmark_channels(dim_channels: DataFrame, channel_snapshots: DataFrame,
 
 
 def channel_tables(channel_snapshots: DataFrame, video_snapshots: DataFrame, export_posts: DataFrame,
-                   export_account_days: DataFrame) -> dict[str, DataFrame]:
-    """The four tables from the cross-platform silver datasets (any of them may be empty)."""
-    channels = dim_channels(channel_snapshots, video_snapshots, export_posts, export_account_days).cache()
+                   export_account_days: DataFrame, segments: dict[str, dict[str, str]] | None = None,
+                   ) -> dict[str, DataFrame]:
+    """The four tables from the cross-platform silver datasets (any of them may be empty) and the configured
+    ``segments`` (:func:`dim_channels`)."""
+    channels = dim_channels(channel_snapshots, video_snapshots, export_posts, export_account_days, segments).cache()
     snapshots = fact_video_snapshots(video_snapshots).cache()
     return {
         "dim_channels": channels,

@@ -132,3 +132,54 @@ def test_the_maintenance_dag_compacts_and_vacuums_each_sources_tables_weekly_one
         assert args[args.index("--source") + 1] == source
         assert int(args[args.index("--retention-hours") + 1]) >= 168
         assert job._conn_id == tasks.SPARK_CONN_ID and job.jars.endswith("/*.jar")
+
+
+@pytest.mark.parametrize("variable, expected", [
+    (None, {}),
+    ('{"instagram": {" clever ": "Science & Technology"}, "youtube": {"UCx": "Retro games"}}',
+     {"instagram": {"clever": "Science & Technology"}, "youtube": {"UCx": "Retro games"}}),
+])
+def test_the_creator_gold_job_gets_the_account_segments_variable_as_airflow_renders_it(
+        dagbag, monkeypatch, variable, expected):
+    from airflow.sdk.execution_time.cache import SecretCache
+    from airflow.sdk.execution_time.context import VariableAccessor
+
+    from spark_jobs.common.job import parse_args
+    from spark_jobs.creator.gold_cross_facts import PLATFORM_NAMES
+    from spark_jobs.creator.settings import (
+        ACCOUNT_SEGMENTS_OPTION,
+        ACCOUNT_SEGMENTS_VARIABLE,
+        GoldSettings,
+        parse_account_segments,
+    )
+
+    name = f"AIRFLOW_VAR_{ACCOUNT_SEGMENTS_VARIABLE.upper()}"
+    if variable is None:
+        monkeypatch.delenv(name, raising=False)
+    else:
+        monkeypatch.setenv(name, variable)
+    SecretCache.reset()
+    gold = dagbag.dags["creator_analytics"].get_task("gold")
+    variables = {"value": VariableAccessor(deserialize_json=False), "json": VariableAccessor(deserialize_json=True)}
+    context = {"var": variables, "params": {"full_refresh": False}, "ds": "2026-12-04"}
+    rendered = gold.render_template(gold.application_args, context)
+    args = parse_args(rendered, "gold", options={**GoldSettings().options(), ACCOUNT_SEGMENTS_OPTION: "{}"})
+    assert parse_account_segments(args.extra[ACCOUNT_SEGMENTS_OPTION], tuple(PLATFORM_NAMES)) == expected
+    assert GoldSettings.from_options(args.extra) == GoldSettings()
+
+
+@pytest.mark.parametrize("text, error", [
+    ("{instagram: x}", "is not JSON"),
+    ('["clever"]', "is a JSON list; it should be an object"),
+    ('{"myspace": {"tom": "Music"}}', "names platform 'myspace'; the platforms are youtube, instagram, tiktok"),
+    ('{"instagram": "clever"}', "['instagram'] is not an object of accounts and segments"),
+    ('{"instagram": {"clever": ""}}', "['instagram']['clever'] = '': an account and its segment must be non-empty"),
+    ('{"instagram": {"clever": 3}}', "['instagram']['clever'] = 3"),
+    ('{"instagram": {" ": "Music"}}', "['instagram'][' '] = 'Music'"),
+])
+def test_an_account_segments_variable_that_is_not_platforms_of_accounts_and_segments_fails_naming_it(text, error):
+    from spark_jobs.creator.settings import parse_account_segments
+
+    with pytest.raises(ValueError, match="Airflow Variable creator_account_segments") as raised:
+        parse_account_segments(text, ("youtube", "instagram", "tiktok"))
+    assert error in str(raised.value)

@@ -9,9 +9,11 @@ in-process, against an independent reading of the same files in plain Python.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
+import logging
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -273,6 +275,32 @@ def test_dim_channels_has_each_crawled_channel_with_its_role_and_niche_and_each_
     assert (dim["mine"]["platform"], dim["mine"]["same_as_channel_id"]) == ("youtube", "UC2")
 
 
+def test_a_configured_segment_is_the_niche_of_its_channel_or_account_and_of_an_account_matched_to_it(spark):
+    channels = frame(spark, CHANNEL_SNAPSHOTS, [channel_snapshot("UC1", D(2026, 11, 2), 120),
+                                                channel_snapshot("UC2", D(2026, 11, 2), 50, role="competitor")])
+    videos = frame(spark, VIDEO_SNAPSHOTS, [snapshot("a", D(2026, 11, 2), 1, channel="UC1", category="23"),
+                                            snapshot("f", D(2026, 11, 2), 1, channel="UC2", category="20")])
+    studio = {"platform": "youtube", "format": "youtube_studio_table", "measurement": "lifetime"}
+    posts = frame(spark, EXPORT_POSTS, [
+        export_post("p1", D(2026, 3, 1), 1),  # acme, on Instagram
+        export_post("t1", D(2026, 3, 1), 1, platform="tiktok", account="acme", format="tiktok_studio_content"),
+        export_post("f", D(2026, 3, 1), 1, account="mine", **studio),  # matched to UC2
+        export_post("f", D(2026, 3, 1), 1, account="own", **studio),  # matched to UC2, with a segment of its own
+    ])
+    segments = {"youtube": {"UC2": "Retro games", "own": "Speedruns", "UC9": "Nobody's"},
+                "instagram": {"acme": "Fitness"}}
+    dim = by_key(gc.dim_channels(channels, videos, posts, empty(spark, EXPORT_ACCOUNT_DAYS), segments),
+                 "platform", "channel_id")
+    assert {k: (r["niche"], r["niche_source"], r["same_as_channel_id"]) for k, r in dim.items()} == {
+        ("youtube", "UC1"): ("Comedy", "youtube_category", None),  # no segment: its category
+        ("youtube", "UC2"): ("Retro games", "configured_segment", None),  # the segment wins over Gaming
+        ("youtube", "mine"): ("Retro games", "configured_segment", "UC2"),  # its channel's segment
+        ("youtube", "own"): ("Speedruns", "configured_segment", "UC2"),  # its own wins
+        ("instagram", "acme"): ("Fitness", "configured_segment", None),
+        ("tiktok", "acme"): (None, None, None),  # a segment is per platform
+    }
+
+
 def test_a_posts_engagement_is_likes_comments_and_shares_per_view_or_impression(spark):
     posts = frame(spark, EXPORT_POSTS, [
         export_post("p1", D(2026, 3, 1), 1),
@@ -407,8 +435,8 @@ def real_lake(spark, realdata, tmp_path_factory):
     every dataset after the rest: channel_snapshots incrementally), the real exports ingested from the inbox,
     and the gold job's channel tables written after each silver run (``write_channel_tables``, as ``main``
     calls it; ``main`` itself runs on the tiny lake in test_creator_gold.py), then once more with nothing
-    changed; the tables read back once. video_snapshots' incremental path is the API datasets'
-    (test_incremental_lake.py)."""
+    changed, then twice with :data:`SEGMENTS` configured; the tables read back once. video_snapshots'
+    incremental path is the API datasets' (test_incremental_lake.py)."""
     from devstack.simulators.youtube_api import YouTubeData
 
     lake = tmp_path_factory.mktemp("cross_platform_lake")
@@ -422,29 +450,63 @@ def real_lake(spark, realdata, tmp_path_factory):
     incremental = {name: silver_rows(spark, lake, name) for name in ("channel_snapshots", "video_snapshots")}
     args = silver_args(lake, CRAWL_DAYS[-1])
     writes += [write_channel_tables(spark, args), write_channel_tables(spark, args)]
+    with caught_warnings("pulse.creator.gold") as warnings:
+        writes += [write_channel_tables(spark, args, SEGMENTS), write_channel_tables(spark, args, SEGMENTS)]
     spark.catalog.clearCache()  # as main does after its writes
     gold = {t: [r.asDict() for r in spark.read.format("delta").load(args.zone("gold", t)).collect()]
             for t in gc.CHANNEL_TABLES}
-    return {"lake": lake, "counts": (first, second), "incremental": incremental, "gold": gold, "writes": writes}
+    return {"lake": lake, "counts": (first, second), "incremental": incremental, "gold": gold, "writes": writes,
+            "warnings": warnings}
 
 
-def write_channel_tables(spark, args) -> str:
+# The niches a user configured (Airflow Variable creator_account_segments): the real Instagram and TikTok
+# accounts', and one for an account no input has.
+SEGMENTS = {"instagram": {"clever": "Science & Technology"}, "tiktok": {"andrewaltair": "Science & Technology",
+                                                                        "nobody": "Comedy"}}
+
+
+@contextlib.contextmanager
+def caught_warnings(logger: str):
+    """The messages of the WARNING records ``logger`` emits inside the block."""
+    records: list[str] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: records.append(record.getMessage())
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield records
+    finally:
+        logging.getLogger(logger).removeHandler(handler)
+
+
+def write_channel_tables(spark, args, segments: dict | None = None) -> str:
     """The gold job's channel-table step alone (``main`` runs it between its facts and its watermark): write
-    them when the cross-platform silver moved since the channel mark, as ``written``, else ``unchanged``."""
+    them when the cross-platform silver or the configured ``segments`` changed since the channel mark, as
+    ``written``, else ``unchanged``."""
     from spark_jobs.common.gold import read_silver
     from spark_jobs.creator import gold
 
     versions = gold.cross_silver_versions(spark, args)
-    if gold.cross_tables_current(spark, args, versions):
+    if gold.cross_tables_current(spark, args, versions, segments):
         return "unchanged"
     cross = {name: read_silver(spark, args, dataset, required=False)
              for name, dataset in CROSS_PLATFORM_DATASETS.items()}
-    gold.write_channel_tables(spark, args, cross, versions)
+    gold.write_channel_tables(spark, args, cross, versions, segments)
     return "written"
 
 
-def test_gold_writes_the_channel_tables_again_only_when_their_silver_changed(real_lake):
-    assert real_lake["writes"] == ["written", "written", "unchanged"]
+def test_gold_writes_the_channel_tables_again_only_when_their_silver_or_the_segments_changed(real_lake):
+    assert real_lake["writes"] == ["written", "written", "unchanged", "written", "unchanged"]
+
+
+def test_the_configured_segments_are_the_niches_of_the_real_export_accounts(spark, real_lake):
+    accounts = {(r["platform"], r["channel_id"]): (r["niche"], r["niche_source"])
+                for r in gold_table(spark, real_lake, "dim_channels") if r["source"] == "export"}
+    assert accounts == {("instagram", "clever"): ("Science & Technology", "configured_segment"),
+                        ("tiktok", "andrewaltair"): ("Science & Technology", "configured_segment"),
+                        ("youtube", "layla"): (None, None), ("youtube", "suuz"): (None, None)}
+    assert real_lake["warnings"] == [
+        "gold: creator_account_segments configures a segment for tiktok/nobody, which no input has (yet): it "
+        "applies to nothing"]
 
 
 def gold_table(spark, real_lake: dict, name: str) -> list[dict]:

@@ -64,6 +64,10 @@ class Source:
     gold_tables: tuple[GoldTable, ...]
     default_lookback_days: int = 1
     gold_job_args: tuple[str, ...] = ()
+    """The gold job's settings, as ``spark-submit`` arguments fixed when the DAG is parsed."""
+    gold_runtime_args: tuple[str, ...] = ()
+    """Gold job arguments Airflow renders when the task runs (templates, e.g. of an Airflow Variable a user
+    changes in the UI), after ``gold_job_args``."""
     extra_params: Mapping[str, Any] = field(default_factory=dict)
     """Trigger-form params beyond the common ones (``pulse.pipeline.pipeline_params``), by name."""
     view_sql_files: tuple[str, ...] = ()

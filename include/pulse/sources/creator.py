@@ -13,7 +13,7 @@ The gold tables, their keys and what the quality gate asserts about them mirror
 from pulse.inputs import ExportInbox, HttpEndpoint, YouTubeDataApi
 from pulse.simulator_scale import SCALE_PARAM
 from pulse.sources.base import ForeignKey, GoldTable, RowScope, Source
-from spark_jobs.creator.settings import GoldSettings
+from spark_jobs.creator.settings import ACCOUNT_SEGMENTS_ARGS, GoldSettings
 
 # The facts hold the creator API's rows and, beside them, the YouTube crawl's and the exports' (source
 # youtube_api / export): a creator API row's creator is in dim_creators and it knows revenue and reach; another
@@ -46,6 +46,8 @@ CREATOR = Source(
     silver_job="creator/silver.py",
     gold_job="creator/gold.py",
     gold_job_args=GOLD_SETTINGS.job_args(),
+    # The niches a user gives channels and accounts: an Airflow Variable, read when gold runs.
+    gold_runtime_args=ACCOUNT_SEGMENTS_ARGS,
     gold_tables=(
         GoldTable(
             "dim_creators",
