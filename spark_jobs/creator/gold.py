@@ -454,8 +454,8 @@ def write_channel_tables(spark: SparkSession, args: JobArgs, cross: dict[str, Da
     tables = channel_tables(**cross, segments=segments)
     for table, frame in tables.items():
         write_gold(frame, args, table, CHANNEL_TABLES)
-    channels = spark.read.format("delta").load(args.zone("gold", "dim_channels"))
-    known = {(r["platform"], r["channel_id"]) for r in channels.select("platform", "channel_id").collect()}
+    known = {(r["platform"], r["channel_id"])
+             for r in tables["dim_channels"].select("platform", "channel_id").collect()}  # cached: no second read
     unknown = sorted(f"{platform}/{account}" for platform, accounts in segments.items() for account in accounts
                      if (platform, account) not in known)
     if unknown:
