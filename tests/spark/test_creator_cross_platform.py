@@ -9,7 +9,6 @@ in-process, against an independent reading of the same files in plain Python.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import datetime as dt
 import json
@@ -38,6 +37,7 @@ from spark_jobs.creator.schemas import (
 )
 from spark_jobs.creator.silver import ROLE_SCHEMA
 from tests.builders.creator import frame
+from tests.builders.logs import captured_messages
 
 pytestmark = pytest.mark.spark
 
@@ -450,7 +450,7 @@ def real_lake(spark, realdata, tmp_path_factory):
     incremental = {name: silver_rows(spark, lake, name) for name in ("channel_snapshots", "video_snapshots")}
     args = silver_args(lake, CRAWL_DAYS[-1])
     writes += [write_channel_tables(spark, args), write_channel_tables(spark, args)]
-    with caught_warnings("pulse.creator.gold") as warnings:
+    with captured_messages("pulse.creator.gold", logging.WARNING) as warnings:
         writes += [write_channel_tables(spark, args, SEGMENTS), write_channel_tables(spark, args, SEGMENTS)]
     spark.catalog.clearCache()  # as main does after its writes
     gold = {t: [r.asDict() for r in spark.read.format("delta").load(args.zone("gold", t)).collect()]
@@ -463,19 +463,6 @@ def real_lake(spark, realdata, tmp_path_factory):
 # accounts', and one for an account no input has.
 SEGMENTS = {"instagram": {"clever": "Science & Technology"}, "tiktok": {"andrewaltair": "Science & Technology",
                                                                         "nobody": "Comedy"}}
-
-
-@contextlib.contextmanager
-def caught_warnings(logger: str):
-    """The messages of the WARNING records ``logger`` emits inside the block."""
-    records: list[str] = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = lambda record: records.append(record.getMessage())
-    logging.getLogger(logger).addHandler(handler)
-    try:
-        yield records
-    finally:
-        logging.getLogger(logger).removeHandler(handler)
 
 
 def write_channel_tables(spark, args, segments: dict | None = None) -> str:

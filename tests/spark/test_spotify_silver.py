@@ -26,6 +26,7 @@ from spark_jobs.spotify.schemas import (
     TRACK_PAYLOAD,
     TRACKS,
 )
+from tests.builders.logs import captured_messages
 
 pytestmark = pytest.mark.spark
 
@@ -497,25 +498,13 @@ def test_exports_alone_give_plays_and_every_other_dataset_empty(exports_lake):
 def exports_lake(spark, tmp_path_factory) -> tuple[Path, str]:
     """A lake fed by exports only (export A, classic named endsong_0.json, and a legacy one with a bad row),
     its silver built once; with what silver logged."""
-    import logging
-
     inbox, lake = tmp_path_factory.mktemp("inbox"), tmp_path_factory.mktemp("lake")
     (inbox / "ana").mkdir()
     (inbox / "ana" / "endsong_0.json").write_text(json.dumps(EXPORT_A))
     (inbox / "ana" / "legacy.json").write_text(json.dumps(LEGACY))
     ingest_exports(inbox, lake)
-    lines: list[str] = []
-    handler = logging.Handler()
-    handler.emit = lambda record: lines.append(record.getMessage())
-    logger = logging.getLogger("pulse.spotify.silver")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with captured_messages("pulse.spotify.silver") as lines:
         run_silver(lake)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
     return lake, "\n".join(lines)
 
 
