@@ -3,22 +3,29 @@
 The load is two steps with the quality gate between them:
 
 1. :func:`stage_gold` creates the run's staging schema afresh (``staging_<source>_<hash of the run id>``,
-   :func:`staging_schema`: two runs of a source never share one) and fills one table per gold dataset
-   with ``COPY … FROM STDIN (FORMAT csv)``, fed by Arrow's CSV writer straight from one version of the
-   gold Delta table (no Python loop per row). The versions it read go in ``<staging>.lake_versions``.
+   :func:`staging_schema`: two runs of a source never share one). A table whose lake changes since the last
+   publish are a few MERGEd slices stages only those (:func:`stage_slices`: the changed keys and their rows);
+   any other is staged whole. Rows go in with ``COPY … FROM STDIN (FORMAT csv)``, fed by Arrow's CSV writer
+   straight from one version of the gold Delta table (no Python loop per row). Either way
+   ``<staging>.<table>`` is the table as the publish will leave it (a view, for a slice load), which the
+   quality gate checks. The versions read, and how each table is loaded, go in ``<staging>.lake_versions``.
    Nothing a reader sees has changed yet.
-2. :func:`publish_gold` swaps the staged tables into schema ``gold`` in one transaction: primary keys
-   are added, the old tables dropped, the new ones moved in, the source's reporting views recreated
-   and the publish recorded in ``pulse_meta.publish_log``, with the Delta version of each lake table it
-   came from (what :mod:`pulse.time_travel` lists and rolls back to). A reader sees all of the old
-   tables or all of the new ones; PostgreSQL's transactional DDL makes the swap atomic, and the old
-   tables stay in place if anything fails.
+2. :func:`publish_gold` applies it to schema ``gold`` in one transaction: a table staged whole gets its
+   primary key and replaces the old one (drop, move in; the source's reporting views are recreated), a
+   slice load deletes the changed keys from the published table and inserts their rows in place, and the
+   publish is recorded in ``pulse_meta.publish_log``, with the Delta version of each lake table it came
+   from (what :mod:`pulse.time_travel` lists and rolls back to). A reader sees all of the old gold or all
+   of the new; PostgreSQL's transactional DDL makes the swap atomic, and nothing changes if anything
+   fails. Slices are relative to the gold they were staged against: a publish finding gold moved since
+   (another publish or a rollback between) changes nothing and says to stage again
+   (:class:`GoldMovedSinceStaged`).
 
 The publish waits for BI readers only so long: it locks its source's row in ``pulse_meta.publish_lock``
 (publishes of one source take turns) and then every gold table it replaces, in one fixed order, before it
 changes anything, under a ``lock_timeout`` (:func:`pulse.config.publish_lock_timeout_seconds`). A reader
 still holding a table makes it roll back and try again later (tenacity), so a new reader waits at most
-that long; the last try fails naming the sessions in the way. A publish whose lake versions are older
+that long; the last try fails naming the sessions in the way. A table loaded in place is not locked that
+way: its DELETE and INSERT take row locks, and readers never wait for them. A publish whose lake versions are older
 than the ones gold was last published from is refused (:class:`OlderThanPublished`), unless it is a
 rollback.
 """
@@ -222,25 +229,40 @@ def table_changes(delta, since: int, key: Sequence[str]) -> tuple[pa.Table, pa.T
     return keys, rows.drop_columns([c for c in rows.column_names if c.startswith(("_change", "_commit"))])
 
 
+# How a table is staged, in ``<staging>.lake_versions.load``: COPYed whole (swapped in by the publish), the
+# changed slices only (applied in place by the publish), or nothing (unchanged since the last publish).
+COPY, SLICE, UNCHANGED = "copy", "slice", "unchanged"
+
+
+def _changed_keys(table: str) -> str:
+    return f"{table}__changed_keys"
+
+
+def _changed_rows(table: str) -> str:
+    return f"{table}__changed_rows"
+
+
 def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], delta,
-                 since: int) -> tuple[int, int] | None:
-    """Stage ``table`` as the published ``gold`` table with the slices changed since Delta version ``since``
-    replaced (delete the changed keys, insert their rows as the lake has them now), all in PostgreSQL but
-    the changed rows. Returns the staged row count and the rows read from the lake, or None when a slice
-    load does not apply (then the caller COPYs the whole table): the table is not published, its columns
-    differ, the lake's commits are not MERGEs, or the change is large (over :data:`SLICE_SHARE` of the
-    table)."""
+                 since: int) -> tuple[int, int, str] | None:
+    """Stage only what changed in ``table`` since Delta version ``since`` (the version the published ``gold``
+    table came from): the changed keys (``<table>__changed_keys``) and their rows as the lake has them now
+    (``<table>__changed_rows``), and, for the quality gate, a view ``<staging>.<table>`` of the table as the
+    publish will leave it (the published rows of other keys, plus the changed rows). An unchanged table
+    stages nothing but that view over ``gold``. Returns the rows of the table-to-be, the rows read from the
+    lake and how it is loaded (:data:`SLICE` or :data:`UNCHANGED`); or None when a slice load does not apply
+    (then the caller COPYs the whole table): the table is not published, its columns differ, the lake's
+    commits are not MERGEs, or the change is large (over :data:`SLICE_SHARE` of the table)."""
     published = sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))
     staged = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(table))
     lake_columns = delta.to_pyarrow_dataset().schema.names
     if _warehouse_columns(conn, GOLD_SCHEMA, table) != lake_columns or since > delta.version():
         return None
     if since == delta.version():
-        conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {}").format(staged, published))
-        staged_rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staged)).fetchone()[0]
-        log.info("staged %s.%s: unchanged since the last publish (Delta version %d), %d rows copied from the "
-                 "published table", schema, table, since, staged_rows)
-        return staged_rows, 0
+        conn.execute(sql.SQL("CREATE VIEW {} AS TABLE {}").format(staged, published))
+        rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(published)).fetchone()[0]
+        log.info("staged %s.%s: unchanged since the last publish (Delta version %d): nothing to load, %d rows stay",
+                 schema, table, since, rows)
+        return rows, 0, UNCHANGED
     changes = table_changes(delta, since, key)
     if changes is None:
         return None
@@ -248,21 +270,27 @@ def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], 
     total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(published)).fetchone()[0]
     if keys.num_rows > SLICE_SHARE * max(total, 1):
         return None
-    changed = sql.Identifier(f"{table}__changed_keys")
-    conn.execute(sql.SQL("CREATE TABLE {}.{} AS SELECT {} FROM {} WITH NO DATA").format(
-        sql.Identifier(schema), changed, sql.SQL(", ").join(map(sql.Identifier, key)), published))
-    copy_dataset(conn, schema, f"{table}__changed_keys", pads.dataset(keys))
-    matches = sql.SQL(" AND ").join(sql.SQL("c.{k} = g.{k}").format(k=sql.Identifier(k)) for k in key)
-    conn.execute(sql.SQL("CREATE TABLE {} AS SELECT g.* FROM {} g WHERE NOT EXISTS "
-                         "(SELECT 1 FROM {}.{} c WHERE {})").format(staged, published, sql.Identifier(schema),
-                                                                     changed, matches))
-    copy_dataset(conn, schema, table, pads.dataset(rows.select(lake_columns)))
-    conn.execute(sql.SQL("DROP TABLE {}.{}").format(sql.Identifier(schema), changed))
+    changed_keys = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(_changed_keys(table)))
+    changed_rows = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(_changed_rows(table)))
+    conn.execute(sql.SQL("CREATE TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(
+        changed_keys, sql.SQL(", ").join(map(sql.Identifier, key)), published))
+    copy_dataset(conn, schema, _changed_keys(table), pads.dataset(keys))
+    conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {} WITH NO DATA").format(changed_rows, published))
+    copy_dataset(conn, schema, _changed_rows(table), pads.dataset(rows.select(lake_columns)))
+    conn.execute(sql.SQL("CREATE VIEW {} AS SELECT g.* FROM {} g WHERE NOT EXISTS (SELECT FROM {} c WHERE {}) "
+                         "UNION ALL TABLE {}").format(staged, published, changed_keys, _key_match(key, "c", "g"),
+                                                      changed_rows))
     staged_rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staged)).fetchone()[0]
-    log.info("staged %s.%s as a slice load: %d changed keys, %d rows from the lake, the other %d rows copied from "
-             "the published table (Delta versions %d → %d)", schema, table, keys.num_rows, rows.num_rows,
-             staged_rows - rows.num_rows, since, delta.version())
-    return staged_rows, rows.num_rows
+    log.info("staged %s.%s as a slice load: %d changed keys, %d rows from the lake (Delta versions %d → %d); the "
+             "publish deletes those keys and inserts the rows in place, %d rows after it", schema, table,
+             keys.num_rows, rows.num_rows, since, delta.version(), staged_rows)
+    return staged_rows, rows.num_rows, SLICE
+
+
+def _key_match(key: Sequence[str], left: str, right: str) -> sql.Composable:
+    return sql.SQL(" AND ").join(sql.SQL("{}.{} = {}.{}").format(sql.Identifier(left), sql.Identifier(k),
+                                                                 sql.Identifier(right), sql.Identifier(k))
+                                 for k in key)
 
 
 def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[str],
@@ -273,15 +301,19 @@ def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[
 
     Each table is read at its current Delta version, or at ``versions[table]`` (a rollback). The version
     read is recorded in ``<staging>.lake_versions``, for :func:`publish_gold` to log, with the rows read
-    from the lake (``lake_rows``: all of them for a COPY, the changed ones for a slice load). With ``keys``
-    (each table's key), a table whose lake changes since the last publish are MERGEs touching a small share
-    of it is staged as a slice load (:func:`stage_slices`); any other is COPYed whole. The schema is
-    recorded in ``pulse_meta.staging_runs`` (with ``run_id``) until its publish drops it."""
+    from the lake (``lake_rows``: all of them for a COPY, the changed ones for a slice load), how it is
+    loaded (``load``) and, for a slice, the published version it is relative to (``since_version``). With
+    ``keys`` (each table's key), a table whose lake changes since the last publish are MERGEs touching a
+    small share of it, or none, is staged as a slice load (:func:`stage_slices`); any other is COPYed whole.
+    Either way ``<staging>.<table>`` holds the table as the publish will leave it, for the quality gate. The
+    schema is recorded in ``pulse_meta.staging_runs`` (with ``run_id``) until its publish drops it."""
     schema = staging or staging_schema(source)
     counts: dict[str, int] = {}
     read_versions: dict[str, int] = {}
     lake_rows: dict[str, int] = {}
     table_ids: dict[str, str] = {}
+    loads: dict[str, str] = {}
+    since: dict[str, int | None] = {}
     ensure_meta_tables(conn)
     with conn.transaction():  # the outermost transaction (a connection that is not in autocommit mode too)
         published = published_versions(conn, source) if keys and not versions else {}
@@ -299,20 +331,23 @@ def stage_gold(conn: Connection, source: str, gold_root: Path, tables: Sequence[
             sliced = (stage_slices(conn, schema, table, keys[table], delta, published[table][0])
                       if same_table and keys and table in keys else None)
             if sliced is not None:
-                counts[table], lake_rows[table] = sliced
+                counts[table], lake_rows[table], loads[table] = sliced
+                since[table] = published[table][0]
                 continue
             dataset = delta.to_pyarrow_dataset()
             create_table(conn, schema, table, dataset.schema)
             counts[table] = lake_rows[table] = copy_dataset(conn, schema, table, dataset)
+            loads[table], since[table] = COPY, None
             log.info("staged %s.%s: %d rows from Delta version %d", schema, table, counts[table],
                      read_versions[table])
         conn.execute(sql.SQL("CREATE TABLE {}.{} (table_name text PRIMARY KEY, delta_version bigint NOT NULL, "
-                             "delta_table_id text NOT NULL, lake_rows bigint NOT NULL)")
+                             "delta_table_id text NOT NULL, lake_rows bigint NOT NULL, load text NOT NULL, "
+                             "since_version bigint)")
                      .format(sql.Identifier(schema), sql.Identifier(LAKE_VERSIONS_TABLE)))
         with conn.cursor() as cur:
-            cur.executemany(sql.SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s)").format(
+            cur.executemany(sql.SQL("INSERT INTO {}.{} VALUES (%s, %s, %s, %s, %s, %s)").format(
                 sql.Identifier(schema), sql.Identifier(LAKE_VERSIONS_TABLE)),
-                [(t, v, table_ids[t], lake_rows[t]) for t, v in sorted(read_versions.items())])
+                [(t, v, table_ids[t], lake_rows[t], loads[t], since[t]) for t, v in sorted(read_versions.items())])
     return counts
 
 
@@ -322,6 +357,11 @@ class PublishBlocked(RuntimeError):
 
 class OlderThanPublished(RuntimeError):
     """The staged gold comes from older lake versions than the ones gold was last published from."""
+
+
+class GoldMovedSinceStaged(RuntimeError):
+    """A table staged as a slice load (or as unchanged) is relative to the version gold held when it was
+    staged, and another publish (or a rollback) has changed gold since: applying it would mix two versions."""
 
 
 def publish_gold(
@@ -334,8 +374,9 @@ def publish_gold(
     staging: str | None = None,
     allow_older: bool = False,
 ) -> int:
-    """Swap the tables staged in ``staging`` (default :func:`staging_schema` of ``source``) into ``gold``
-    in one transaction; returns the publish's id in ``pulse_meta.publish_log``.
+    """Apply what ``staging`` (default :func:`staging_schema` of ``source``) holds to ``gold`` in one
+    transaction (a table staged whole is swapped in, a slice load applied in place; the module's docstring);
+    returns the publish's id in ``pulse_meta.publish_log``.
 
     ``tables`` maps each table to its primary-key columns. ``reporting_sql`` recreates the source's
     views in ``reporting`` (dropping the old tables drops the views that read them). ``kind`` is
@@ -381,30 +422,38 @@ def _swap_in(conn: Connection, source: str, tables: dict[str, Sequence[str]], re
         if conn.execute("SELECT to_regnamespace(%s)", (staging,)).fetchone()[0] is None:
             raise RuntimeError(f"the staging schema {staging} of {source} is missing: it was published or dropped "
                                "already (a run killed long ago?); run stage_gold again")
-        staged = conn.execute(sql.SQL("SELECT table_name, delta_version, delta_table_id FROM {}.{}").format(
-            sql.Identifier(staging), sql.Identifier(LAKE_VERSIONS_TABLE))).fetchall()
-        versions = {t: v for t, v, _ in staged}
-        table_ids = {t: i for t, _, i in staged}
+        staged = conn.execute(sql.SQL("SELECT table_name, delta_version, delta_table_id, load, since_version "
+                                      "FROM {}.{}").format(sql.Identifier(staging),
+                                                           sql.Identifier(LAKE_VERSIONS_TABLE))).fetchall()
+        versions = {t: v for t, v, _, _, _ in staged}
+        table_ids = {t: i for t, _, i, _, _ in staged}
+        loads = {t: (load, since) for t, _, _, load, since in staged}
         _check_not_older(conn, source, run, versions, table_ids, allow_older)
-        counts = {}
-        for table, key in tables.items():  # the slow part (an index build, a count) before gold is locked
+        _check_slices_current(conn, source, loads, versions, table_ids, staging)
+        swapped = [t for t in sorted(tables) if loads.get(t, (COPY, None))[0] == COPY]
+        for table in swapped:  # the slow part (an index build) before gold is locked
             conn.execute(sql.SQL("ALTER TABLE {}.{} ADD PRIMARY KEY ({})").format(
-                sql.Identifier(staging), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, key))))
-            counts[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-                sql.Identifier(staging), sql.Identifier(table))).fetchone()[0]
+                sql.Identifier(staging), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, tables[table]))))
         # Every gold table this publish replaces, in one statement and one (sorted) order, before it changes
         # anything: a reader in the way makes it wait lock_timeout at most, and a new reader waits as long.
-        present = [t for t in sorted(tables) if conn.execute(
+        # A table loaded in place takes only the row locks its DELETE and INSERT need: readers never wait.
+        present = [t for t in swapped if conn.execute(
             "SELECT to_regclass(%s)", (f"{GOLD_SCHEMA}.{t}",)).fetchone()[0] is not None]
         if present:
             conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.SQL(", ").join(
                 sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(t)) for t in present)))
-        for table in tables:
+        for table in swapped:
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}.{} CASCADE").format(
                 sql.Identifier(GOLD_SCHEMA), sql.Identifier(table)))
             conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
                 sql.Identifier(staging), sql.Identifier(table), sql.Identifier(GOLD_SCHEMA)))
-        if reporting_sql.strip():
+        for table in sorted(t for t in tables if loads.get(t, (COPY, None))[0] == SLICE):
+            _apply_slices(conn, staging, table, tables[table])
+        counts = {table: conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
+            sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))).fetchone()[0] for table in tables}
+        # Dropping a table dropped the views over it; a publish that only loaded in place leaves them be
+        # (refresh_reporting runs the same SQL after every publish).
+        if swapped and reporting_sql.strip():
             conn.execute(reporting_sql)
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(staging)))
         conn.execute(sql.SQL("DELETE FROM {}.staging_runs WHERE schema_name = %s").format(meta), (staging,))
@@ -416,6 +465,39 @@ def _swap_in(conn: Connection, source: str, tables: dict[str, Sequence[str]], re
              _json({t: table_ids[t] for t in tables if t in table_ids})),
         ).fetchone()[0]
     return publish_id, versions, counts
+
+
+def _check_slices_current(conn: Connection, source: str, loads: dict[str, tuple[str, int | None]],
+                          versions: dict[str, int], table_ids: dict[str, str], staging: str) -> None:
+    """Refuse to apply slices (or keep a table as unchanged) staged against gold that another publish has
+    replaced since (:class:`GoldMovedSinceStaged`): the published table must still come from the same Delta
+    table, at a version from the one the slices start at to the one they end at. (Between those, every
+    commit is a MERGE, so deleting the changed keys and inserting their rows gives the staged version
+    still; a newer published version is :func:`_check_not_older`'s refusal.)"""
+    published = published_versions(conn, source)
+    moved = {}
+    for table, (load, since) in loads.items():
+        now, table_id = published.get(table, (None, None))
+        if load != COPY and (table_id != table_ids[table] or now is None or not since <= now <= versions[table]):
+            moved[table] = now if table_id == table_ids[table] else f"{now} of another Delta table"
+    if moved:
+        what = ", ".join(f"{t}: staged against Delta version {loads[t][1]}, gold now holds version {now}"
+                         for t, now in sorted(moved.items()))
+        raise GoldMovedSinceStaged(
+            f"the slices staged in {staging} for {source} are relative to gold as it was when they were staged, "
+            f"and another publish or a rollback has replaced it since ({what}). Nothing was changed. Clear "
+            "stage_gold (and the tasks after it) to stage again against what gold holds now")
+
+
+def _apply_slices(conn: Connection, staging: str, table: str, key: Sequence[str]) -> None:
+    """Delete the staged changed keys from ``gold.<table>`` and insert their rows as the lake has them."""
+    published = sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))
+    changed_keys = sql.SQL("{}.{}").format(sql.Identifier(staging), sql.Identifier(_changed_keys(table)))
+    changed_rows = sql.SQL("{}.{}").format(sql.Identifier(staging), sql.Identifier(_changed_rows(table)))
+    deleted = conn.execute(sql.SQL("DELETE FROM {} g USING {} c WHERE {}").format(
+        published, changed_keys, _key_match(key, "c", "g"))).rowcount
+    inserted = conn.execute(sql.SQL("INSERT INTO {} TABLE {}").format(published, changed_rows)).rowcount
+    log.info("published %s.%s in place: %d rows deleted, %d inserted", GOLD_SCHEMA, table, deleted, inserted)
 
 
 def _check_not_older(conn: Connection, source: str, run: dict[str, Any], versions: dict[str, int],
