@@ -18,19 +18,19 @@ A job of the suite reads a few hundred rows, so what it costs is Spark's fixed w
   the cache keeps its usual 240 MB (``-XX:ReservedCodeCacheSize``).
 
 Measured on the creator's silver and gold jobs of the e2e tests by spark-submit (2 cores): 39 s and 32 s with
-Pulse's own settings, 28 s and 25 s with these. Production keeps Spark's defaults (``pulse.config.spark_conf``):
-these trade speed on big data for start-up speed. The creator's e2e reference run uses Pulse's own settings
-and its rerun these, and their gold must be equal, row for row.
+Pulse's own settings, 28 s and 25 s with these. They trade speed on big data for start-up speed: a Pulse job
+sets the SQL ones (``spark_jobs.common.job.SMALL_INPUT_CONF``) itself when its input is small
+(``fit_to_input``); the JVM options are the suite's only. The creator's e2e reference run uses Pulse's settings
+for a big input and its rerun these, and their gold must be equal, row for row.
 """
 
 from __future__ import annotations
 
 import json
 
-TINY_DATA = {"spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN",
-             "spark.sql.adaptive.enabled": "false", "spark.python.sql.dataFrameDebugging.enabled": "false",
-             "spark.sql.shuffle.partitions": "1", "spark.databricks.delta.snapshotPartitions": "1",
-             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "1"}
+from spark_jobs.common.job import SMALL_INPUT_BYTES, SMALL_INPUT_CONF
+
+TINY_DATA = {**SMALL_INPUT_CONF, "spark.python.sql.dataFrameDebugging.enabled": "false"}
 """For every Spark session of the suite, the shared long-lived one included."""
 
 _SHORT_LIVED_JVM = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m -XX:+UseSerialGC"
@@ -41,5 +41,7 @@ SHORT_JOB = {**TINY_DATA, "spark.driver.extraJavaOptions": _SHORT_LIVED_JVM,
 SHORT_JOB_ENV = {"PULSE_SPARK_CONF": json.dumps(SHORT_JOB)}
 """The environment that gives every Pulse job :data:`SHORT_JOB` (``pulse.config.spark_conf_overrides``)."""
 
-PULSE_DEFAULTS_ENV = {"PULSE_SPARK_CONF": "{}"}
-"""The environment of a run with Pulse's own Spark settings."""
+PULSE_DEFAULTS_ENV = {"PULSE_SPARK_CONF": json.dumps({SMALL_INPUT_BYTES: "0"})}
+"""The environment of a run with Pulse's own Spark settings for a big input: the jobs keep them whatever the
+size of the lake (``spark_jobs.common.job.fit_to_input`` is off), so a run in it and a run in
+:data:`SHORT_JOB_ENV` compare the two kinds of settings."""

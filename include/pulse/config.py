@@ -132,6 +132,9 @@ def spark_conf() -> dict[str, str]:
         "spark.sql.sources.parallelPartitionDiscovery.parallelism": partitions,
         "spark.sql.adaptive.enabled": "true",
         "spark.ui.showConsoleProgress": "false",
+        # Under this many bytes of input a job sets spark_jobs.common.job.SMALL_INPUT_CONF on its session
+        # (no code generation, one partition): at demo scale Spark's fixed work per query is the cost. 0: never.
+        "spark.pulse.smallInputBytes": _setting("PULSE_SPARK_SMALL_INPUT_BYTES", str(64 * 1024 * 1024)),
         **spark_conf_overrides(),
     }
 

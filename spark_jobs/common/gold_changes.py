@@ -133,9 +133,9 @@ def gold_plan(spark: SparkSession, gold_zone: str, silver: dict[str, str], gold:
 
 
 def has_change_feed(spark: SparkSession, uri: str) -> bool:
-    from delta.tables import DeltaTable
-
-    properties = DeltaTable.forPath(spark, uri).detail().first()["properties"] or {}
+    """Whether the Delta table at ``uri`` keeps a Change Data Feed. Its properties are read from the table's
+    snapshot metadata (``SHOW TBLPROPERTIES``): no Spark job, where ``DeltaTable.detail()`` runs one."""
+    properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{uri}`").collect()}
     return properties.get(CHANGE_FEED_PROPERTY, "false").lower() == "true"
 
 

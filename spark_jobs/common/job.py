@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date
 
 from pyspark.sql import SparkSession
 
+log = logging.getLogger("pulse.spark")
 
 @dataclass(frozen=True)
 class JobArgs:
@@ -84,6 +86,50 @@ def spark_session(app_name: str, builder: SparkSession.Builder | None = None) ->
     spark.sparkContext.setLogLevel("WARN")
     require_delta(spark)
     return spark
+
+
+SMALL_INPUT_BYTES = "spark.pulse.smallInputBytes"
+"""The Spark setting (given by the submitter: ``pulse.config.spark_conf``) under which a job's input counts as
+small (bytes); absent or 0: never."""
+
+SMALL_INPUT_CONF = {
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.shuffle.partitions": "1",
+    "spark.databricks.delta.snapshotPartitions": "1",
+    "spark.sql.sources.parallelPartitionDiscovery.parallelism": "1",
+}
+"""How a job runs on a small input: its cost is Spark's fixed work per query, not the data. Code generation
+compiles Java for every query (interpreted evaluation skips it), adaptive execution re-plans between stages,
+and every shuffle, Delta state reconstruction and file listing is split into tasks that each schedule a few
+milliseconds for a handful of rows. Only runtime SQL settings: the job sets them on its session, and its results
+do not depend on them (the test suite's runs with and without them give equal gold)."""
+
+
+def fit_to_input(spark: SparkSession, uris: list[str]) -> bool:
+    """Set :data:`SMALL_INPUT_CONF` on the session when the folders at ``uris`` (the zones the job reads and
+    merges into) hold fewer bytes than :data:`SMALL_INPUT_BYTES` says, and say so in the log; otherwise leave
+    the submitter's settings. Returns whether the input is small. The size is the folders' whole content (old
+    versions and logs too): an upper bound, from one listing per folder and no Spark job."""
+    limit = int(spark.conf.get(SMALL_INPUT_BYTES, "0") or 0)
+    if limit <= 0:
+        return False
+    size = 0
+    for uri in uris:
+        path, fs = hadoop_path(spark, uri)
+        if fs.exists(path):
+            size += fs.getContentSummary(path).getLength()
+    if size >= limit:
+        log.info("spark: the input (%s) is %.1f MB, not under %s = %.1f MB: the submitter's settings stay",
+                 ", ".join(uris), size / 1e6, SMALL_INPUT_BYTES, limit / 1e6)
+        return False
+    for key, value in SMALL_INPUT_CONF.items():
+        spark.conf.set(key, value)
+    log.info("spark: the input (%s) is %.1f MB, under %s = %.1f MB: settings for a small input: %s",
+             ", ".join(uris), size / 1e6, SMALL_INPUT_BYTES, limit / 1e6,
+             ", ".join(f"{k}={v}" for k, v in SMALL_INPUT_CONF.items()))
+    return True
 
 
 def require_delta(spark: SparkSession) -> None:

@@ -38,7 +38,7 @@ from spark_jobs.common.gold_changes import (
     without_unchanged_updates,
 )
 from spark_jobs.common.incremental import commit_versions
-from spark_jobs.common.job import JobArgs, parse_args, read_json, spark_session, write_json
+from spark_jobs.common.job import JobArgs, fit_to_input, parse_args, read_json, spark_session, write_json
 from spark_jobs.common.silver import conform
 from spark_jobs.creator.gold_channels import CHANNEL_TABLES, channel_tables
 from spark_jobs.creator.gold_cross_facts import CREATOR_API, PLATFORM_NAMES, cross_content, cross_engagement
@@ -471,6 +471,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = GoldSettings.from_options(args.extra)
     segments = parse_account_segments(args.extra[ACCOUNT_SEGMENTS_OPTION], tuple(PLATFORM_NAMES))
     spark = spark_session(f"pulse-{args.source}-gold")
+    fit_to_input(spark, [args.zone("silver"), args.zone("gold")])
     datasets = {d.name: d for d in (DEMOGRAPHICS, COMPETITORS, CONTENT, ENGAGEMENT)}
     silver_uris = {name: args.zone("silver", name) for name in datasets}
     gold_uris = {table: args.zone("gold", table) for table in GOLD_TABLES}

@@ -47,6 +47,7 @@ from spark_jobs.common.incremental import (
 )
 from spark_jobs.common.job import (
     JobArgs,
+    fit_to_input,
     hadoop_path,
     parse_args,
     path_exists,
@@ -325,6 +326,7 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError(f"spark_jobs/creator/silver.py builds the creator source's silver, "
                          f"not {args.source!r}: pass --source creator")
     spark = spark_session(f"pulse-{args.source}-silver")
+    fit_to_input(spark, [args.zone("bronze"), args.zone("silver")])
     # Typing a wide payload generates methods over HotSpot's 8 KB JIT limit; at 8000 Spark splits such a
     # stage into per-expression code the JIT compiles (Spark's advice for HotSpot), instead of running
     # it interpreted.

@@ -45,7 +45,7 @@ from spark_jobs.common.gold_changes import (
     read_at,
     record_gold_mark,
 )
-from spark_jobs.common.job import parse_args, path_exists, spark_session, write_json
+from spark_jobs.common.job import fit_to_input, parse_args, path_exists, spark_session, write_json
 from spark_jobs.spotify.schemas import ALBUMS, ARTISTS, PLAYS, TRACKS
 from spark_jobs.spotify.settings import GoldSettings
 
@@ -670,6 +670,7 @@ def main(argv: list[str] | None = None) -> None:
                       options=GoldSettings().options())
     settings = GoldSettings.from_options(args.extra)
     spark = spark_session(f"pulse-{args.source}-gold")
+    fit_to_input(spark, [args.zone("silver"), args.zone("gold")])
     datasets = {d.name: d for d in (PLAYS, TRACKS, ARTISTS, ALBUMS)}
     uris = {name: args.zone("silver", name) for name in datasets}
     if not path_exists(spark, uris["plays"]):

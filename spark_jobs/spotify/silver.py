@@ -85,7 +85,7 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession, Window
 from pyspark.sql import types as T
 
 from spark_jobs.common.gold_changes import ensure_change_feed
-from spark_jobs.common.job import JobArgs, parse_args, spark_session, write_json, zone_uri
+from spark_jobs.common.job import JobArgs, fit_to_input, parse_args, spark_session, write_json, zone_uri
 from spark_jobs.common.silver import (
     BRONZE_SCHEMA,
     REASON,
@@ -895,6 +895,7 @@ def main(argv: list[str] | None = None) -> None:
         raise ValueError(f"spark_jobs/spotify/silver.py builds the spotify source's silver, not {args.source!r}: "
                          "pass --source spotify")
     spark = spark_session(f"pulse-{args.source}-silver")
+    fit_to_input(spark, [args.zone("bronze"), args.zone("silver")])
     rows_per_file = int(args.extra["rows-per-file"])
     silver_zone = zone_uri(args.lake_root, "silver", SOURCE)
     written = written_tables(args)

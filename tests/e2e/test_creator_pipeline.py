@@ -68,7 +68,7 @@ class Reference:
 @pytest.fixture(scope="module")
 def reference(runner, warehouse, tmp_path_factory) -> Reference:
     lake = tmp_path_factory.mktemp("lake")
-    # Pulse's own Spark settings here; the rerun's, tuned for tiny data, must give the same gold
+    # Pulse's own Spark settings for a big input here; the rerun's, tuned for tiny data, must give the same gold
     done = run(runner, warehouse, lake, SimulatorConfig(**SCALE), "clean", extra_env=PULSE_DEFAULTS_ENV)
     assert done.returncode == 0, f"fault-free run failed; log: {runner.home / 'clean.log'}\n{done.stdout[-4000:]}"
     return Reference(warehouse.gold(CREATOR), lake)
