@@ -15,6 +15,7 @@ import json
 import re
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -78,7 +79,8 @@ def headline(task_id: str, value: Any, job_counts: Mapping[str, Any] | None = No
         line = f"{_count(kept)} rows kept, {_count(quarantined)} quarantined"
         merged = [c for c in job_counts.values() if c.get("mode") == "incremental"]
         if not merged:
-            return line
+            reasons = Counter(c["reason"] for c in job_counts.values() if c.get("reason"))
+            return f"full rebuild ({reasons.most_common(1)[0][0]}); {line}" if reasons else line
         read = sum(c.get("bronze_rows", 0) for c in merged)
         partitions = sorted({p for c in merged for p in c.get("bronze_partitions", [])})
         rebuilt = len(job_counts) - len(merged)

@@ -411,7 +411,8 @@ def silver_counts(typed_counts: Mapping[str, int], reasons: Mapping[str, int], s
 
     ``valid_rows = inserted + updated + duplicates_dropped``: a valid row silver did not take is a
     duplicate, or a version older than the one silver holds. ``mode`` is ``full`` or ``incremental``;
-    ``bronze_version`` and ``bronze_partitions`` say what was read (when known)."""
+    ``bronze_version`` and ``bronze_partitions`` say what was read (when known), and ``reason`` why a run that
+    tracks bronze's changes rebuilt instead."""
     valid = int(typed_counts["valid_rows"])
     written = written or {"inserted": silver_rows, "updated": 0}
     inserted, updated = int(written["inserted"]), int(written["updated"])
@@ -430,6 +431,8 @@ def silver_counts(typed_counts: Mapping[str, int], reasons: Mapping[str, int], s
         counts["bronze_version"] = changes.version
         counts["bronze_partitions"] = ([d.isoformat() for d in changes.run_dates] if changes.incremental
                                        else "all")
+        if not changes.incremental:
+            counts["reason"] = changes.reason
     return counts
 
 

@@ -144,6 +144,12 @@ def test_headlines_say_what_each_kind_of_pulse_task_returned():
     assert headline("refresh_reporting", stored) == "1 reporting view, 1,767 rows"  # as the XCom table holds it
     counts = {"plays": {"silver_rows": 23080, "quarantined_rows": 2}, "tracks": {"silver_rows": 707}}
     assert headline("silver", None, counts) == "23,787 rows kept, 2 quarantined"
+    rerun = "a commit replaced bronze rows silver had read (a rerun or backfill of an ingested date)"
+    rebuilt = {"content": {"mode": "full", "reason": rerun, "silver_rows": 9000, "quarantined_rows": 1},
+               "engagement": {"mode": "full", "reason": rerun, "silver_rows": 4000, "quarantined_rows": 0},
+               "demographics": {"mode": "full", "reason": "--full-refresh", "silver_rows": 100},
+               "export_posts": {"mode": "full", "silver_rows": 10}}  # rebuilt every run: no reason
+    assert headline("silver", None, rebuilt) == f"full rebuild ({rerun}); 13,110 rows kept, 1 quarantined"
     merged = {"content": {"mode": "incremental", "bronze_rows": 1200, "bronze_partitions": ["2026-11-21"],
                           "silver_rows": 9000, "quarantined_rows": 3},
               "engagement": {"mode": "incremental", "bronze_rows": 300, "bronze_partitions": ["2026-11-21"],

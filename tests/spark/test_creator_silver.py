@@ -247,7 +247,8 @@ def test_the_job_quarantines_bad_records_with_their_reason(spark, silver_run):
 
 def test_the_job_counts_add_up(silver_run):
     counts = json.loads((silver_run / "silver" / "creator" / "_counts.json").read_text())
-    first_run = {"mode": "full", "bronze_version": 1, "bronze_partitions": "all", "updated": 0}
+    first_run = {"mode": "full", "bronze_version": 1, "bronze_partitions": "all", "updated": 0,
+                 "reason": "no silver run recorded yet"}
     assert counts == {
         "demographics": {**first_run, "bronze_rows": 4, "valid_rows": 3, "quarantined_rows": 1, "inserted": 2,
                          "duplicates_dropped": 1, "silver_rows": 2, "reasons": {"age is not an integer": 1}},
