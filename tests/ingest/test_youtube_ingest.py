@@ -6,7 +6,6 @@ and the key reaches no log and nothing in the lake."""
 
 from __future__ import annotations
 
-import csv
 import json
 import logging
 import math
@@ -38,6 +37,7 @@ from pulse.youtube_ingest import (
     parse_channel_ids,
     read_states,
 )
+from tests.builders.trending_csv import last_trending_days
 
 DAY = date(2026, 12, 4)
 KEY = "AIzaSy-pulse-test-key-7d1e0c"
@@ -68,26 +68,11 @@ def data(datasets) -> YouTubeData:
 
 @pytest.fixture(scope="module")
 def csv_videos(datasets) -> dict[str, dict[str, tuple[int, int, int]]]:
-    """An independent reading of the real CSV: channel title → video id → (views, likes, comments) of the
-    video's last trending day (the highest counters when that day repeats). Only for channels whose videos all
-    have readable ids and dates, as the ones the tests crawl do."""
-    last: dict[str, tuple[tuple[int, int], str, tuple[int, int, int]]] = {}
-    with (datasets / "youtube_trending_US_2017.csv").open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            day_text, _, month = row["date"].partition(".")
-            if row["channel_title"] not in (*OURS, *COMPETITORS) or month not in ("09", "1"):
-                continue
-            video_id = row["video_id"]
-            if video_id == "#NAME?":  # an id starting with '-' a spreadsheet took for a formula (PROVENANCE.md)
-                video_id = row["thumbnail_link"].split("/vi/")[1].split("/")[0]
-            day = (9 if month == "09" else 10, int(day_text))
-            counters = (int(row["views"]), int(row["likes"]), int(row["comment_total"]))
-            seen = last.get(video_id)
-            if seen is None or (day, counters) > (seen[0], seen[2]):
-                last[video_id] = (day, row["channel_title"], counters)
+    """The real CSV's videos of the channels the tests crawl (tests/builders/trending_csv.py): channel title →
+    video id → (views, likes, comments) of the video's last trending day."""
     by_channel: dict[str, dict[str, tuple[int, int, int]]] = defaultdict(dict)
-    for video_id, (_, title, counters) in last.items():
-        by_channel[title][video_id] = counters
+    for video_id, video in last_trending_days(datasets / "youtube_trending_US_2017.csv", (*OURS, *COMPETITORS)).items():
+        by_channel[video.channel_title][video_id] = video.counters
     return by_channel
 
 

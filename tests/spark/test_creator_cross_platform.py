@@ -38,6 +38,7 @@ from spark_jobs.creator.schemas import (
 from spark_jobs.creator.silver import ROLE_SCHEMA
 from tests.builders.creator import frame
 from tests.builders.logs import captured_messages
+from tests.builders.trending_csv import last_trending_days
 
 pytestmark = pytest.mark.spark
 
@@ -502,24 +503,11 @@ def gold_table(spark, real_lake: dict, name: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def csv_videos(realdata) -> dict[str, tuple[str, str, tuple[int, int, int]]]:
-    """An independent reading of the real trending CSV for the crawled channels: video id → (channel title,
-    category id, (views, likes, comments) of its last trending day, the highest counters when that day
-    repeats)."""
-    last: dict[str, tuple] = {}
-    path = realdata / "creator" / "datasets" / "youtube_trending_US_2017.csv"
-    with path.open(encoding="utf-8", newline="") as handle:
-        for row in csv.DictReader(handle):
-            day_text, _, month = row["date"].partition(".")
-            if row["channel_title"] not in (*OURS, *COMPETITORS) or month not in ("09", "1"):
-                continue
-            video_id = row["video_id"]
-            if video_id == "#NAME?":  # an id starting with '-' a spreadsheet took for a formula (PROVENANCE.md)
-                video_id = row["thumbnail_link"].split("/vi/")[1].split("/")[0]
-            key = ((9 if month == "09" else 10, int(day_text)),
-                   (int(row["views"]), int(row["likes"]), int(row["comment_total"])))
-            if video_id not in last or key > last[video_id][0]:
-                last[video_id] = (key, row["channel_title"], row["category_id"])
-    return {v: (title, category, key[1]) for v, (key, title, category) in last.items()}
+    """The real trending CSV's crawled videos (tests/builders/trending_csv.py): video id → (channel title, category
+    id, (views, likes, comments) of its last trending day)."""
+    videos = last_trending_days(realdata / "creator" / "datasets" / "youtube_trending_US_2017.csv",
+                                (*OURS, *COMPETITORS))
+    return {v: (video.channel_title, video.category_id, video.counters) for v, video in videos.items()}
 
 
 def test_gold_has_each_real_videos_latest_counters_as_the_csv_has_them(spark, real_lake, csv_videos):
