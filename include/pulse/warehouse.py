@@ -242,6 +242,12 @@ def _changed_rows(table: str) -> str:
     return f"{table}__changed_rows"
 
 
+def _slice_tables(schema: str, table: str) -> tuple[sql.Composable, sql.Composable]:
+    """The qualified names of a slice load's two staged tables: the changed keys and their rows."""
+    return tuple(sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(name))
+                 for name in (_changed_keys(table), _changed_rows(table)))
+
+
 def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], delta,
                  since: int) -> tuple[int, int, str] | None:
     """Stage only what changed in ``table`` since Delta version ``since`` (the version the published ``gold``
@@ -270,8 +276,7 @@ def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], 
     total = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(published)).fetchone()[0]
     if keys.num_rows > SLICE_SHARE * max(total, 1):
         return None
-    changed_keys = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(_changed_keys(table)))
-    changed_rows = sql.SQL("{}.{}").format(sql.Identifier(schema), sql.Identifier(_changed_rows(table)))
+    changed_keys, changed_rows = _slice_tables(schema, table)
     conn.execute(sql.SQL("CREATE TABLE {} AS SELECT {} FROM {} WITH NO DATA").format(
         changed_keys, sql.SQL(", ").join(map(sql.Identifier, key)), published))
     copy_dataset(conn, schema, _changed_keys(table), pads.dataset(keys))
@@ -430,10 +435,16 @@ def _swap_in(conn: Connection, source: str, tables: dict[str, Sequence[str]], re
         loads = {t: (load, since) for t, _, _, load, since in staged}
         _check_not_older(conn, source, run, versions, table_ids, allow_older)
         _check_slices_current(conn, source, loads, versions, table_ids, staging)
-        swapped = [t for t in sorted(tables) if loads.get(t, (COPY, None))[0] == COPY]
+        load_of = {t: loads.get(t, (COPY, None))[0] for t in tables}
+        swapped = [t for t in sorted(tables) if load_of[t] == COPY]
         for table in swapped:  # the slow part (an index build) before gold is locked
             conn.execute(sql.SQL("ALTER TABLE {}.{} ADD PRIMARY KEY ({})").format(
                 sql.Identifier(staging), sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, tables[table]))))
+        # Counted before gold is locked, in staging: a COPYed table as staged, a slice or unchanged table
+        # through its view, which is the table as the publish leaves it (gold has not moved since it was
+        # staged: _check_slices_current, and the publish lock keeps it so).
+        counts = {table: conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
+            sql.Identifier(staging), sql.Identifier(table))).fetchone()[0] for table in tables}
         # Every gold table this publish replaces, in one statement and one (sorted) order, before it changes
         # anything: a reader in the way makes it wait lock_timeout at most, and a new reader waits as long.
         # A table loaded in place takes only the row locks its DELETE and INSERT need: readers never wait.
@@ -447,10 +458,8 @@ def _swap_in(conn: Connection, source: str, tables: dict[str, Sequence[str]], re
                 sql.Identifier(GOLD_SCHEMA), sql.Identifier(table)))
             conn.execute(sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
                 sql.Identifier(staging), sql.Identifier(table), sql.Identifier(GOLD_SCHEMA)))
-        for table in sorted(t for t in tables if loads.get(t, (COPY, None))[0] == SLICE):
+        for table in sorted(t for t in tables if load_of[t] == SLICE):
             _apply_slices(conn, staging, table, tables[table])
-        counts = {table: conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-            sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))).fetchone()[0] for table in tables}
         # Dropping a table dropped the views over it; a publish that only loaded in place leaves them be
         # (refresh_reporting runs the same SQL after every publish).
         if swapped and reporting_sql.strip():
@@ -492,8 +501,7 @@ def _check_slices_current(conn: Connection, source: str, loads: dict[str, tuple[
 def _apply_slices(conn: Connection, staging: str, table: str, key: Sequence[str]) -> None:
     """Delete the staged changed keys from ``gold.<table>`` and insert their rows as the lake has them."""
     published = sql.SQL("{}.{}").format(sql.Identifier(GOLD_SCHEMA), sql.Identifier(table))
-    changed_keys = sql.SQL("{}.{}").format(sql.Identifier(staging), sql.Identifier(_changed_keys(table)))
-    changed_rows = sql.SQL("{}.{}").format(sql.Identifier(staging), sql.Identifier(_changed_rows(table)))
+    changed_keys, changed_rows = _slice_tables(staging, table)
     deleted = conn.execute(sql.SQL("DELETE FROM {} g USING {} c WHERE {}").format(
         published, changed_keys, _key_match(key, "c", "g"))).rowcount
     inserted = conn.execute(sql.SQL("INSERT INTO {} TABLE {}").format(published, changed_rows)).rowcount

@@ -23,6 +23,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from spark_jobs.common.gold import first_per_key
 from spark_jobs.common.incremental import RunMode, commit_actions, commit_versions, data_changes
 
 WATERMARKS = "_watermarks"
@@ -173,12 +174,9 @@ def without_unchanged_updates(changes: DataFrame, key: list[str] | tuple[str, ..
 def latest_images(changes: DataFrame, key: list[str] | tuple[str, ...]) -> DataFrame:
     """Each changed key's row as the last commit left it (its newest insert or post-update image), without
     the change feed's columns."""
-    from pyspark.sql import Window
-
     new = changes.where(F.col(CHANGE_TYPE).isin(*NEW_IMAGES))
-    newest = Window.partitionBy(*key).orderBy(F.col(COMMIT_VERSION).desc())
-    ranked = new.withColumn("_rank", F.row_number().over(newest)).where(F.col("_rank") == 1)
-    return ranked.drop("_rank", CHANGE_TYPE, COMMIT_VERSION, "_commit_timestamp")
+    newest = first_per_key(new, key, [F.col(COMMIT_VERSION).desc()])
+    return newest.drop(CHANGE_TYPE, COMMIT_VERSION, "_commit_timestamp")
 
 
 def read_at(spark: SparkSession, uri: str, version: int) -> DataFrame:

@@ -17,6 +17,7 @@ from pyspark.sql import SparkSession
 
 log = logging.getLogger("pulse.spark")
 
+
 @dataclass(frozen=True)
 class JobArgs:
     lake_root: str
