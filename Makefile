@@ -67,7 +67,15 @@ $(JARS_DIR)/.resolved: jars/pom.xml
 	@echo "Spark's jars in $(JARS_DIR): $$(cd $(JARS_DIR) && ls *.jar | tr '\n' ' ')"
 	@touch $@
 
-jars: $(JARS_DIR)/.resolved
+# A class-data-sharing archive of the classes a Spark job loads (python -m pulse.spark_class_archive), beside
+# the jars: every driver maps it (pulse.config.spark_conf) and starts its queries sooner. Built again when the
+# jars, the packages (pyspark's jars) or the warm-up job change. Without it Spark runs as before, so a failure
+# to build it is said and the next `make` tries again.
+CLASS_ARCHIVE := $(JARS_DIR)/spark-classes.jsa
+$(CLASS_ARCHIVE): $(JARS_DIR)/.resolved $(VENV)/.installed spark_jobs/jvm_warmup.py
+	@python -m pulse.spark_class_archive --archive $@ || true
+
+jars: $(JARS_DIR)/.resolved $(CLASS_ARCHIVE)
 
 check-java:
 	@java -version >/dev/null 2>&1 || { echo "Java was not found: Spark needs a Java 17 runtime." \

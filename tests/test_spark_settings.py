@@ -21,3 +21,19 @@ def test_anything_else_is_refused_saying_what_is_expected(monkeypatch, raw, says
     monkeypatch.delenv("PULSE_SPARK_SHUFFLE_PARTITIONS", raising=False)
     with pytest.raises(SparkConfInvalid, match=says):
         spark_conf()
+
+
+def test_the_driver_maps_the_class_archive_and_options_of_your_own_come_after(monkeypatch, tmp_path):
+    from pulse.config import DRIVER_JAVA_OPTIONS, spark_class_archive
+
+    monkeypatch.setenv("PULSE_SPARK_JARS_DIR", str(tmp_path))
+    monkeypatch.delenv("PULSE_SPARK_CONF", raising=False)
+    assert spark_class_archive() == tmp_path / "spark-classes.jsa"
+    assert spark_conf()[DRIVER_JAVA_OPTIONS] == f"-XX:SharedArchiveFile={tmp_path / 'spark-classes.jsa'}"
+    monkeypatch.setenv("PULSE_SPARK_CONF", '{"spark.driver.extraJavaOptions": "-Xshare:off -Dx=1"}')
+    assert spark_conf()[DRIVER_JAVA_OPTIONS].split() == [f"-XX:SharedArchiveFile={tmp_path / 'spark-classes.jsa'}",
+                                                         "-Xshare:off", "-Dx=1"]
+    # a submitter's own settings (the suite's SHORT_JOB) are merged the same way, last
+    conf = spark_conf({"spark.driver.extraJavaOptions": "-Dy=2", "spark.sql.adaptive.enabled": "false"})
+    assert conf[DRIVER_JAVA_OPTIONS].split()[1:] == ["-Xshare:off", "-Dx=1", "-Dy=2"]
+    assert conf["spark.sql.adaptive.enabled"] == "false"

@@ -120,10 +120,13 @@ def retry_delay_seconds() -> float:
     return float(_setting("PULSE_RETRY_DELAY_SECONDS", "30"))
 
 
-def spark_conf() -> dict[str, str]:
-    """How Pulse's Spark jobs run (spark-submit ``--conf``). What their results depend on (time zone,
-    timestamp type) the jobs set themselves: ``spark_jobs.common.job.SESSION_CONF``."""
+def spark_conf(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """How Pulse's Spark jobs run (spark-submit ``--conf``): Pulse's settings, then ``PULSE_SPARK_CONF``'s,
+    then ``extra``'s. What their results depend on (time zone, timestamp type) the jobs set themselves:
+    ``spark_jobs.common.job.SESSION_CONF``."""
     partitions = _setting("PULSE_SPARK_SHUFFLE_PARTITIONS", "8")
+    layers = (spark_conf_overrides(), extra or {})
+    overrides = {key: value for layer in layers for key, value in layer.items()}
     return {
         "spark.sql.shuffle.partitions": partitions,
         # Delta rebuilds a table's state from its log in 50 tasks, and VACUUM lists files in 10,000, by
@@ -137,8 +140,24 @@ def spark_conf() -> dict[str, str]:
         # scale (25-90 MB) Spark's fixed work per query is the cost, and they save ~30 %; at 10x the demo's
         # creators (139 MB in bronze and silver) a rebuild with them is ~7 % slower. 0: never.
         "spark.pulse.smallInputBytes": _setting("PULSE_SPARK_SMALL_INPUT_BYTES", str(128 * 1024 * 1024)),
-        **spark_conf_overrides(),
+        **overrides,
+        # The driver JVM maps the classes `make jars` archived (spark_class_archive); Java options of
+        # PULSE_SPARK_CONF and ``extra`` come after, so they win (-Xshare:off turns the archive off).
+        DRIVER_JAVA_OPTIONS: " ".join(filter(None, (f"-XX:SharedArchiveFile={spark_class_archive()}",
+                                                    *(layer.get(DRIVER_JAVA_OPTIONS) for layer in layers)))),
     }
+
+
+DRIVER_JAVA_OPTIONS = "spark.driver.extraJavaOptions"
+
+
+def spark_class_archive() -> Path:
+    """The JDK class-data-sharing archive of the classes a Spark job loads, which `make jars` builds beside the
+    jars (``python -m pulse.spark_class_archive``). A driver JVM given it (:func:`spark_conf`) maps them instead
+    of loading and verifying them one by one: a spark-submit starts and plans its first queries ~5 s sooner.
+    A JVM ignores an archive that is missing (a driver on another machine) and, saying so in one warning line,
+    one built for other jars or another JDK (`make jars` builds it again when the jars or packages change)."""
+    return spark_jars_dir() / "spark-classes.jsa"
 
 
 class SparkConfInvalid(ValueError):

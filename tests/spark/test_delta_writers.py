@@ -62,7 +62,7 @@ def lake(spark, tmp_path) -> Path:
 
 def submit_gold(lake: Path, jobs_zip: Path, log: Path, full_refresh: bool = True):
     """A gold run; by default rebuilding every table (``--full-refresh``: each table is written)."""
-    conf = {**spark_conf(), **SHORT_JOB, "spark.sql.shuffle.partitions": "2",
+    conf = {**spark_conf(SHORT_JOB), "spark.sql.shuffle.partitions": "2",
             "spark.databricks.delta.snapshotPartitions": "2",
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2", "spark.ui.enabled": "false"}
     args = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[1]", "--driver-memory", "768m",

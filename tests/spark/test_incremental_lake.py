@@ -232,7 +232,7 @@ def jobs_zip(tmp_path_factory) -> Path:
 
 
 def submit_silver(lake: Path, run_date: date, jobs_zip: Path, log: Path):
-    conf = {**spark_conf(), **SHORT_JOB, "spark.sql.shuffle.partitions": "2",
+    conf = {**spark_conf(SHORT_JOB), "spark.sql.shuffle.partitions": "2",
             "spark.databricks.delta.snapshotPartitions": "2",
             "spark.sql.sources.parallelPartitionDiscovery.parallelism": "2", "spark.ui.enabled": "false"}
     args = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[1]", "--driver-memory", "768m",
