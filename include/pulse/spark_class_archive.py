@@ -15,8 +15,6 @@ installed packages change. Usage: ``python -m pulse.spark_class_archive [--archi
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -24,10 +22,9 @@ import time
 from pathlib import Path
 
 from pulse import config
+from pulse.tasks import package_spark_jobs
 
-log = logging.getLogger(__name__)
-
-WARMUP_JOB = config.REPO_ROOT / "spark_jobs" / "jvm_warmup.py"
+WARMUP_JOB = config.SPARK_JOBS_DIR / "jvm_warmup.py"
 
 
 class ClassArchiveFailed(RuntimeError):
@@ -41,27 +38,25 @@ def build(archive: Path | None = None) -> Path:
     archive.parent.mkdir(parents=True, exist_ok=True)
     partial = archive.with_name(f"{archive.name}.partial")
     partial.unlink(missing_ok=True)
-    spark_submit = shutil.which("spark-submit", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    beside_python = Path(sys.executable).parent / "spark-submit"  # the venv's, when it is not on PATH
+    spark_submit = str(beside_python) if beside_python.exists() else shutil.which("spark-submit")
     if spark_submit is None:
         raise ClassArchiveFailed("spark-submit was not found: install the packages first (make install)")
+    jobs_zip = package_spark_jobs()  # checks Java and the jars first, saying what is missing
     conf = {key: value for key, value in config.spark_conf().items() if key != config.DRIVER_JAVA_OPTIONS}
+    conf |= {"spark.pyspark.python": config.spark_python(), "spark.pyspark.driver.python": config.spark_python(),
+             # The JVM writes what it loaded when it exits; a JVM that maps an archive cannot write one.
+             config.DRIVER_JAVA_OPTIONS: f"-XX:ArchiveClassesAtExit={partial}"}
     command = [spark_submit, "--master", "local[2]", "--driver-memory", config.spark_driver_memory(),
                *(arg for key, value in conf.items() for arg in ("--conf", f"{key}={value}")),
-               # The JVM writes what it loaded when it exits; a JVM that maps an archive cannot write one.
-               "--conf", f"{config.DRIVER_JAVA_OPTIONS}=-XX:ArchiveClassesAtExit={partial}",
-               "--jars", ",".join(config.spark_jars()), str(WARMUP_JOB)]
-    env = {**os.environ, "PYSPARK_PYTHON": config.spark_python(),
-           "PYTHONPATH": os.pathsep.join(filter(None, (str(config.REPO_ROOT), os.environ.get("PYTHONPATH"))))}
-    started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, env=env)
+               "--jars", ",".join(config.spark_jars()), "--py-files", jobs_zip, str(WARMUP_JOB)]
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode or not partial.is_file():
         partial.unlink(missing_ok=True)
         raise ClassArchiveFailed(f"the JVM warm-up ({WARMUP_JOB.name}) wrote no class archive (exit code "
                                  f"{done.returncode}): Spark jobs run as before, only without it.\n"
                                  f"{done.stderr[-3000:]}")
     partial.replace(archive)
-    log.info("class archive %s: %.0f MB, built in %.0f s", archive, archive.stat().st_size / 1e6,
-             time.perf_counter() - started)
     return archive
 
 
@@ -70,13 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive", type=Path, default=None,
                         help=f"where to write it (default: {config.spark_class_archive()})")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    started = time.perf_counter()
     try:
         archive = build(args.archive)
-    except (ClassArchiveFailed, config.SparkJarsMissing) as err:
+    except RuntimeError as err:  # ClassArchiveFailed, SparkJarsMissing, no Java
         print(f"✗ spark class archive: {err}", file=sys.stderr)
         return 1
-    print(f"✓ spark class archive {archive} ({archive.stat().st_size / 1e6:.0f} MB): every Spark driver maps it")
+    print(f"✓ spark class archive {archive} ({archive.stat().st_size / 1e6:.0f} MB, built in "
+          f"{time.perf_counter() - started:.0f} s): every Spark driver maps it")
     return 0
 
 
