@@ -19,6 +19,7 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 
+from spark_jobs.common.gold_changes import latest_images
 from spark_jobs.common.job import SMALL_INPUT_CONF, spark_session
 
 
@@ -45,10 +46,8 @@ def exercise(spark: SparkSession, folder: str) -> int:
      .whenMatchedUpdateAll(condition="s.views <> t.views").whenNotMatchedInsertAll()
      .whenNotMatchedBySourceDelete(condition="t.snapshot_date = DATE'2026-01-02' AND t.video_id % 5 = 0")
      .execute())
-    feed = (spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", 1).load(table)
-            .where(F.col("_change_type").isin("insert", "update_postimage")))
-    newest = Window.partitionBy("video_id").orderBy(F.col("_commit_version").desc())
-    latest = feed.withColumn("_n", F.row_number().over(newest)).where("_n = 1").drop("_n")
+    feed = spark.read.format("delta").option("readChangeFeed", "true").option("startingVersion", 1).load(table)
+    latest = latest_images(feed, ["video_id", "snapshot_date"])
     before = spark.read.format("delta").option("versionAsOf", 0).load(table)
     totals = (latest.join(before, ["video_id"], "left").groupBy(latest.creator_id)
               .agg(F.sum(latest.views).alias("views"), F.avg(latest.engagement_rate).alias("rate"),
