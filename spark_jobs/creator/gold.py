@@ -526,11 +526,22 @@ def main(argv: list[str] | None = None) -> None:
             counts["cross_platform_rows_changed"] = replaced
             log.info("gold: the facts' rows of the YouTube crawl and the exports brought up to date (cross-platform "
                      "silver changed): %s rows upserted or deleted", replaced)
-        posts = spark.read.format("delta").load(gold_uris["fact_content"])
-        days = spark.read.format("delta").load(gold_uris["fact_engagement"])
-        tables = small_tables(silver["demographics"], silver["competitors"], posts, days, settings)
         if slices is not None:
             slices.unpersist()
+        # The dimensions and benchmarks are a function of the facts, demographics and competitors (and the
+        # settings, which did not change: the plan would rebuild): when none of them moved, they would come
+        # out as they are, so they are not computed from the whole facts again nor written as a new version.
+        facts_changed = posts_merged or slice_count or any(counts.get("cross_platform_rows_changed", {}).values())
+        dims_moved = any(plan.since[name] != plan.silver_versions[name] for name in ("demographics", "competitors"))
+        if facts_changed or dims_moved:
+            posts = spark.read.format("delta").load(gold_uris["fact_content"])
+            days = spark.read.format("delta").load(gold_uris["fact_engagement"])
+            tables = small_tables(silver["demographics"], silver["competitors"], posts, days, settings)
+        else:
+            tables = {}
+            log.info("gold: the facts, demographics and competitors are as the last gold run left them: %s stay "
+                     "at their versions", ", ".join(SMALL_TABLES))
+        counts["small_tables"] = "written" if tables else "unchanged"
     else:
         api_posts = fact_content(silver["content"], settings).cache()
         api_days = fact_engagement(silver["engagement"], content_by_day(api_posts), settings)
@@ -538,6 +549,7 @@ def main(argv: list[str] | None = None) -> None:
         days = api_days.unionByName(conform(cross_days, api_days.schema)).cache()
         tables = {"fact_content": posts, "fact_engagement": days,
                   **small_tables(silver["demographics"], silver["competitors"], posts, days, settings)}
+        counts["small_tables"] = "written"
     for table, frame in tables.items():
         write_gold(frame, args, table, SMALL_TABLES)
     if not cross_current:

@@ -165,6 +165,7 @@ def test_daily_incremental_runs_give_the_silver_and_gold_of_a_full_refresh_with_
     for c in gold_counts[1:]:  # gold merged slices: some, not every post and day of the history
         assert 0 < c["slices"]["fact_engagement"] < len(gold_rows(spark, lake)["fact_engagement"])
         assert 0 < c["slices"]["fact_content"] < len(gold_rows(spark, lake)["fact_content"])
+    assert [c["small_tables"] for c in gold_counts] == ["written"] * 3  # the facts changed every run
 
     # The incremental runs read one day's bronze, not the history.
     bronze_rows = {name: DeltaTable(str(lake / "bronze" / "creator" / name)).to_pyarrow_table().num_rows
@@ -200,8 +201,29 @@ def test_daily_incremental_runs_give_the_silver_and_gold_of_a_full_refresh_with_
 
     # Gold: silver unchanged, nothing to merge; a rollback's RESTORE of a gold table, or a change of the
     # settings every gold row was computed with, makes the next run rebuild, saying why.
+    def gold_versions() -> dict[str, int]:
+        return {table: DeltaTable(str(lake / "gold" / "creator" / table)).version() for table in gold.GOLD_TABLES}
+
+    before = gold_versions()
     run_gold(lake)
-    assert json.loads(gold_counts_file.read_text())["slices"] == {"fact_content": 0, "fact_engagement": 0, "dates": []}
+    after_noop = json.loads(gold_counts_file.read_text())
+    assert after_noop["slices"] == {"fact_content": 0, "fact_engagement": 0, "dates": []}
+    # ... and the dimensions and benchmarks, computed from what did not move, are not written again
+    assert (after_noop["small_tables"], gold_versions()) == ("unchanged", before)
+    # A MERGE into silver's demographics alone (no fact moves) still makes the dimensions anew: the gold of a
+    # full refresh over the same silver.
+    demographics = lake / "silver" / "creator" / "demographics"
+    spark.sql(f"MERGE INTO delta.`{demographics}` t "
+              f"USING (SELECT min(user_id) AS user_id FROM delta.`{demographics}`) s ON t.user_id = s.user_id "
+              "WHEN MATCHED THEN UPDATE SET t.subscription_tier = 'tier-changed-by-hand'")
+    run_gold(lake)
+    assert json.loads(gold_counts_file.read_text())["small_tables"] == "written"
+    by_hand = tmp_path / "full-after-hand-merge"
+    shutil.copytree(lake / "silver", by_hand / "silver")
+    gold.main(["--lake-root", str(by_hand), "--run-date", "2026-11-20", "--source", "creator", "--full-refresh", "true",
+               *GoldSettings().job_args()])
+    assert gold_rows(spark, lake) == gold_rows(spark, by_hand)
+    assert "tier-changed-by-hand" in {r["subscription_tier"] for r in gold_rows(spark, lake)["dim_creators"]}
     spark.sql(f"RESTORE TABLE delta.`{lake / 'gold' / 'creator' / 'fact_content'}` TO VERSION AS OF 0")
     run_gold(lake)
     assert json.loads(gold_counts_file.read_text())["reason"] == (
