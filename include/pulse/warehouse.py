@@ -285,7 +285,11 @@ def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], 
     conn.execute(sql.SQL("CREATE VIEW {} AS SELECT g.* FROM {} g WHERE NOT EXISTS (SELECT FROM {} c WHERE {}) "
                          "UNION ALL TABLE {}").format(staged, published, changed_keys, _key_match(key, "c", "g"),
                                                       changed_rows))
-    staged_rows = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(staged)).fetchone()[0]
+    # The view's rows, without scanning it: the published rows, less those of the changed keys (found through
+    # the key's index), plus the changed rows.
+    replaced = conn.execute(sql.SQL("SELECT count(*) FROM {} g WHERE EXISTS (SELECT FROM {} c WHERE {})").format(
+        published, changed_keys, _key_match(key, "c", "g"))).fetchone()[0]
+    staged_rows = total - replaced + rows.num_rows
     log.info("staged %s.%s as a slice load: %d changed keys, %d rows from the lake (Delta versions %d → %d); the "
              "publish deletes those keys and inserts the rows in place, %d rows after it", schema, table,
              keys.num_rows, rows.num_rows, since, delta.version(), staged_rows)

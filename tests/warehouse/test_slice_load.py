@@ -73,9 +73,10 @@ def test_a_small_merge_is_staged_as_a_slice_and_the_warehouse_equals_the_lake(pg
     merge(table, changed.slice(0, 2).set_column(2, "score", pa.array([9, 9], pa.int64())))  # updated twice
     before = table_oid(pg_conn)
     with caplog.at_level(logging.INFO, logger="pulse.warehouse"):
-        stage_gold(pg_conn, "slices", lake, list(KEYS), keys=KEYS)
+        staged = stage_gold(pg_conn, "slices", lake, list(KEYS), keys=KEYS)
         # What the gate checks is the table as the publish will leave it; what was staged, the change alone.
         assert warehouse_rows(pg_conn, "staging_slices.fact_days") == lake_rows(table)
+        assert staged["fact_days"] == len(lake_rows(table)) == 401  # the rows after it: 400 kept, 1 new
         assert pg_conn.execute("SELECT count(*) FROM staging_slices.fact_days__changed_rows").fetchone()[0] == 6
         assert pg_conn.execute("SELECT load, since_version, lake_rows FROM staging_slices.lake_versions").fetchall() \
             == [("slice", 0, 6)]
