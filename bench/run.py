@@ -153,6 +153,12 @@ def spark_submit(job: str, lake: Path, run_date: dt.date = END_DATE, *extra: str
     return time.perf_counter() - started
 
 
+def silver_and_gold(lake: Path, run_date: dt.date, *extra: str) -> float:
+    """The creator silver job and then its gold job on ``lake`` for ``run_date``: their seconds together."""
+    return (spark_submit(CREATOR.silver_job, lake, run_date, *extra)
+            + spark_submit(CREATOR.gold_job, lake, run_date, *extra))
+
+
 def bench_spark(report: Report, scale: str, lake: Path, bronze_rows: int) -> float:
     silver = report.add(Row(scale, "silver (spark-submit)", spark_submit(CREATOR.silver_job, lake), bronze_rows))
     gold = report.add(Row(scale, "gold (spark-submit)", spark_submit(CREATOR.gold_job, lake), bronze_rows))
@@ -231,17 +237,13 @@ def bench_incremental(report: Report, scale: str, creators: int, pg: dict, work:
                 _ingest_endpoint_days(base_url, lake, endpoint, days, history_end)
             with psycopg.connect(host=pg["host"], port=pg["port"], user="postgres", dbname="pulse",
                                  autocommit=True) as conn:
-                spark_submit(CREATOR.silver_job, lake, history_end - dt.timedelta(days=1))
-                spark_submit(CREATOR.gold_job, lake, history_end - dt.timedelta(days=1))
+                silver_and_gold(lake, history_end - dt.timedelta(days=1))
                 _load(conn, lake)  # the history, built and published
                 day_rows = sum(_ingest_endpoint_days(base_url, lake, e, 1) for e in CREATOR_API_ENDPOINTS)
-                daily = (spark_submit(CREATOR.silver_job, lake, END_DATE - dt.timedelta(days=1))
-                         + spark_submit(CREATOR.gold_job, lake, END_DATE - dt.timedelta(days=1)))
+                daily = silver_and_gold(lake, END_DATE - dt.timedelta(days=1))
                 daily_rows, daily_load = _load(conn, lake)
-                floor = (spark_submit(CREATOR.silver_job, lake, END_DATE - dt.timedelta(days=1))
-                         + spark_submit(CREATOR.gold_job, lake, END_DATE - dt.timedelta(days=1)))
-                full = (spark_submit(CREATOR.silver_job, lake, END_DATE, "--full-refresh", "true")
-                        + spark_submit(CREATOR.gold_job, lake, END_DATE, "--full-refresh", "true"))
+                floor = silver_and_gold(lake, END_DATE - dt.timedelta(days=1))
+                full = silver_and_gold(lake, END_DATE, "--full-refresh", "true")
                 full_rows, full_load = _load(conn, lake)
         report.add(Row(scale, f"daily silver+gold after {days} days", daily, day_rows, "incremental"))
         report.add(Row(scale, f"daily silver+gold after {days} days, again", floor, 0,
