@@ -516,8 +516,8 @@ def main(argv: list[str] | None = None) -> None:
                             "dates": [d.isoformat() for d in dates]}
         log.info("gold: merged %d posts into fact_content and %d creator-platform-days (slices) of %d dates into "
                  "fact_engagement", posts_merged, slice_count, len(dates))
+        replaced = {}
         if not cross_current:  # the other sources' rows, made anew: at most one MERGE per fact
-            replaced = {}
             for table, rows, key in (("fact_content", cross_posts, ["content_id"]),
                                      ("fact_engagement", cross_days, ["creator_id", "platform", "date"])):
                 schema = spark.read.format("delta").load(gold_uris[table]).schema
@@ -531,7 +531,7 @@ def main(argv: list[str] | None = None) -> None:
         # The dimensions and benchmarks are a function of the facts, demographics and competitors (and the
         # settings, which did not change: the plan would rebuild): when none of them moved, they would come
         # out as they are, so they are not computed from the whole facts again nor written as a new version.
-        facts_changed = posts_merged or slice_count or any(counts.get("cross_platform_rows_changed", {}).values())
+        facts_changed = posts_merged or slice_count or any(replaced.values())
         dims_moved = any(plan.since[name] != plan.silver_versions[name] for name in ("demographics", "competitors"))
         if facts_changed or dims_moved:
             posts = spark.read.format("delta").load(gold_uris["fact_content"])
