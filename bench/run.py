@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import logging
 import os
 import shutil
@@ -135,22 +136,28 @@ def simulator_process(creators: int, work: Path):
         simulator.stop(grace=30)
 
 
-def spark_submit(job: str, lake: Path, run_date: dt.date = END_DATE, *extra: str) -> float:
-    zip_path = lake.parent / "spark_jobs.zip"
+def _submit(script: Path, zip_dir: Path, *args: str) -> tuple[float, str]:
+    """spark-submit ``script`` with ``args`` on ``local[*]`` with the DAG's own Spark settings and Delta jars,
+    and the jobs' package (zipped once into ``zip_dir``): its seconds and its standard output."""
+    zip_path = zip_dir / "spark_jobs.zip"
     if not zip_path.exists():
         shutil.make_archive(str(zip_path.with_suffix("")), "zip", REPO_ROOT, "spark_jobs")
-    from pulse.config import spark_conf, spark_jars  # the DAG's own Spark settings and Delta jars
+    from pulse.config import spark_conf, spark_jars
 
     confs = [arg for key, value in spark_conf().items() for arg in ("--conf", f"{key}={value}")]
     command = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[*]", "--driver-memory", "4g",
-               *confs, "--jars", ",".join(spark_jars()), "--py-files", str(zip_path),
-               str(SPARK_JOBS_DIR / job), "--lake-root", str(lake), "--run-date", run_date.isoformat(),
-               "--source", "creator", *extra]
+               *confs, "--jars", ",".join(spark_jars()), "--py-files", str(zip_path), str(script), *args]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode:
-        raise RuntimeError(f"{job} failed:\n{done.stderr[-4000:]}")
-    return time.perf_counter() - started
+        raise RuntimeError(f"{script.name} failed:\n{done.stderr[-4000:]}")
+    return time.perf_counter() - started, done.stdout
+
+
+def spark_submit(job: str, lake: Path, run_date: dt.date = END_DATE, *extra: str) -> float:
+    seconds, _ = _submit(SPARK_JOBS_DIR / job, lake.parent, "--lake-root", str(lake), "--run-date",
+                         run_date.isoformat(), "--source", "creator", *extra)
+    return seconds
 
 
 def silver_and_gold(lake: Path, run_date: dt.date, *extra: str) -> float:
@@ -226,8 +233,9 @@ def bench_incremental(report: Report, scale: str, creators: int, pg: dict, work:
     history is ingested and built once, the next day ingested, then timed: the daily (incremental) silver,
     gold and load; the same daily silver and gold again, which find nothing new (what a daily run costs
     before it does any work: JVM starts, sessions, Delta log reads); then the full rebuild
-    (``--full-refresh true``) and full load of the same lake."""
-    ratios = {}
+    (``--full-refresh true``) and full load of the same lake. Last, on copies of the lake as the day's ingest
+    left it, the daily run and the full rebuild again in one Spark application (:func:`one_jvm`): what the
+    two would cost if the jobs did not each start a JVM and a session."""
     for days in histories:
         lake = work / f"{scale}-incremental-{days}" / "lake"
         lake.mkdir(parents=True)
@@ -240,22 +248,52 @@ def bench_incremental(report: Report, scale: str, creators: int, pg: dict, work:
                 silver_and_gold(lake, history_end - dt.timedelta(days=1))
                 _load(conn, lake)  # the history, built and published
                 day_rows = sum(_ingest_endpoint_days(base_url, lake, e, 1) for e in CREATOR_API_ENDPOINTS)
+                copies = _copies(lake, ("warmup", "daily", "full"))  # for the one-JVM runs, at the end
                 daily = silver_and_gold(lake, END_DATE - dt.timedelta(days=1))
                 daily_rows, daily_load = _load(conn, lake)
                 floor = silver_and_gold(lake, END_DATE - dt.timedelta(days=1))
                 full = silver_and_gold(lake, END_DATE, "--full-refresh", "true")
                 full_rows, full_load = _load(conn, lake)
+        warm = one_jvm(copies, END_DATE - dt.timedelta(days=1), END_DATE)
         report.add(Row(scale, f"daily silver+gold after {days} days", daily, day_rows, "incremental"))
         report.add(Row(scale, f"daily silver+gold after {days} days, again", floor, 0,
                        "nothing new: the floor of a daily run"))
         report.add(Row(scale, f"full silver+gold of {days}+1 days", full, 0, "--full-refresh true"))
+        report.add(Row(scale, f"daily silver+gold after {days} days, one JVM", warm["daily"], day_rows,
+                       "in one Spark application, after a warm-up daily run"))
+        report.add(Row(scale, f"full silver+gold of {days}+1 days, one JVM", warm["full"], 0,
+                       "the same application, --full-refresh true"))
         report.add(Row(scale, f"daily load after {days} days", daily_load, daily_rows, "slice loads"))
         report.add(Row(scale, f"full load of {days}+1 days", full_load, full_rows, "COPY of every table"))
-        ratios[days] = daily / full
-        report.ratios.append((scale, f"daily / full silver+gold, {days} days", ratios[days],
+        report.ratios.append((scale, f"daily / full silver+gold, {days} days", daily / full,
                               "<= 0.25 at 30 days" if days == 30 else "below the 30-day ratio"))
         report.ratios.append((scale, f"daily with nothing new / full silver+gold, {days} days", floor / full, "-"))
+        report.ratios.append((scale, f"daily / full silver+gold in one JVM, {days} days",
+                              warm["daily"] / warm["full"], "-"))
         report.ratios.append((scale, f"daily / full load, {days} days", daily_load / full_load, "-"))
+
+
+def _copies(lake: Path, names: tuple[str, ...]) -> dict[str, Path]:
+    """Copies of ``lake`` beside its folder, one per name: ``<folder>-<name>/lake``."""
+    copies = {name: lake.parent.with_name(f"{lake.parent.name}-{name}") / "lake" for name in names}
+    for copy in copies.values():
+        shutil.copytree(lake, copy)
+    return copies
+
+
+def one_jvm(lakes: dict[str, Path], daily_date: dt.date, full_date: dt.date) -> dict[str, float]:
+    """The daily run and the full rebuild in one Spark application (:mod:`bench.one_jvm`) on the ``lakes``
+    copies (``warmup``, ``daily``, ``full``): their seconds, a long-lived Spark's cost. The copies are
+    deleted after."""
+    _, out = _submit(REPO_ROOT / "bench" / "one_jvm.py", lakes["warmup"].parent,
+                     *(str(lakes[name]) for name in ("warmup", "daily", "full")),
+                     daily_date.isoformat(), full_date.isoformat())
+    for lake in lakes.values():
+        shutil.rmtree(lake.parent, ignore_errors=True)
+    from bench.one_jvm import MARK
+
+    line = next(line for line in out.splitlines() if line.startswith(MARK))
+    return json.loads(line[len(MARK):])
 
 
 def bench_parse(report: Report, work: Path) -> None:
