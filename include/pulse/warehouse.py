@@ -282,13 +282,13 @@ def stage_slices(conn: Connection, schema: str, table: str, key: Sequence[str], 
     copy_dataset(conn, schema, _changed_keys(table), pads.dataset(keys))
     conn.execute(sql.SQL("CREATE TABLE {} AS TABLE {} WITH NO DATA").format(changed_rows, published))
     copy_dataset(conn, schema, _changed_rows(table), pads.dataset(rows.select(lake_columns)))
+    changed = _key_match(key, "c", "g")
     conn.execute(sql.SQL("CREATE VIEW {} AS SELECT g.* FROM {} g WHERE NOT EXISTS (SELECT FROM {} c WHERE {}) "
-                         "UNION ALL TABLE {}").format(staged, published, changed_keys, _key_match(key, "c", "g"),
-                                                      changed_rows))
+                         "UNION ALL TABLE {}").format(staged, published, changed_keys, changed, changed_rows))
     # The view's rows, without scanning it: the published rows, less those of the changed keys (found through
     # the key's index), plus the changed rows.
     replaced = conn.execute(sql.SQL("SELECT count(*) FROM {} g WHERE EXISTS (SELECT FROM {} c WHERE {})").format(
-        published, changed_keys, _key_match(key, "c", "g"))).fetchone()[0]
+        published, changed_keys, changed)).fetchone()[0]
     staged_rows = total - replaced + rows.num_rows
     log.info("staged %s.%s as a slice load: %d changed keys, %d rows from the lake (Delta versions %d → %d); the "
              "publish deletes those keys and inserts the rows in place, %d rows after it", schema, table,
