@@ -24,6 +24,7 @@ from pathlib import Path
 import psycopg
 import requests
 
+from bench.one_jvm import MARK as ONE_JVM_MARK
 from devstack.stack import psql_binary, start_postgres, stop_postgres
 from pulse.config import REPO_ROOT, SPARK_JOBS_DIR
 from pulse.http_ingest import LinksNextPagination, RetryPolicy, ingest_endpoint
@@ -290,10 +291,11 @@ def one_jvm(lakes: dict[str, Path], daily_date: dt.date, full_date: dt.date) -> 
                      daily_date.isoformat(), full_date.isoformat())
     for lake in lakes.values():
         shutil.rmtree(lake.parent, ignore_errors=True)
-    from bench.one_jvm import MARK
-
-    line = next(line for line in out.splitlines() if line.startswith(MARK))
-    return json.loads(line[len(MARK):])
+    line = next((line for line in out.splitlines() if line.startswith(ONE_JVM_MARK)), None)
+    if line is None:
+        raise RuntimeError(f"bench/one_jvm.py printed no {ONE_JVM_MARK.strip()!r} line; its output ended:\n"
+                           f"{out[-2000:]}")
+    return json.loads(line[len(ONE_JVM_MARK):])
 
 
 def bench_parse(report: Report, work: Path) -> None:
