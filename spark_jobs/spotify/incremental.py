@@ -164,20 +164,34 @@ def null_safe_semi(frame: DataFrame, keys: DataFrame, columns: Sequence[str]) ->
 def merge_groups(spark: SparkSession, rows: DataFrame, gone: DataFrame | None, uri: str, key: Sequence[str]) -> dict:
     """One MERGE into the Delta table at ``uri``: ``rows`` (one per ``key``, the table's columns) inserted,
     or updated where a column differs; the keys of ``gone`` deleted. Returns the rows inserted, updated
-    and deleted (an update that would change nothing is not made, so the change feed holds real changes)."""
+    and deleted.
+
+    Only what changes reaches the MERGE: the rows the table does not hold as they are (every column equal,
+    nulls equal) and the keys of ``gone``. A row served again unchanged (the API's catalogue, every day)
+    matches nothing, so Delta rewrites no file for it, and the change feed holds real changes only; when
+    nothing changes no MERGE runs and the table keeps its version."""
     from delta.tables import DeltaTable
 
     columns = rows.columns
-    source = rows.withColumn("_gone", F.lit(False))
+    held = spark.read.format("delta").load(uri)
+    same = [F.col(f"s.`{c}`").eqNullSafe(F.col(f"t.`{c}`")) for c in columns]
+    changed = rows.alias("s").join(held.alias("t"), same, how="left_anti")
+    source = changed.withColumn("_gone", F.lit(False))
     if gone is not None:
         source = source.unionByName(gone.select(*key).withColumn("_gone", F.lit(True)), allowMissingColumns=True)
-    matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
-    differs = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in columns) + ")"
-    values = {f"`{c}`": f"s.`{c}`" for c in columns}
-    metrics = (DeltaTable.forPath(spark, uri).alias("t").merge(source.alias("s"), matches)
-               .whenMatchedDelete(condition="s._gone")
-               .whenMatchedUpdate(condition=differs, set=values)
-               .whenNotMatchedInsert(condition="NOT s._gone", values=values)
-               .execute().first())
+    source = source.cache()
+    try:
+        if source.isEmpty():
+            return {"inserted": 0, "updated": 0, "deleted": 0}
+        matches = " AND ".join(f"t.`{k}` <=> s.`{k}`" for k in key)
+        differs = "NOT (" + " AND ".join(f"t.`{c}` <=> s.`{c}`" for c in columns) + ")"
+        values = {f"`{c}`": f"s.`{c}`" for c in columns}
+        metrics = (DeltaTable.forPath(spark, uri).alias("t").merge(source.alias("s"), matches)
+                   .whenMatchedDelete(condition="s._gone")
+                   .whenMatchedUpdate(condition=differs, set=values)
+                   .whenNotMatchedInsert(condition="NOT s._gone", values=values)
+                   .execute().first())
+    finally:
+        source.unpersist()
     return {"inserted": int(metrics["num_inserted_rows"]), "updated": int(metrics["num_updated_rows"]),
             "deleted": int(metrics["num_deleted_rows"])}

@@ -14,10 +14,12 @@ import shutil
 from pathlib import Path
 
 import pytest
+from deltalake import DeltaTable
 
 from pulse.lake import BronzePartitionWriter
 from pulse.spotify_exports import ingest_exports
 from spark_jobs.spotify import silver
+from spark_jobs.spotify.incremental import merge_groups
 from spark_jobs.spotify.schemas import SILVER_DATASETS
 from tests.builders import written_silver
 from tests.builders.spotify import gold_rows, run_gold
@@ -173,3 +175,39 @@ def test_daily_incremental_runs_give_the_silver_and_gold_of_one_full_refresh(spa
     # The catalogue change resolved cy's name-only play of Calm Down to its id.
     tracks = {r["track_key"] for r in gold_rows(lake)["fact_track_breakdown"] if r["listener"] == "cy"}
     assert "trk_calm" in tracks
+
+
+def last_commit(uri: Path) -> dict[str, list]:
+    """The actions of the Delta table's newest commit, by kind (``add``, ``remove``, ``commitInfo``)."""
+    newest = max((uri / "_delta_log").glob("*.json"))
+    actions: dict[str, list] = {}
+    for line in newest.read_text().splitlines():
+        (kind, value), = json.loads(line).items()
+        actions.setdefault(kind, []).append(value)
+    return actions
+
+
+def test_a_merge_touches_only_the_files_of_keys_that_change_and_commits_nothing_when_none_do(spark, tmp_path):
+    """``merge_groups`` with rows the table already holds (nulls and arrays alike) leaves it at its version;
+    with one key unchanged, one changed, one new and one gone, it rewrites the files of the changed and
+    the gone key only (each key is in a file of its own here)."""
+    uri = tmp_path / "table"
+    schema = "k string, v int, tags array<string>"
+    held = [("a", 1, ["x"]), ("b", None, None), ("c", 3, ["y", "z"])]
+    files = {}  # each key's file: one commit, so one file, per key
+    for row in held:
+        spark.createDataFrame([row], schema).coalesce(1).write.format("delta").mode("append").save(str(uri))
+        files[last_commit(uri)["add"][0]["path"]] = row[0]
+
+    again = spark.createDataFrame(held, schema)
+    assert merge_groups(spark, again, None, str(uri), ["k"]) == {"inserted": 0, "updated": 0, "deleted": 0}
+    assert DeltaTable(str(uri)).version() == 2  # no MERGE ran: no new version
+
+    rows = spark.createDataFrame([("a", 1, ["x"]), ("b", 2, None), ("d", 4, [])], schema)
+    gone = spark.createDataFrame([("c",)], "k string")
+    assert merge_groups(spark, rows, gone, str(uri), ["k"]) == {"inserted": 1, "updated": 1, "deleted": 1}
+    commit = last_commit(uri)
+    assert sorted(files[r["path"]] for r in commit["remove"]) == ["b", "c"]
+    assert sorted(tuple(r) for r in spark.read.format("delta").load(str(uri)).collect()) == [
+        ("a", 1, ["x"]), ("b", 2, None), ("d", 4, [])]
+
