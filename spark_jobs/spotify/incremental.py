@@ -173,9 +173,12 @@ def merge_groups(spark: SparkSession, rows: DataFrame, gone: DataFrame | None, u
     from delta.tables import DeltaTable
 
     columns = rows.columns
-    held = spark.read.format("delta").load(uri)
     same = [F.col(f"s.`{c}`").eqNullSafe(F.col(f"t.`{c}`")) for c in columns]
-    changed = rows.alias("s").join(held.alias("t"), same, how="left_anti")
+    # The table's rows that ``rows`` repeats as they are, found with ``rows`` as the join's build side (the
+    # small one on a daily run), then ``rows`` without them.
+    held = spark.read.format("delta").load(uri)
+    unchanged = held.alias("t").join(rows.alias("s"), same, how="left_semi")
+    changed = rows.alias("s").join(unchanged.alias("t"), same, how="left_anti")
     source = changed.withColumn("_gone", F.lit(False))
     if gone is not None:
         source = source.unionByName(gone.select(*key).withColumn("_gone", F.lit(True)), allowMissingColumns=True)
