@@ -18,6 +18,7 @@ from deltalake import DeltaTable
 
 from pulse.lake import BronzePartitionWriter
 from pulse.spotify_exports import ingest_exports
+from spark_jobs.common.incremental import commit_actions
 from spark_jobs.spotify import silver
 from spark_jobs.spotify.incremental import merge_groups
 from spark_jobs.spotify.schemas import SILVER_DATASETS
@@ -177,14 +178,9 @@ def test_daily_incremental_runs_give_the_silver_and_gold_of_one_full_refresh(spa
     assert "trk_calm" in tracks
 
 
-def last_commit(uri: Path) -> dict[str, list]:
-    """The actions of the Delta table's newest commit, by kind (``add``, ``remove``, ``commitInfo``)."""
-    newest = max((uri / "_delta_log").glob("*.json"))
-    actions: dict[str, list] = {}
-    for line in newest.read_text().splitlines():
-        (kind, value), = json.loads(line).items()
-        actions.setdefault(kind, []).append(value)
-    return actions
+def commit_files(spark, uri: Path, version: int, kind: str) -> list[str]:
+    """The files commit ``version`` of the Delta table at ``uri`` added (``kind="add"``) or removed."""
+    return [action[kind]["path"] for action in commit_actions(spark, str(uri), version) if kind in action]
 
 
 def test_a_merge_touches_only_the_files_of_keys_that_change_and_commits_nothing_when_none_do(spark, tmp_path):
@@ -195,9 +191,9 @@ def test_a_merge_touches_only_the_files_of_keys_that_change_and_commits_nothing_
     schema = "k string, v int, tags array<string>"
     held = [("a", 1, ["x"]), ("b", None, None), ("c", 3, ["y", "z"])]
     files = {}  # each key's file: one commit, so one file, per key
-    for row in held:
+    for version, row in enumerate(held):
         spark.createDataFrame([row], schema).coalesce(1).write.format("delta").mode("append").save(str(uri))
-        files[last_commit(uri)["add"][0]["path"]] = row[0]
+        files[commit_files(spark, uri, version, "add")[0]] = row[0]
 
     again = spark.createDataFrame(held, schema)
     assert merge_groups(spark, again, None, str(uri), ["k"]) == {"inserted": 0, "updated": 0, "deleted": 0}
@@ -206,8 +202,8 @@ def test_a_merge_touches_only_the_files_of_keys_that_change_and_commits_nothing_
     rows = spark.createDataFrame([("a", 1, ["x"]), ("b", 2, None), ("d", 4, [])], schema)
     gone = spark.createDataFrame([("c",)], "k string")
     assert merge_groups(spark, rows, gone, str(uri), ["k"]) == {"inserted": 1, "updated": 1, "deleted": 1}
-    commit = last_commit(uri)
-    assert sorted(files[r["path"]] for r in commit["remove"]) == ["b", "c"]
+    assert DeltaTable(str(uri)).version() == 3
+    assert sorted(files[path] for path in commit_files(spark, uri, 3, "remove")) == ["b", "c"]
     assert sorted(tuple(r) for r in spark.read.format("delta").load(str(uri)).collect()) == [
         ("a", 1, ["x"]), ("b", 2, None), ("d", 4, [])]
 
